@@ -1,0 +1,95 @@
+"""The `peacetalks` command: serve the app, migrate the database, load the seed data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import migrate
+from app.config import get_settings
+from app.db import get_engine
+from app.models import Party
+from app.services import seed as seed_service
+
+cli = typer.Typer(
+    help="peacetalks: positions of the parties to the Ukraine peace talks.", no_args_is_help=True
+)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+
+def load_seeds(directory: Path | None = None) -> dict[str, int]:
+    """Load the seed files in one transaction; returns what was added."""
+    with Session(get_engine()) as session, session.begin():
+        added = seed_service.load_seeds(session, directory or get_settings().seeds_dir)
+    return dict(added)
+
+
+def _describe(added: dict[str, int]) -> str:
+    if not any(added.values()):
+        return "nothing new: the database already holds the seed data"
+    return ", ".join(f"{count} {name}" for name, count in added.items() if count)
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration up to the newest (safe to run again)."""
+    migrate.upgrade(url=get_settings().effective_database_url)
+    typer.echo("Database is at the newest revision.")
+
+
+@cli.command()
+def seed(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Folder of seed YAML files (default: seeds/).")
+    ] = None,
+) -> None:
+    """Load the seed data (idempotent: a second run adds nothing)."""
+    typer.echo(f"Seed: added {_describe(load_seeds(directory))}.")
+
+
+def prepare_embedded() -> None:
+    """With the embedded SQLite database, migrate and seed an empty one so the app shows data."""
+    settings = get_settings()
+    if not settings.is_embedded:
+        return
+    migrate.upgrade(url=settings.effective_database_url)
+    with Session(get_engine()) as session:
+        empty = session.scalar(select(func.count()).select_from(Party)) == 0
+    if empty:
+        typer.echo(f"Embedded database was empty; seed: added {_describe(load_seeds())}.")
+
+
+@cli.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the app with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    prepare_embedded()
+    uvicorn.run(
+        "app.main:app",
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=True,
+    )
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

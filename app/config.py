@@ -1,0 +1,67 @@
+"""Application settings: the one place that reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout (or image) root: templates, static files, migrations and seeds live beside `app/`."""
+
+EMBEDDED_DATABASE_PATH = PROJECT_ROOT / "var" / "peacetalks.db"
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads, with where it comes from and what it does."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="",
+        description=(
+            "SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db. "
+            "Empty means the embedded SQLite file var/peacetalks.db, migrated and seeded on first start."
+        ),
+    )
+    secret_key: str = Field(
+        default="dev-insecure-secret-key-change-me",
+        description="Key that signs session cookies; set a long random value in production.",
+    )
+    env: str = Field(
+        default="development",
+        validation_alias="PEACETALKS_ENV",
+        description="'development' or 'production'.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `peacetalks serve` binds to.")
+    port: int = Field(default=8000, description="Port `peacetalks serve` listens on.")
+    site_name: str = Field(default="peacetalks", description="Name shown in the page header.")
+    stale_after_days: int = Field(
+        default=60,
+        ge=1,
+        description="A cell whose newest evidence is older than this many days is marked stale.",
+    )
+    seeds_dir: Path = Field(
+        default=PROJECT_ROOT / "seeds",
+        description="Folder of the YAML files that `peacetalks seed` loads.",
+    )
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when no DATABASE_URL is set and the embedded SQLite file is used."""
+        return not self.database_url
+
+    @property
+    def effective_database_url(self) -> str:
+        """The URL actually connected to: DATABASE_URL, or the embedded SQLite file."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{EMBEDDED_DATABASE_PATH}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,353 @@
+"""The domain model: parties, issues, speakers, sources, quotes, positions, users and the audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base
+
+
+class PartyKind(enum.StrEnum):
+    """What sort of side a party is."""
+
+    STATE = "state"
+    BLOC = "bloc"
+    INSTITUTION = "institution"
+
+
+class SourceKind(enum.StrEnum):
+    """What sort of publication a source is."""
+
+    NEWS_REPORT = "news_report"
+    OFFICIAL_STATEMENT = "official_statement"
+    INTERVIEW = "interview"
+    DOCUMENT = "document"
+    SOCIAL_MEDIA = "social_media"
+
+
+class SourceTier(enum.StrEnum):
+    """How much weight a source carries, from on-record to aggregator."""
+
+    ON_RECORD = "on_record"
+    OFFICIAL_READOUT = "official_readout"
+    PUBLISHED_DOCUMENT = "published_document"
+    ANONYMOUS_OFFICIAL = "anonymous_official"
+    STATE_MEDIA = "state_media"
+    AGGREGATOR = "aggregator"
+
+
+class QuoteKind(enum.StrEnum):
+    """Whether a quote is someone's own words, a report of them, or a provision of a text."""
+
+    DIRECT = "direct"
+    REPORTED = "reported"
+    DOCUMENT_PROVISION = "document_provision"
+
+
+class QuoteStatus(enum.StrEnum):
+    """Where a quote stands: reported, confirmed, denied or retracted."""
+
+    REPORTED = "reported"
+    CONFIRMED = "confirmed"
+    DENIED = "denied"
+    RETRACTED = "retracted"
+
+
+class Stance(enum.StrEnum):
+    """A party's stance on an issue's proposition; no position at all is not a stance."""
+
+    ACCEPTS = "accepts"
+    CONDITIONAL = "conditional"
+    AMBIGUOUS = "ambiguous"
+    REJECTS = "rejects"
+
+
+class Role(enum.StrEnum):
+    """What a user may do: editors keep the evidence, admins also manage users and the lists."""
+
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # A VARCHAR with a CHECK constraint on both databases, storing the enum's value.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=max(len(m.value) for m in cls),
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class Party(Base):
+    """A side in the talks; a bloc can have member parties."""
+
+    __tablename__ = "parties"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[PartyKind] = mapped_column(_enum(PartyKind, "party_kind"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id", ondelete="RESTRICT"))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    parent: Mapped[Party | None] = relationship(
+        remote_side=[id], back_populates="members", lazy="raise_on_sql"
+    )
+    members: Mapped[list[Party]] = relationship(
+        back_populates="parent", order_by="Party.sort_order", lazy="raise_on_sql"
+    )
+
+    __table_args__ = (CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_bloc"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Issue(Base):
+    """A term of a settlement, phrased as a proposition a party can accept or reject."""
+
+    __tablename__ = "issues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(120))
+    proposition: Mapped[str] = mapped_column(String(400))
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Speaker(Base):
+    """A person who speaks for a party."""
+
+    __tablename__ = "speakers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="RESTRICT"), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    party: Mapped[Party] = relationship(lazy="raise_on_sql")
+
+    __table_args__ = (UniqueConstraint("party_id", "name"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Source(Base):
+    """Where a quote was published."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    outlet: Mapped[str] = mapped_column(String(200))
+    published_on: Mapped[date | None] = mapped_column(Date)
+    kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind, "source_kind"))
+    tier: Mapped[SourceTier] = mapped_column(_enum(SourceTier, "source_tier"))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("url LIKE 'http://%' OR url LIKE 'https://%'", name="http_url"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class QuoteIssue(Base):
+    """A quote's tag: the issue it bears on and the stance it signals there."""
+
+    __tablename__ = "quote_issues"
+
+    quote_id: Mapped[int] = mapped_column(
+        ForeignKey("quotes.id", ondelete="CASCADE"), primary_key=True
+    )
+    issue_id: Mapped[int] = mapped_column(
+        ForeignKey("issues.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    stance: Mapped[Stance] = mapped_column(_enum(Stance, "stance"))
+
+    quote: Mapped[Quote] = relationship(back_populates="issue_tags", lazy="raise_on_sql")
+    issue: Mapped[Issue] = relationship(lazy="raise_on_sql")
+
+
+class Quote(Base):
+    """A piece of evidence: what was said, written or reported, by whom, when and where."""
+
+    __tablename__ = "quotes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[QuoteKind] = mapped_column(_enum(QuoteKind, "quote_kind"))
+    said_on: Mapped[date] = mapped_column(Date)
+    published_on: Mapped[date | None] = mapped_column(Date)
+    speaker_id: Mapped[int | None] = mapped_column(
+        ForeignKey("speakers.id", ondelete="RESTRICT"), index=True
+    )
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="RESTRICT"))
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="RESTRICT"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(12), default="en", server_default="en")
+    is_translation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    status: Mapped[QuoteStatus] = mapped_column(_enum(QuoteStatus, "quote_status"))
+    confirms_or_denies_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quotes.id", ondelete="SET NULL"), index=True
+    )
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    speaker: Mapped[Speaker | None] = relationship(lazy="raise_on_sql")
+    party: Mapped[Party] = relationship(lazy="raise_on_sql")
+    source: Mapped[Source] = relationship(lazy="raise_on_sql")
+    issue_tags: Mapped[list[QuoteIssue]] = relationship(
+        back_populates="quote", cascade="all, delete-orphan", lazy="raise_on_sql"
+    )
+    confirms_or_denies: Mapped[Quote | None] = relationship(
+        remote_side=[id], back_populates="responses", lazy="raise_on_sql"
+    )
+    responses: Mapped[list[Quote]] = relationship(
+        back_populates="confirms_or_denies", order_by="Quote.said_on", lazy="raise_on_sql"
+    )
+
+    __table_args__ = (
+        CheckConstraint("published_on IS NULL OR published_on >= said_on", name="published_after"),
+        CheckConstraint(
+            "confirms_or_denies_id IS NULL OR confirms_or_denies_id <> id", name="not_own_response"
+        ),
+        Index("ix_quotes_party_id_said_on", "party_id", "said_on"),
+        Index("ix_quotes_said_on", "said_on"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PositionEvidence(Base):
+    """A quote that a position cites as evidence."""
+
+    __tablename__ = "position_evidence"
+
+    position_id: Mapped[int] = mapped_column(
+        ForeignKey("positions.id", ondelete="CASCADE"), primary_key=True
+    )
+    # RESTRICT: a quote a position cites cannot be deleted; it can be retracted.
+    quote_id: Mapped[int] = mapped_column(
+        ForeignKey("quotes.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+
+class Position(Base):
+    """An editor's assessment that a party holds a stance on an issue from a date on."""
+
+    __tablename__ = "positions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="RESTRICT"))
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="RESTRICT"))
+    stance: Mapped[Stance] = mapped_column(_enum(Stance, "stance"))
+    condition: Mapped[str | None] = mapped_column(Text)
+    effective_from: Mapped[date] = mapped_column(Date)
+    rationale: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    party: Mapped[Party] = relationship(lazy="raise_on_sql")
+    issue: Mapped[Issue] = relationship(lazy="raise_on_sql")
+    recorded_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
+    evidence: Mapped[list[Quote]] = relationship(
+        secondary="position_evidence", order_by="Quote.said_on.desc()", lazy="raise_on_sql"
+    )
+
+    __table_args__ = (
+        CheckConstraint(
+            "(stance = 'conditional' AND condition IS NOT NULL AND condition <> '')"
+            " OR (stance <> 'conditional' AND condition IS NULL)",
+            name="condition_iff_conditional",
+        ),
+        # The as-of lookup: latest effective_from (then recorded_at) per party and issue.
+        Index("ix_positions_cell_as_of", "party_id", "issue_id", "effective_from", "recorded_at"),
+        Index("ix_positions_issue_id", "issue_id"),
+        Index("ix_positions_effective_from", "effective_from"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class User(Base):
+    """Someone who logs in: an editor or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AuditEntry(Base):
+    """Who changed what, when: written in the same transaction as the change, never edited."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(20))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    actor: Mapped[User | None] = relationship(lazy="raise_on_sql")
+
+    __table_args__ = (
+        CheckConstraint("action IN ('create', 'update', 'delete')", name="action"),
+        Index("ix_audit_entries_entity", "entity_type", "entity_id"),
+        Index("ix_audit_entries_at", "at"),
+    )

@@ -1,0 +1,91 @@
+"""Pages for analysts: the matrix, a cell's evidence, a party and an issue."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import HTMLResponse
+
+from app.config import get_settings
+from app.db import SessionDep
+from app.forms import parse_day
+from app.services import evidence, matrix
+from app.templating import render
+
+router = APIRouter()
+
+AsOf = Annotated[
+    str | None,
+    Query(description="Show the matrix as it stood on this date (YYYY-MM-DD); default today."),
+]
+KnownOn = Annotated[
+    str | None,
+    Query(description="As we knew it on this date: ignore positions recorded later (YYYY-MM-DD)."),
+]
+
+
+def _as_of(value: str | None) -> date:
+    return parse_day(value, field="as_of") or date.today()
+
+
+@router.get("/", response_class=HTMLResponse, summary="The position matrix")
+def matrix_page(
+    request: Request, session: SessionDep, as_of: AsOf = None, known_on: KnownOn = None
+) -> HTMLResponse:
+    """Parties by issues, each cell the stance in force as of a date."""
+    day = _as_of(as_of)
+    known = parse_day(known_on, field="known_on")
+    grid = matrix.build_matrix(
+        session, as_of=day, known_on=known, stale_after_days=get_settings().stale_after_days
+    )
+    return render(
+        request,
+        "matrix/page.html",
+        {"matrix": grid, "as_of_given": as_of is not None and as_of.strip() != ""},
+        fragment="matrix/_matrix.html",
+    )
+
+
+@router.get("/cells/{party}/{issue}", response_class=HTMLResponse, summary="A cell's evidence")
+def cell_page(
+    request: Request,
+    session: SessionDep,
+    party: str,
+    issue: str,
+    as_of: AsOf = None,
+    known_on: KnownOn = None,
+) -> HTMLResponse:
+    """One party on one issue: the position in force, its history and the quotes."""
+    detail = evidence.cell_detail(
+        session,
+        party_slug=party,
+        issue_slug=issue,
+        as_of=_as_of(as_of),
+        known_on=parse_day(known_on, field="known_on"),
+        stale_after_days=get_settings().stale_after_days,
+    )
+    return render(request, "cells/page.html", {"detail": detail}, fragment="cells/_detail.html")
+
+
+@router.get("/parties/{slug}", response_class=HTMLResponse, summary="A party's positions")
+def party_page(
+    request: Request, session: SessionDep, slug: str, as_of: AsOf = None
+) -> HTMLResponse:
+    """All positions and quotes of one party."""
+    detail = evidence.party_detail(
+        session, slug=slug, as_of=_as_of(as_of), stale_after_days=get_settings().stale_after_days
+    )
+    return render(request, "parties/page.html", {"detail": detail})
+
+
+@router.get("/issues/{slug}", response_class=HTMLResponse, summary="An issue across parties")
+def issue_page(
+    request: Request, session: SessionDep, slug: str, as_of: AsOf = None
+) -> HTMLResponse:
+    """Every party's stance on one issue, with the positions' history and the quotes."""
+    detail = evidence.issue_detail(
+        session, slug=slug, as_of=_as_of(as_of), stale_after_days=get_settings().stale_after_days
+    )
+    return render(request, "issues/page.html", {"detail": detail})

@@ -1,0 +1,189 @@
+"""The evidence behind cells, parties and issues: position histories and quotes, eagerly loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.models import Issue, Party, Position, Quote, QuoteIssue
+from app.services import catalog
+from app.services.matrix import Cell, current_cells, known_before
+
+QUOTE_LIMIT = 50
+"""Quotes shown on a cell, party or issue page; the quote search (later) pages through the rest."""
+
+
+def _quote_loading() -> list[object]:
+    # Everything a quote's citation shows, in a fixed number of queries whatever the count.
+    return [
+        selectinload(Quote.speaker),
+        selectinload(Quote.party),
+        selectinload(Quote.source),
+        selectinload(Quote.issue_tags).selectinload(QuoteIssue.issue),
+        selectinload(Quote.confirms_or_denies).selectinload(Quote.source),
+        selectinload(Quote.confirms_or_denies).selectinload(Quote.speaker),
+        selectinload(Quote.responses).selectinload(Quote.speaker),
+        selectinload(Quote.responses).selectinload(Quote.party),
+    ]
+
+
+def position_history(
+    session: Session,
+    *,
+    as_of: date,
+    known_on: date | None = None,
+    party: Party | None = None,
+    issue: Issue | None = None,
+) -> list[Position]:
+    """Positions in force on or before `as_of` (newest first), with their evidence loaded."""
+    stmt = select(Position).where(Position.effective_from <= as_of)
+    if known_on is not None:
+        stmt = stmt.where(Position.recorded_at < known_before(known_on))
+    if party is not None:
+        stmt = stmt.where(Position.party_id == party.id)
+    if issue is not None:
+        stmt = stmt.where(Position.issue_id == issue.id)
+    stmt = stmt.order_by(
+        Position.effective_from.desc(), Position.recorded_at.desc(), Position.id.desc()
+    ).options(
+        selectinload(Position.party),
+        selectinload(Position.issue),
+        selectinload(Position.recorded_by),
+        selectinload(Position.evidence).options(*_quote_loading()),  # type: ignore[arg-type]
+    )
+    return list(session.scalars(stmt))
+
+
+def recent_quotes(
+    session: Session,
+    *,
+    as_of: date,
+    party: Party | None = None,
+    issue: Issue | None = None,
+    limit: int = QUOTE_LIMIT,
+) -> list[Quote]:
+    """The newest quotes said on or before `as_of`, of a party and/or tagged with an issue."""
+    conditions: list[ColumnElement[bool]] = [Quote.said_on <= as_of]
+    if party is not None:
+        conditions.append(Quote.party_id == party.id)
+    if issue is not None:
+        conditions.append(
+            Quote.id.in_(select(QuoteIssue.quote_id).where(QuoteIssue.issue_id == issue.id))
+        )
+    stmt = (
+        select(Quote)
+        .where(*conditions)
+        .order_by(Quote.said_on.desc(), Quote.id.desc())
+        .limit(limit)
+        .options(*_quote_loading())  # type: ignore[arg-type]
+    )
+    return list(session.scalars(stmt))
+
+
+@dataclass(slots=True)
+class CellDetail:
+    """One party on one issue: the position in force, its history and the quotes."""
+
+    party: Party
+    issue: Issue
+    as_of: date
+    known_on: date | None
+    cell: Cell | None
+    history: list[Position]
+    quotes: list[Quote]
+
+
+def cell_detail(
+    session: Session,
+    *,
+    party_slug: str,
+    issue_slug: str,
+    as_of: date,
+    known_on: date | None = None,
+    stale_after_days: int = 60,
+) -> CellDetail:
+    """Everything the cell page shows, or NotFound for an unknown party or issue."""
+    party = catalog.get_party(session, slug=party_slug)
+    issue = catalog.get_issue(session, slug=issue_slug)
+    cells = current_cells(
+        session,
+        as_of=as_of,
+        known_on=known_on,
+        stale_after_days=stale_after_days,
+        party_ids=[party.id],
+        issue_ids=[issue.id],
+    )
+    return CellDetail(
+        party=party,
+        issue=issue,
+        as_of=as_of,
+        known_on=known_on,
+        cell=cells.get((party.id, issue.id)),
+        history=position_history(session, as_of=as_of, known_on=known_on, party=party, issue=issue),
+        quotes=recent_quotes(session, as_of=as_of, party=party, issue=issue),
+    )
+
+
+@dataclass(slots=True)
+class PartyDetail:
+    """One party across all issues."""
+
+    party: Party
+    members: list[Party]
+    as_of: date
+    issues: list[Issue]
+    cells: dict[tuple[int, int], Cell]
+    history: list[Position]
+    quotes: list[Quote]
+
+
+def party_detail(
+    session: Session, *, slug: str, as_of: date, stale_after_days: int = 60
+) -> PartyDetail:
+    """Everything the party page shows, or NotFound."""
+    party = catalog.get_party(session, slug=slug)
+    members = [p for p in catalog.list_parties(session) if p.parent_id == party.id]
+    return PartyDetail(
+        party=party,
+        members=members,
+        as_of=as_of,
+        issues=catalog.list_issues(session),
+        cells=current_cells(
+            session, as_of=as_of, stale_after_days=stale_after_days, party_ids=[party.id]
+        ),
+        history=position_history(session, as_of=as_of, party=party),
+        quotes=recent_quotes(session, as_of=as_of, party=party),
+    )
+
+
+@dataclass(slots=True)
+class IssueDetail:
+    """One issue across all parties."""
+
+    issue: Issue
+    as_of: date
+    parties: list[Party]
+    cells: dict[tuple[int, int], Cell]
+    history: list[Position]
+    quotes: list[Quote]
+
+
+def issue_detail(
+    session: Session, *, slug: str, as_of: date, stale_after_days: int = 60
+) -> IssueDetail:
+    """Everything the issue page shows, or NotFound."""
+    issue = catalog.get_issue(session, slug=slug)
+    return IssueDetail(
+        issue=issue,
+        as_of=as_of,
+        parties=catalog.list_parties(session),
+        cells=current_cells(
+            session, as_of=as_of, stale_after_days=stale_after_days, issue_ids=[issue.id]
+        ),
+        history=position_history(session, as_of=as_of, issue=issue),
+        quotes=recent_quotes(session, as_of=as_of, issue=issue),
+    )

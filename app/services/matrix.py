@@ -1,0 +1,177 @@
+"""The position matrix: each party's latest stance on each issue as of a date, with its evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
+
+from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteStatus, Stance
+from app.services import catalog
+
+CONFIRMED = "confirmed"
+UNCONFIRMED = "unconfirmed"
+DENIED = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """What the matrix shows for one party and issue: the position in force and its evidence."""
+
+    party_id: int
+    issue_id: int
+    position_id: int
+    stance: Stance
+    condition: str | None
+    effective_from: date
+    evidence_count: int
+    latest_evidence_on: date | None
+    confirmation: str
+    stale: bool
+
+
+@dataclass(slots=True)
+class Matrix:
+    """Parties (blocs followed by their members) by issues, as of a date."""
+
+    as_of: date
+    known_on: date | None
+    parties: list[Party]
+    issues: list[Issue]
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+
+    def cell(self, party: Party, issue: Issue) -> Cell | None:
+        """The cell for this party and issue, or None when no position is recorded."""
+        return self.cells.get((party.id, issue.id))
+
+
+def confirmation_of(*, confirmed: int, denied: int) -> str:
+    """How well a cell's evidence stands: any confirmed quote confirms; else a denial shows."""
+    if confirmed:
+        return CONFIRMED
+    if denied:
+        return DENIED
+    return UNCONFIRMED
+
+
+def known_before(known_on: date) -> datetime:
+    """The first instant after `known_on` (UTC): what was recorded before it was known that day."""
+    return datetime.combine(known_on + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def current_positions_query(
+    *,
+    as_of: date,
+    known_on: date | None = None,
+    party_ids: list[int] | None = None,
+    issue_ids: list[int] | None = None,
+) -> Select[tuple[int, int, int, Stance, str | None, date, int, date | None, int, int]]:
+    """One statement: the position in force per party and issue as of a date, with evidence counts.
+
+    The latest effective_from on or before `as_of` wins; ties go to the later recording. With
+    `known_on`, positions recorded after that day are ignored, so an old view can be reproduced.
+    """
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(Position.party_id, Position.issue_id),
+            order_by=(
+                Position.effective_from.desc(),
+                Position.recorded_at.desc(),
+                Position.id.desc(),
+            ),
+        )
+        .label("rank")
+    )
+    ranked = select(
+        Position.id,
+        Position.party_id,
+        Position.issue_id,
+        Position.stance,
+        Position.condition,
+        Position.effective_from,
+        rank,
+    ).where(Position.effective_from <= as_of)
+    if known_on is not None:
+        ranked = ranked.where(Position.recorded_at < known_before(known_on))
+    if party_ids is not None:
+        ranked = ranked.where(Position.party_id.in_(party_ids))
+    if issue_ids is not None:
+        ranked = ranked.where(Position.issue_id.in_(issue_ids))
+    current = ranked.subquery("current")
+    counted = Quote.status != QuoteStatus.RETRACTED
+    return (
+        select(
+            current.c.id,
+            current.c.party_id,
+            current.c.issue_id,
+            current.c.stance,
+            current.c.condition,
+            current.c.effective_from,
+            func.count(Quote.id).filter(counted).label("evidence_count"),
+            func.max(case((counted, Quote.said_on))).label("latest_evidence_on"),
+            func.count(Quote.id).filter(Quote.status == QuoteStatus.CONFIRMED).label("confirmed"),
+            func.count(Quote.id).filter(Quote.status == QuoteStatus.DENIED).label("denied"),
+        )
+        .select_from(current)
+        .outerjoin(PositionEvidence, PositionEvidence.position_id == current.c.id)
+        .outerjoin(Quote, Quote.id == PositionEvidence.quote_id)
+        .where(current.c.rank == 1)
+        .group_by(
+            current.c.id,
+            current.c.party_id,
+            current.c.issue_id,
+            current.c.stance,
+            current.c.condition,
+            current.c.effective_from,
+        )
+    )
+
+
+def current_cells(
+    session: Session,
+    *,
+    as_of: date,
+    known_on: date | None = None,
+    stale_after_days: int = 60,
+    party_ids: list[int] | None = None,
+    issue_ids: list[int] | None = None,
+) -> dict[tuple[int, int], Cell]:
+    """The cells in force as of a date, keyed by (party id, issue id), in one query."""
+    stale_before = as_of - timedelta(days=stale_after_days)
+    cells: dict[tuple[int, int], Cell] = {}
+    stmt = current_positions_query(
+        as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
+    )
+    for row in session.execute(stmt):
+        latest = row.latest_evidence_on
+        cells[(row.party_id, row.issue_id)] = Cell(
+            party_id=row.party_id,
+            issue_id=row.issue_id,
+            position_id=row.id,
+            stance=Stance(row.stance),
+            condition=row.condition,
+            effective_from=row.effective_from,
+            evidence_count=row.evidence_count,
+            latest_evidence_on=latest,
+            confirmation=confirmation_of(confirmed=row.confirmed, denied=row.denied),
+            stale=latest is None or latest < stale_before,
+        )
+    return cells
+
+
+def build_matrix(
+    session: Session, *, as_of: date, known_on: date | None = None, stale_after_days: int = 60
+) -> Matrix:
+    """The whole matrix as of a date in three queries: parties, issues, cells."""
+    return Matrix(
+        as_of=as_of,
+        known_on=known_on,
+        parties=catalog.list_parties(session),
+        issues=catalog.list_issues(session),
+        cells=current_cells(
+            session, as_of=as_of, known_on=known_on, stale_after_days=stale_after_days
+        ),
+    )

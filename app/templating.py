@@ -1,0 +1,91 @@
+"""The one Jinja2 environment and the one render() helper: a full page, or its fragment for htmx.
+
+Base context, provided to every template (a test keeps this list and the code in step):
+
+| key          | what it is                                                          |
+| ------------ | ------------------------------------------------------------------- |
+| request      | the Starlette request (url_for, query parameters)                   |
+| site_name    | the name shown in the header (setting `site_name`)                  |
+| htmx_src     | URL path of the vendored htmx script                                |
+| today        | the server's current date, the default `as_of`                      |
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from app.config import PROJECT_ROOT, get_settings
+from app.models import Stance
+
+HTMX_VERSION = "4.0.1"
+BASE_CONTEXT_KEYS = frozenset({"request", "site_name", "htmx_src", "today"})
+
+templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
+# Autoescape every template whatever its file name: user text reaches templates only escaped.
+templates.env.autoescape = True
+templates.env.trim_blocks = True
+templates.env.lstrip_blocks = True
+
+STANCE_LABELS = {
+    Stance.ACCEPTS: "Accepts",
+    Stance.CONDITIONAL: "Conditional",
+    Stance.AMBIGUOUS: "Ambiguous",
+    Stance.REJECTS: "Rejects",
+}
+
+
+def format_day(value: date | None) -> str:
+    """A date as analysts write it: 23 Apr 2025."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
+
+
+def stance_label(value: Stance | str) -> str:
+    """The word shown for a stance."""
+    return STANCE_LABELS[Stance(value)]
+
+
+templates.env.filters["day"] = format_day
+templates.env.filters["stance_label"] = stance_label
+templates.env.globals["stances"] = list(Stance)
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    """What every template gets; see the table in this module's docstring."""
+    return {
+        "request": request,
+        "site_name": get_settings().site_name,
+        "htmx_src": f"/static/vendor/htmx-{HTMX_VERSION}.min.js",
+        "today": date.today(),
+    }
+
+
+def wants_fragment(request: Request) -> bool:
+    """True for an htmx request, except a history restore, which must get the whole page."""
+    return (
+        request.headers.get("HX-Request") == "true"
+        and "HX-History-Restore-Request" not in request.headers
+    )
+
+
+def render(
+    request: Request,
+    page: str,
+    context: dict[str, Any],
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """Render `page`, or `fragment` (the part of it htmx swaps) when htmx asks for one."""
+    name = fragment if fragment is not None and wants_fragment(request) else page
+    response = templates.TemplateResponse(
+        request, name, {**base_context(request), **context}, status_code=status_code
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response

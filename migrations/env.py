@@ -1,0 +1,47 @@
+"""Alembic environment: migrates the configured database, or a connection handed in by tests."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+import app.models  # noqa: F401  (registers every table on Base.metadata)
+from app.config import get_settings
+from app.db import Base, make_engine
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Two `db upgrade` started at once: the second waits here until the first is done.
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(762301)")
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Run against a connection from the caller (tests) or a new engine for the configured URL."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = context.config.attributes.get("url") or get_settings().effective_database_url
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("Offline (--sql) migrations are not supported; connect to a database.")
+run_migrations_online()

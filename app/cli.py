@@ -47,9 +47,21 @@ def seed(
     directory: Annotated[
         Path | None, typer.Option("--dir", help="Folder of seed YAML files (default: seeds/).")
     ] = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only load when the database holds no party yet.")
+    ] = False,
 ) -> None:
     """Load the seed data (idempotent: a second run adds nothing)."""
+    if if_empty and not database_is_empty():
+        typer.echo("Seed: skipped, the database already holds data.")
+        return
     typer.echo(f"Seed: added {_describe(load_seeds(directory))}.")
+
+
+def database_is_empty() -> bool:
+    """True when no party exists yet (a fresh database)."""
+    with Session(get_engine()) as session:
+        return session.scalar(select(func.count()).select_from(Party)) == 0
 
 
 def prepare_embedded() -> None:
@@ -58,9 +70,7 @@ def prepare_embedded() -> None:
     if not settings.is_embedded:
         return
     migrate.upgrade(url=settings.effective_database_url)
-    with Session(get_engine()) as session:
-        empty = session.scalar(select(func.count()).select_from(Party)) == 0
-    if empty:
+    if database_is_empty():
         typer.echo(f"Embedded database was empty; seed: added {_describe(load_seeds())}.")
 
 

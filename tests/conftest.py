@@ -27,7 +27,9 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def pytest_configure(config: pytest.Config) -> None:
     if IN_CI and not TEST_DATABASE_URL:
-        raise pytest.UsageError("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot run.")
+        raise pytest.UsageError(
+            "CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot run."
+        )
 
 
 def require_postgres() -> str:
@@ -47,8 +49,10 @@ def scratch_database(backend: str, tmp_path: Path) -> Iterator[str]:
         return
     base = make_url(require_postgres())
     name = f"{base.database}_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base.set(database="postgres").render_as_string(hide_password=False),
-                        isolation_level="AUTOCOMMIT")
+    admin = make_engine(
+        base.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

@@ -46,7 +46,9 @@ def test_matrix_never_leaks_other_party_or_issue(session: Session) -> None:
     assert grid.cell(us, crimea) is None
 
 
-def test_cell_marks_reported_evidence_unconfirmed_and_denied_evidence_denied(session: Session) -> None:
+def test_cell_marks_reported_evidence_unconfirmed_and_denied_evidence_denied(
+    session: Session,
+) -> None:
     us, ru, crimea = b.party(session), b.party(session), b.issue(session)
     b.position(session, us, crimea, Stance.ACCEPTS, D, status=QuoteStatus.REPORTED)
     b.position(session, ru, crimea, Stance.ACCEPTS, D, status=QuoteStatus.DENIED)
@@ -120,7 +122,9 @@ positions_strategy = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(recorded=positions_strategy, as_of_offset=st.integers(min_value=-1, max_value=31))
 def test_matrix_matches_latest_position_on_or_before_as_of(
     session: Session, recorded: list[tuple[int, int, Stance, int]], as_of_offset: int
@@ -134,8 +138,14 @@ def test_matrix_matches_latest_position_on_or_before_as_of(
         as_of = D + timedelta(days=as_of_offset)
         for p, i, stance, offset in recorded:
             day = D + timedelta(days=offset)
-            b.position(session, parties[p], issues[i], stance, day,
-                       condition="on a condition" if stance == Stance.CONDITIONAL else None)
+            b.position(
+                session,
+                parties[p],
+                issues[i],
+                stance,
+                day,
+                condition="on a condition" if stance == Stance.CONDITIONAL else None,
+            )
             # Later recordings win ties on the same date, as in the service.
             if day <= as_of and ((p, i) not in expected or expected[(p, i)][0] <= day):
                 expected[(p, i)] = (day, stance)

@@ -1,0 +1,113 @@
+"""The seed data: the article's statements become the matrix it implies, and loading is idempotent."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import PROJECT_ROOT
+from app.db import Base
+from app.models import Issue, Party, Quote, QuoteStatus, Stance
+from app.services import catalog, matrix, seed
+
+TALKS = date(2025, 4, 23)
+REQUIRED_ISSUES = {
+    "crimea-recognition": "Crimea is recognised as part of Russia",
+    "occupied-territories": "Russian control of the occupied parts of Luhansk, Donetsk, Kherson and Zaporizhzhia is recognised",
+    "nato-membership": "Ukraine joins NATO",
+    "eu-membership": "Ukraine joins the European Union",
+    "sanctions-relief": "Sanctions imposed on Russia since 2014 are lifted",
+    "ceasefire": "A full ceasefire takes effect before a settlement is negotiated",
+    "security-guarantees": "Ukraine receives security guarantees backed by European states",
+}
+
+
+def _cell(session: Session, party: str, issue: str) -> matrix.Cell | None:
+    grid = matrix.build_matrix(session, as_of=TALKS)
+    return grid.cell(catalog.get_party(session, slug=party), catalog.get_issue(session, slug=issue))
+
+
+def test_seed_has_the_parties_and_issues(seeded: Session) -> None:
+    parties = {p.slug: p for p in seeded.scalars(select(Party))}
+    assert {"us", "ua", "ru", "eu"} <= set(parties)
+    assert parties["eu"].kind.value == "bloc"
+    issues = {i.slug: i.proposition for i in seeded.scalars(select(Issue))}
+    for slug, proposition in REQUIRED_ISSUES.items():
+        assert issues[slug] == proposition
+
+
+def test_seed_ukraine_rejects_crimea_recognition_on_a_confirmed_direct_quote(
+    seeded: Session,
+) -> None:
+    cell = _cell(seeded, "ua", "crimea-recognition")
+    assert cell is not None
+    assert cell.stance == Stance.REJECTS
+    assert cell.confirmation == "confirmed"
+    direct = seeded.scalars(
+        select(Quote).where(Quote.text.contains("There is nothing to talk about"))
+    ).one()
+    assert direct.kind.value == "direct" and direct.status == QuoteStatus.CONFIRMED
+    assert direct.said_on == date(2025, 4, 22)
+
+
+def test_seed_united_states_accepts_crimea_recognition_unconfirmed(seeded: Session) -> None:
+    cell = _cell(seeded, "us", "crimea-recognition")
+    assert cell is not None
+    assert cell.stance == Stance.ACCEPTS
+    assert cell.confirmation == "unconfirmed"
+
+
+def test_seed_ukraine_accepts_ceasefire_first(seeded: Session) -> None:
+    cell = _cell(seeded, "ua", "ceasefire")
+    assert cell is not None and cell.stance == Stance.ACCEPTS
+
+
+def test_seed_united_states_rejects_nato_membership_reported(seeded: Session) -> None:
+    cell = _cell(seeded, "us", "nato-membership")
+    assert cell is not None
+    assert cell.stance == Stance.REJECTS
+    assert cell.confirmation == "unconfirmed"
+
+
+def test_seed_ft_report_is_denied_by_peskov(seeded: Session) -> None:
+    from sqlalchemy.orm import selectinload
+
+    ft = seeded.scalars(
+        select(Quote)
+        .where(Quote.status == QuoteStatus.DENIED)
+        .options(selectinload(Quote.responses).selectinload(Quote.speaker))
+    ).one()
+    assert "front line" in ft.text
+    assert [r.speaker.name for r in ft.responses if r.speaker] == ["Dmitry Peskov"]
+    cell = _cell(seeded, "ru", "occupied-territories")
+    assert cell is not None and cell.confirmation == "denied"
+
+
+def test_seed_europe_has_no_recorded_position(seeded: Session) -> None:
+    grid = matrix.build_matrix(seeded, as_of=TALKS)
+    eu = catalog.get_party(seeded, slug="eu")
+    assert all(grid.cell(eu, issue) is None for issue in grid.issues)
+
+
+def test_seed_every_quote_cites_the_article_and_dates_fall_in_april_2025(seeded: Session) -> None:
+    quotes = list(seeded.scalars(select(Quote)))
+    assert len(quotes) >= 15
+    assert all(date(2025, 4, 1) <= q.said_on <= TALKS for q in quotes)
+    assert len({q.source_id for q in quotes}) == 1
+
+
+def _row_counts(session: Session) -> dict[str, int]:
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def test_seed_second_run_adds_no_rows(seeded: Session) -> None:
+    before = _row_counts(seeded)
+    added = seed.load_seeds(seeded, PROJECT_ROOT / "seeds")
+    assert sum(added.values()) == 0
+    assert _row_counts(seeded) == before
+    assert before["quotes"] > 0 and before["positions"] > 0 and before["audit_entries"] > 0

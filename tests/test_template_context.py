@@ -1,0 +1,43 @@
+"""The base template context is documented, and every template autoescapes."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+
+from app import templating
+from app.config import PROJECT_ROOT
+
+
+def test_base_context_keys_are_the_documented_ones() -> None:
+    documented = set(re.findall(r"^\| (\w+)\s+\|", templating.__doc__ or "", re.MULTILINE)) - {
+        "key"
+    }
+    request = Request(
+        {"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""}
+    )
+    assert set(templating.base_context(request)) == documented == templating.BASE_CONTEXT_KEYS
+
+
+def test_every_template_autoescapes() -> None:
+    env = templating.templates.env
+    names = [
+        p.relative_to(PROJECT_ROOT / "templates").as_posix()
+        for p in (PROJECT_ROOT / "templates").rglob("*.html")
+    ]
+    assert names
+    for name in names:
+        template = env.get_template(name)
+        assert env.autoescape is True, name
+        source = (PROJECT_ROOT / "templates" / name).read_text()
+        assert "|safe" not in source.replace(" ", "") and "autoescape false" not in source, name
+        assert template is not None
+
+
+def test_fragments_name_their_swap_target() -> None:
+    for path in (PROJECT_ROOT / "templates").rglob("_*.html"):
+        if path.name == "_macros.html":
+            continue
+        head = path.read_text().lstrip()
+        assert head.startswith("{#") and "swap" in head.split("#}")[0].lower(), path

@@ -8,6 +8,7 @@ Base context, provided to every template (a test keeps this list and the code in
 | site_name    | the name shown in the header (setting `site_name`)                  |
 | htmx_src     | URL path of the vendored htmx script                                |
 | today        | the server's current date, the default `as_of`                      |
+| as_fragment  | True when rendering the fragment for htmx rather than the full page |
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.models import Stance
 
 HTMX_VERSION = "4.0.1"
-BASE_CONTEXT_KEYS = frozenset({"request", "site_name", "htmx_src", "today"})
+BASE_CONTEXT_KEYS = frozenset({"request", "site_name", "htmx_src", "today", "as_fragment"})
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 # Autoescape every template whatever its file name: user text reaches templates only escaped.
@@ -63,6 +64,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "site_name": get_settings().site_name,
         "htmx_src": f"/static/vendor/htmx-{HTMX_VERSION}.min.js",
         "today": date.today(),
+        "as_fragment": False,
     }
 
 
@@ -83,9 +85,12 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     """Render `page`, or `fragment` (the part of it htmx swaps) when htmx asks for one."""
-    name = fragment if fragment is not None and wants_fragment(request) else page
+    as_fragment = fragment is not None and wants_fragment(request)
     response = templates.TemplateResponse(
-        request, name, {**base_context(request), **context}, status_code=status_code
+        request,
+        fragment if as_fragment and fragment is not None else page,
+        {**base_context(request), **context, "as_fragment": as_fragment},
+        status_code=status_code,
     )
     response.headers["Vary"] = "HX-Request"
     return response

@@ -52,6 +52,9 @@ def test_cell_detail_page_and_fragment(client: TestClient, seeded: Session) -> N
     fragment = client.get(url, headers=HX)
     assert page.status_code == fragment.status_code == 200
     assert "<html" in page.text and "<html" not in fragment.text
+    # The fragment names the history entry htmx pushes; the full page keeps a single <title>.
+    assert "<title>Ukraine on Crimea recognition" in fragment.text
+    assert page.text.count("<title>") == 1
     for html in (page.text, fragment.text):
         assert "Position history" in html
         assert "There is nothing to talk about" in html

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,14 +14,18 @@ from sqlalchemy.orm import Session
 from app import migrate
 from app.config import get_settings
 from app.db import get_engine
-from app.models import Party
+from app.models import Party, Role
 from app.services import seed as seed_service
+from app.services import users as user_service
+from app.services.errors import NotFound, ValidationFailed
 
 cli = typer.Typer(
     help="peacetalks: positions of the parties to the Ukraine peace talks.", no_args_is_help=True
 )
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+users_cli = typer.Typer(help="Editor and admin accounts.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
 
 
 def load_seeds(directory: Path | None = None) -> dict[str, int]:
@@ -94,6 +100,57 @@ def serve(
         workers=workers,
         proxy_headers=True,
     )
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != first:
+            raise typer.BadParameter("the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_cli.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[Role, typer.Option(help="editor or admin.")] = Role.EDITOR,
+) -> None:
+    """Add a user; the password is prompted for (or read from standard input when piped)."""
+    password = _read_password()
+    try:
+        with Session(get_engine()) as session, session.begin():
+            user = user_service.create_user(
+                session, actor=None, email=email, display_name=name, role=role, password=password
+            )
+            typer.echo(f"Created {user.role.value} {user.email}.")
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            typer.echo(f"{field}: {message}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List every user with role and whether active."""
+    with Session(get_engine()) as session:
+        for user in user_service.list_users(session):
+            state = "active" if user.active else "disabled"
+            typer.echo(f"{user.email}\t{user.display_name}\t{user.role.value}\t{state}")
+
+
+@users_cli.command("disable")
+def users_disable(email: Annotated[str, typer.Option(help="Login email.")]) -> None:
+    """Disable a user and end their sessions at once."""
+    try:
+        with Session(get_engine()) as session, session.begin():
+            user = user_service.get_user_by_email(session, email=email)
+            user_service.set_active(session, actor=None, user=user, active=False)
+    except NotFound:
+        typer.echo(f"No user {email}.", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"Disabled {email}; their sessions are ended.")
 
 
 def main() -> None:

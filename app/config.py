@@ -43,6 +43,31 @@ class Settings(BaseSettings):
         ge=1,
         description="A cell whose newest evidence is older than this many days is marked stale.",
     )
+    https_only: bool = Field(
+        default=False,
+        description="Mark cookies Secure (serve over HTTPS); required in production.",
+    )
+    require_login_to_read: bool = Field(
+        default=False,
+        description="Close reading to anonymous visitors (by default analysts read without login).",
+    )
+    session_idle_minutes: int = Field(
+        default=120, ge=1, description="A session unused this long ends."
+    )
+    session_max_hours: int = Field(
+        default=12, ge=1, description="A session ends this long after login, however active."
+    )
+    login_failures_per_account: int = Field(
+        default=5, ge=1, description="Failed logins per account within the window before 429."
+    )
+    login_failures_per_client: int = Field(
+        default=20,
+        ge=1,
+        description="Failed logins per client address within the window before 429.",
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="The window over which failed logins are counted."
+    )
     seeds_dir: Path = Field(
         default=PROJECT_ROOT / "seeds",
         description="Folder of the YAML files that `peacetalks seed` loads.",

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.config import PROJECT_ROOT
-from app.routes import api, pages
+from app.routes import api, auth, pages
+from app.security import (
+    Forbidden,
+    LoginRequired,
+    csrf_guard,
+    finish_response,
+    login_url,
+    reader_guard,
+)
 from app.services.errors import InvalidParameter, NotFound
-from app.templating import render
+from app.services.users import Throttled
+from app.templating import render, wants_fragment
 
 
 def _is_api(request: Request) -> bool:
@@ -54,6 +63,29 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
     return _error(request, 400, "Bad request", f"{field}: {message}" if field else message, field)
 
 
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Forbidden)
+    return _error(request, 403, "Forbidden", exc.message)
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    target = login_url(exc.next_path)
+    if wants_fragment(request):
+        # htmx would swap a redirect's page into the target; ask it to navigate instead.
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def _throttled(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Throttled)
+    response = render(
+        request, "errors/throttled.html", {"retry_after": exc.retry_after}, status_code=429
+    )
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
@@ -70,18 +102,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_app() -> FastAPI:
     """Build the app: one place wires routers, static files and error handlers."""
     app = FastAPI(
+        # Every route checks CSRF on unsafe methods: a new route cannot forget it.
+        dependencies=[Depends(csrf_guard)],
         title="peacetalks",
         version=__version__,
         summary="Where each party to the Ukraine peace talks stands on each term of a settlement.",
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
-    app.include_router(pages.router)
-    app.include_router(api.router)
+    readers = [Depends(reader_guard)]
+    app.include_router(pages.router, dependencies=readers)
+    app.include_router(api.router, dependencies=readers)
     app.include_router(api.health_router)
+    app.include_router(auth.router)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidParameter, _invalid_parameter)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Forbidden, _forbidden)
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(Throttled, _throttled)
+
+    @app.middleware("http")
+    async def anonymous_csrf_cookie(request: Request, call_next):  # type: ignore[no-untyped-def]
+        return finish_response(request, await call_next(request))
+
     return app
 
 

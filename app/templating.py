@@ -9,6 +9,8 @@ Base context, provided to every template (a test keeps this list and the code in
 | htmx_src     | URL path of the vendored htmx script                                |
 | today        | the server's current date, the default `as_of`                      |
 | as_fragment  | True when rendering the fragment for htmx rather than the full page |
+| current_user | the logged-in User, or None for an anonymous reader                 |
+| csrf_token   | the token every unsafe form and htmx request must carry             |
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from app.config import PROJECT_ROOT, get_settings
 from app.models import Stance
 
 HTMX_VERSION = "4.0.1"
-BASE_CONTEXT_KEYS = frozenset({"request", "site_name", "htmx_src", "today", "as_fragment"})
+BASE_CONTEXT_KEYS = frozenset(
+    {"request", "site_name", "htmx_src", "today", "as_fragment", "current_user", "csrf_token"}
+)
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
 # Autoescape every template whatever its file name: user text reaches templates only escaped.
@@ -59,12 +63,15 @@ templates.env.globals["stances"] = list(Stance)
 
 def base_context(request: Request) -> dict[str, Any]:
     """What every template gets; see the table in this module's docstring."""
+    auth = getattr(request.state, "auth", None)
     return {
         "request": request,
         "site_name": get_settings().site_name,
         "htmx_src": f"/static/vendor/htmx-{HTMX_VERSION}.min.js",
         "today": date.today(),
         "as_fragment": False,
+        "current_user": auth.user if auth else None,
+        "csrf_token": auth.csrf_token if auth else "",
     }
 
 

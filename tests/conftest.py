@@ -158,3 +158,13 @@ def seeded(session: Session) -> Session:
 
     seed.load_seeds(session, PROJECT_ROOT / "seeds")
     return session
+
+
+def csrf_token(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token a page hands this client (anonymous or logged in), read from its meta tag."""
+    import re
+
+    html = client.get(path).text
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert match, "page has no csrf-token meta"
+    return match.group(1)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.db import SessionDep
 from app.models import Party, PartyKind
+from tests.conftest import csrf_token
 
 
 def test_failing_commit_produces_an_error_response(app: FastAPI, session: Session) -> None:
@@ -20,7 +21,8 @@ def test_failing_commit_produces_an_error_response(app: FastAPI, session: Sessio
         return {"status": "saved"}
 
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.post("/_test/duplicate-party")
+        token = csrf_token(client)
+        response = client.post("/_test/duplicate-party", headers={"X-CSRF-Token": token})
     assert response.status_code == 500
     assert "saved" not in response.text
     assert session.scalar(select(func.count()).select_from(Party).where(Party.slug == "dup")) == 0

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.config import PROJECT_ROOT
-from app.routes import api, auth, pages
+from app.routes import api, audit, auth, manage, pages, positions, quotes
 from app.security import (
     Forbidden,
     LoginRequired,
@@ -114,6 +114,8 @@ def create_app() -> FastAPI:
     app.include_router(api.router, dependencies=readers)
     app.include_router(api.health_router)
     app.include_router(auth.router)
+    for editor_router in (quotes.router, positions.router, manage.router, audit.router):
+        app.include_router(editor_router, dependencies=readers)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidParameter, _invalid_parameter)
     app.add_exception_handler(RequestValidationError, _request_validation)

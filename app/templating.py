@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.config import PROJECT_ROOT, get_settings
 from app.models import Stance
@@ -101,3 +101,10 @@ def render(
     )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def redirect_after_post(request: Request, url: str) -> Response:
+    """After a successful POST: 303 for a plain form; for htmx, ask it to navigate (no swap)."""
+    if request.headers.get("HX-Request") == "true":
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)

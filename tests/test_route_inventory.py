@@ -1,0 +1,128 @@
+"""Inventory over every route: a new route cannot forget CSRF, the login guard or the admin guard."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.main import create_app
+from app.models import Role
+from app.security import require_admin, require_editor
+from tests.auth_helpers import login, make_user
+from tests.conftest import csrf_token
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+OPEN_TO_ANONYMOUS = {"/login", "/logout"}
+
+
+def _calls(dependant: Dependant) -> Iterator[object]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def _flatten(routes: list[object]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        # FastAPI wraps each included router; walk into it (we include routers without a prefix).
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _flatten(list(inner.routes))
+
+
+def _routes() -> list[APIRoute]:
+    return list(_flatten(list(create_app().routes)))
+
+
+def _needs(route: APIRoute, guard: object) -> bool:
+    return any(call is guard for call in _calls(route.dependant))
+
+
+def _url(route: APIRoute) -> str:
+    return re.sub(r"\{[^}]+\}", "1", route.path)
+
+
+def _unsafe_routes() -> list[tuple[str, str]]:
+    return sorted({(m, _url(r)) for r in _routes() for m in r.methods & UNSAFE})
+
+
+def _editor_routes() -> list[tuple[str, str, bool]]:
+    return sorted(
+        {
+            (m, _url(r), _needs(r, require_admin))
+            for r in _routes()
+            if _needs(r, require_editor)
+            for m in r.methods
+        }
+    )
+
+
+def test_inventory_finds_the_routes() -> None:
+    assert ("POST", "/login") in _unsafe_routes()
+    assert ("POST", "/logout") in _unsafe_routes()
+
+
+@pytest.fixture
+def admin_client(client: TestClient, session: Session) -> TestClient:
+    make_user(session, "root@example.org", role=Role.ADMIN)
+    login(client, "root@example.org")
+    return client
+
+
+@pytest.mark.parametrize(("method", "url"), _unsafe_routes())
+def test_unsafe_route_refuses_missing_wrong_or_cross_site_token(
+    admin_client: TestClient, method: str, url: str
+) -> None:
+    token = csrf_token(admin_client, "/")
+    attempts = [
+        ({}, {}),
+        ({"X-CSRF-Token": "forged"}, {}),
+        ({}, {"csrf_token": "forged"}),
+        ({"X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"}, {}),
+        ({"X-CSRF-Token": token, "Origin": "https://evil.example"}, {}),
+    ]
+    for headers, data in attempts:
+        response = admin_client.request(
+            method, url, headers=headers, data=data, follow_redirects=False
+        )
+        assert response.status_code == 403, (method, url, headers, data, response.status_code)
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "admin_only"),
+    _editor_routes()
+    or [pytest.param("GET", "/", False, marks=pytest.mark.skip(reason="no editor routes yet"))],
+)
+def test_editor_routes_refuse_anonymous_users(
+    client: TestClient, method: str, url: str, admin_only: bool
+) -> None:
+    token = csrf_token(client)
+    response = client.request(method, url, headers={"X-CSRF-Token": token}, follow_redirects=False)
+    if method in UNSAFE:
+        assert response.status_code == 403, (method, url)
+    else:
+        assert response.status_code == 303, (method, url)
+        assert response.headers["location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [(m, u) for m, u, admin_only in _editor_routes() if admin_only]
+    or [pytest.param("GET", "/", marks=pytest.mark.skip(reason="no admin routes yet"))],
+)
+def test_admin_routes_refuse_editors(
+    client: TestClient, session: Session, method: str, url: str
+) -> None:
+    make_user(session, "ed@example.org", role=Role.EDITOR)
+    login(client, "ed@example.org")
+    token = csrf_token(client, "/")
+    response = client.request(method, url, headers={"X-CSRF-Token": token}, follow_redirects=False)
+    assert response.status_code == 403, (method, url)

@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient

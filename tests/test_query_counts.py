@@ -36,9 +36,18 @@ def _dataset(session: Session, parties: int, issues: int, history: int) -> None:
     session.flush()
 
 
-@pytest.mark.parametrize("url", ["/?as_of=2025-06-01", "/api/v1/matrix?as_of=2025-06-01"])
-def test_matrix_runs_at_most_four_queries(
-    client: TestClient, session: Session, count_statements: StatementCounter, url: str
+@pytest.mark.parametrize(
+    ("url", "limit"),
+    [
+        ("/?as_of=2025-06-01", 4),
+        ("/api/v1/matrix?as_of=2025-06-01", 4),
+        # With `since`: the changes query and the quotes that show them (with speakers, sources).
+        ("/?as_of=2025-06-01&since=2025-01-05", 8),
+        ("/changes?from=2025-01-05&to=2025-06-01", 8),
+    ],
+)
+def test_matrix_runs_a_fixed_number_of_queries(
+    client: TestClient, session: Session, count_statements: StatementCounter, url: str, limit: int
 ) -> None:
     _dataset(session, parties=4, issues=3, history=2)
     count_statements.statements.clear()
@@ -48,7 +57,7 @@ def test_matrix_runs_at_most_four_queries(
     count_statements.statements.clear()
     large = client.get(url)
     assert small.status_code == large.status_code == 200
-    assert count_statements.count <= 4, count_statements.statements
+    assert count_statements.count <= limit, count_statements.statements
     assert count_statements.count == small_count
 
 

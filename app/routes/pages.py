@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,6 +12,7 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.forms import parse_day
 from app.services import evidence, matrix
+from app.services.errors import InvalidParameter
 from app.templating import render
 
 router = APIRouter()
@@ -30,22 +31,63 @@ def _as_of(value: str | None) -> date:
     return parse_day(value, field="as_of") or date.today()
 
 
+Since = Annotated[
+    str | None,
+    Query(description="Highlight cells whose stance changed after this date (YYYY-MM-DD)."),
+]
+
+
 @router.get("/", response_class=HTMLResponse, summary="The position matrix")
 def matrix_page(
-    request: Request, session: SessionDep, as_of: AsOf = None, known_on: KnownOn = None
+    request: Request,
+    session: SessionDep,
+    as_of: AsOf = None,
+    known_on: KnownOn = None,
+    since: Since = None,
 ) -> HTMLResponse:
-    """Parties by issues, each cell the stance in force as of a date."""
+    """Parties by issues, each cell the stance in force as of a date; changes since a date."""
     day = _as_of(as_of)
     known = parse_day(known_on, field="known_on")
+    since_day = parse_day(since, field="since")
+    if since_day is not None and since_day >= day:
+        raise InvalidParameter("since", "must be before as_of.")
     grid = matrix.build_matrix(
-        session, as_of=day, known_on=known, stale_after_days=get_settings().stale_after_days
+        session,
+        as_of=day,
+        known_on=known,
+        since=since_day,
+        stale_after_days=get_settings().stale_after_days,
+    )
+    changes = (
+        evidence.change_list(session, since=since_day, until=day, known_on=known, matrix=grid)
+        if since_day is not None
+        else None
     )
     return render(
         request,
         "matrix/page.html",
-        {"matrix": grid, "as_of_given": as_of is not None and as_of.strip() != ""},
+        {"matrix": grid, "changes": changes, "as_of_given": bool(as_of and as_of.strip())},
         fragment="matrix/_matrix.html",
     )
+
+
+@router.get("/changes", response_class=HTMLResponse, summary="What changed between two dates")
+def changes_page(
+    request: Request,
+    session: SessionDep,
+    from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD (exclusive).")] = None,
+    to: Annotated[str | None, Query(description="YYYY-MM-DD (inclusive); default today.")] = None,
+    known_on: KnownOn = None,
+) -> HTMLResponse:
+    """Every change of stance in (from, to], newest first, each with the quote that shows it."""
+    until = parse_day(to, field="to") or date.today()
+    since = parse_day(from_, field="from") or until - timedelta(days=30)
+    if since >= until:
+        raise InvalidParameter("from", "must be before to.")
+    changes = evidence.change_list(
+        session, since=since, until=until, known_on=parse_day(known_on, field="known_on")
+    )
+    return render(request, "changes/page.html", {"changes": changes}, fragment="changes/_list.html")
 
 
 @router.get("/cells/{party}/{issue}", response_class=HTMLResponse, summary="A cell's evidence")

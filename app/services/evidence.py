@@ -9,9 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.models import Issue, Party, Position, Quote, QuoteIssue
+from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue
 from app.services import catalog
-from app.services.matrix import Cell, current_cells, known_before
+from app.services.matrix import (
+    Cell,
+    Change,
+    Matrix,
+    changes_between,
+    current_cells,
+    known_before,
+)
 
 QUOTE_LIMIT = 50
 """Quotes shown on a cell, party or issue page; the quote search (later) pages through the rest."""
@@ -186,4 +193,60 @@ def issue_detail(
         ),
         history=position_history(session, as_of=as_of, issue=issue),
         quotes=recent_quotes(session, as_of=as_of, issue=issue),
+    )
+
+
+def change_quotes(session: Session, *, position_ids: list[int]) -> dict[int, Quote]:
+    """For each position, the newest quote it cites (the one that shows the change)."""
+    if not position_ids:
+        return {}
+    stmt = (
+        select(PositionEvidence.position_id, Quote)
+        .join(Quote, Quote.id == PositionEvidence.quote_id)
+        .where(PositionEvidence.position_id.in_(position_ids))
+        .order_by(PositionEvidence.position_id, Quote.said_on.desc(), Quote.id.desc())
+        .options(selectinload(Quote.speaker), selectinload(Quote.source))
+    )
+    shown: dict[int, Quote] = {}
+    for position_id, quote in session.execute(stmt):
+        shown.setdefault(position_id, quote)
+    return shown
+
+
+@dataclass(slots=True)
+class ChangeList:
+    """Changes of stance between two dates, with the quote that shows each."""
+
+    since: date
+    until: date
+    known_on: date | None
+    changes: list[Change]
+    parties: dict[int, Party]
+    issues: dict[int, Issue]
+    quotes: dict[int, Quote]
+
+
+def change_list(
+    session: Session,
+    *,
+    since: date,
+    until: date,
+    known_on: date | None = None,
+    matrix: Matrix | None = None,
+    limit: int = 500,
+) -> ChangeList:
+    """The "what changed" list; given the matrix, its changes, parties and issues are reused."""
+    if matrix is not None:
+        changes, parties, issues = matrix.changes, matrix.parties, matrix.issues
+    else:
+        changes = changes_between(session, since=since, until=until, known_on=known_on, limit=limit)
+        parties, issues = catalog.list_parties(session), catalog.list_issues(session)
+    return ChangeList(
+        since=since,
+        until=until,
+        known_on=known_on,
+        changes=changes,
+        parties={p.id: p for p in parties},
+        issues={i.id: i for i in issues},
+        quotes=change_quotes(session, position_ids=[c.position_id for c in changes]),
     )

@@ -41,10 +41,34 @@ class Matrix:
     parties: list[Party]
     issues: list[Issue]
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+    since: date | None = None
+    changes: list[Change] = field(default_factory=list)
+    changed: set[tuple[int, int]] = field(default_factory=set)
 
     def cell(self, party: Party, issue: Issue) -> Cell | None:
         """The cell for this party and issue, or None when no position is recorded."""
         return self.cells.get((party.id, issue.id))
+
+    def members(self, party: Party) -> list[Party]:
+        """The bloc's member parties, in display order."""
+        return [p for p in self.parties if p.parent_id == party.id]
+
+    def split(self, party: Party, issue: Issue) -> list[tuple[Party, Cell]]:
+        """For a bloc whose members hold different stances: each member with its cell; else []."""
+        held = [(m, c) for m in self.members(party) if (c := self.cell(m, issue)) is not None]
+        return held if len({c.stance for _, c in held}) > 1 else []
+
+    def has_changed(self, party: Party, issue: Issue) -> bool:
+        """True when the cell's stance differs between `since` and `as_of`."""
+        return (party.id, issue.id) in self.changed
+
+    def party_by_id(self, party_id: int) -> Party:
+        """A row's party by id."""
+        return next(p for p in self.parties if p.id == party_id)
+
+    def issue_by_id(self, issue_id: int) -> Issue:
+        """A column's issue by id."""
+        return next(i for i in self.issues if i.id == issue_id)
 
 
 def confirmation_of(*, confirmed: int, denied: int) -> str:
@@ -163,10 +187,16 @@ def current_cells(
 
 
 def build_matrix(
-    session: Session, *, as_of: date, known_on: date | None = None, stale_after_days: int = 60
+    session: Session,
+    *,
+    as_of: date,
+    known_on: date | None = None,
+    since: date | None = None,
+    stale_after_days: int = 60,
 ) -> Matrix:
-    """The whole matrix as of a date in three queries: parties, issues, cells."""
-    return Matrix(
+    """The whole matrix as of a date in three queries (parties, issues, cells), plus one for
+    the changes when `since` is given."""
+    grid = Matrix(
         as_of=as_of,
         known_on=known_on,
         parties=catalog.list_parties(session),
@@ -174,4 +204,96 @@ def build_matrix(
         cells=current_cells(
             session, as_of=as_of, known_on=known_on, stale_after_days=stale_after_days
         ),
+        since=since,
     )
+    if since is not None and since < as_of:
+        grid.changes = changes_between(session, since=since, until=as_of, known_on=known_on)
+        grid.changed = net_changed_cells(grid.changes)
+    return grid
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A party's change of stance on an issue: what it was, what it became, when, on what evidence."""
+
+    position_id: int
+    party_id: int
+    issue_id: int
+    old_stance: Stance | None
+    new_stance: Stance
+    condition: str | None
+    effective_from: date
+
+
+def changes_between(
+    session: Session,
+    *,
+    since: date,
+    until: date,
+    known_on: date | None = None,
+    party_ids: list[int] | None = None,
+    issue_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> list[Change]:
+    """Changes of stance with effective_from in (since, until], newest first, in one query.
+
+    A position that repeats the stance before it is a reaffirmation, not a change.
+    """
+    previous = (
+        func.lag(Position.stance)
+        .over(
+            partition_by=(Position.party_id, Position.issue_id),
+            order_by=(Position.effective_from, Position.recorded_at, Position.id),
+        )
+        .label("previous")
+    )
+    history = select(
+        Position.id,
+        Position.party_id,
+        Position.issue_id,
+        Position.stance,
+        Position.condition,
+        Position.effective_from,
+        Position.recorded_at,
+        previous,
+    ).where(Position.effective_from <= until)
+    if known_on is not None:
+        history = history.where(Position.recorded_at < known_before(known_on))
+    if party_ids is not None:
+        history = history.where(Position.party_id.in_(party_ids))
+    if issue_ids is not None:
+        history = history.where(Position.issue_id.in_(issue_ids))
+    h = history.subquery("history")
+    stmt = (
+        select(h)
+        .where(
+            h.c.effective_from > since,
+            (h.c.previous.is_(None)) | (h.c.previous != h.c.stance),
+        )
+        .order_by(h.c.effective_from.desc(), h.c.recorded_at.desc(), h.c.id.desc())
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return [
+        Change(
+            position_id=row.id,
+            party_id=row.party_id,
+            issue_id=row.issue_id,
+            old_stance=Stance(row.previous) if row.previous is not None else None,
+            new_stance=Stance(row.stance),
+            condition=row.condition,
+            effective_from=row.effective_from,
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+def net_changed_cells(changes: list[Change]) -> set[tuple[int, int]]:
+    """Cells whose stance at the end differs from the start (going and coming back is no change)."""
+    first_old: dict[tuple[int, int], Stance | None] = {}
+    last_new: dict[tuple[int, int], Stance] = {}
+    for change in changes:  # newest first
+        key = (change.party_id, change.issue_id)
+        last_new.setdefault(key, change.new_stance)
+        first_old[key] = change.old_stance
+    return {key for key, stance in last_new.items() if first_old[key] != stance}

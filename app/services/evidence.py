@@ -19,6 +19,7 @@ from app.services.matrix import (
     current_cells,
     known_before,
 )
+from app.services.timeline import Timeline, build_timeline
 
 QUOTE_LIMIT = 50
 """Quotes shown on a cell, party or issue page; the quote search (later) pages through the rest."""
@@ -177,6 +178,7 @@ class IssueDetail:
     cells: dict[tuple[int, int], Cell]
     history: list[Position]
     quotes: list[Quote]
+    timeline: Timeline | None = None
 
 
 def issue_detail(
@@ -184,15 +186,18 @@ def issue_detail(
 ) -> IssueDetail:
     """Everything the issue page shows, or NotFound."""
     issue = catalog.get_issue(session, slug=slug)
+    parties = catalog.list_parties(session)
+    history = position_history(session, as_of=as_of, issue=issue)
     return IssueDetail(
         issue=issue,
         as_of=as_of,
-        parties=catalog.list_parties(session),
+        parties=parties,
         cells=current_cells(
             session, as_of=as_of, stale_after_days=stale_after_days, issue_ids=[issue.id]
         ),
-        history=position_history(session, as_of=as_of, issue=issue),
+        history=history,
         quotes=recent_quotes(session, as_of=as_of, issue=issue),
+        timeline=build_timeline(history, parties=parties, as_of=as_of),
     )
 
 

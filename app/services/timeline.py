@@ -1,0 +1,113 @@
+"""Timeline charts: each party's stance on an issue over time, laid out for a server-rendered SVG."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from app.models import Party, Position, Stance
+
+WIDTH = 760.0
+LABEL_WIDTH = 130.0
+LANE_HEIGHT = 30.0
+TOP = 8.0
+AXIS_HEIGHT = 24.0
+SHORT = {
+    Stance.ACCEPTS: "A",
+    Stance.CONDITIONAL: "C",
+    Stance.AMBIGUOUS: "?",
+    Stance.REJECTS: "R",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch of time over which one stance held."""
+
+    start: date
+    end: date
+    stance: Stance
+    x: float
+    width: float
+
+    @property
+    def label(self) -> str:
+        """The stance word when it fits, else its one-letter key (the legend spells it out)."""
+        word = self.stance.value
+        if self.width >= 8 * len(word) + 8:
+            return word
+        return SHORT[self.stance] if self.width >= 14 else ""
+
+
+@dataclass(slots=True)
+class Lane:
+    """One party's row of segments."""
+
+    party: Party
+    y: float
+    segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Timeline:
+    """The chart: lanes, date ticks and its size."""
+
+    start: date
+    end: date
+    lanes: list[Lane]
+    ticks: list[tuple[float, str]]
+    width: float
+    height: float
+    label_width: float = LABEL_WIDTH
+
+
+def _x(day: date, start: date, span_days: int, plot_width: float) -> float:
+    return LABEL_WIDTH + plot_width * (day - start).days / span_days
+
+
+def build_timeline(
+    positions: Iterable[Position], *, parties: list[Party], as_of: date
+) -> Timeline | None:
+    """Lay out positions (of one issue, effective on or before `as_of`) per party; None if empty."""
+    by_party: dict[int, list[Position]] = {}
+    for position in positions:
+        if position.effective_from <= as_of:
+            by_party.setdefault(position.party_id, []).append(position)
+    if not by_party:
+        return None
+    start = min(p.effective_from for ps in by_party.values() for p in ps)
+    end = max(as_of, start + timedelta(days=1))
+    span = (end - start).days
+    plot = WIDTH - LABEL_WIDTH - 10
+    lanes: list[Lane] = []
+    for party in parties:
+        held = by_party.get(party.id)
+        if not held:
+            continue
+        # Per day keep the last recorded position: it is the one in force that day.
+        latest_per_day: dict[date, Position] = {}
+        for position in sorted(held, key=lambda p: (p.effective_from, p.recorded_at, p.id)):
+            latest_per_day[position.effective_from] = position
+        days = sorted(latest_per_day)
+        lane = Lane(party=party, y=TOP + len(lanes) * LANE_HEIGHT)
+        for index, day in enumerate(days):
+            until = days[index + 1] if index + 1 < len(days) else end
+            x0, x1 = _x(day, start, span, plot), _x(until, start, span, plot)
+            lane.segments.append(
+                Segment(
+                    start=day,
+                    end=until,
+                    stance=latest_per_day[day].stance,
+                    x=round(x0, 1),
+                    width=round(max(x1 - x0, 2.0), 1),
+                )
+            )
+        lanes.append(lane)
+    tick_count = min(6, span) or 1
+    ticks = []
+    for n in range(tick_count + 1):
+        day = start + timedelta(days=round(span * n / tick_count))
+        ticks.append((round(_x(day, start, span, plot), 1), f"{day.day} {day:%b %Y}"))
+    height = TOP + len(lanes) * LANE_HEIGHT + AXIS_HEIGHT
+    return Timeline(start=start, end=end, lanes=lanes, ticks=ticks, width=WIDTH, height=height)

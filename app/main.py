@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.config import PROJECT_ROOT
-from app.routes import api, audit, auth, manage, pages, positions, quotes
+from app.routes import api, audit, auth, manage, pages, positions, quotes, search
 from app.security import (
     Forbidden,
     LoginRequired,
@@ -111,6 +111,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     readers = [Depends(reader_guard)]
     app.include_router(pages.router, dependencies=readers)
+    app.include_router(search.router, dependencies=readers)
     app.include_router(api.router, dependencies=readers)
     app.include_router(api.health_router)
     app.include_router(auth.router)

@@ -15,10 +15,12 @@ Base context, provided to every template (a test keeps this list and the code in
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -56,7 +58,30 @@ def stance_label(value: Stance | str) -> str:
     return STANCE_LABELS[Stance(value)]
 
 
+def highlight(value: str, terms: list[str] | None) -> Markup:
+    """The text, escaped, with words that start with a search term wrapped in <mark>.
+
+    Matches are found in the raw text and every piece is escaped on its own, so user text can
+    never become markup (one of the few reviewed places that builds Markup).
+    """
+    words = sorted({t for t in terms or [] if t}, key=len, reverse=True)
+    if not words:
+        return Markup(escape(value))
+    pattern = re.compile(
+        r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")\w*", re.IGNORECASE
+    )
+    pieces: list[str] = []
+    position = 0
+    for match in pattern.finditer(value):
+        pieces.append(str(escape(value[position : match.start()])))
+        pieces.append(f"<mark>{escape(match.group(0))}</mark>")
+        position = match.end()
+    pieces.append(str(escape(value[position:])))
+    return Markup("".join(pieces))  # noqa: S704 - every piece escaped above
+
+
 templates.env.filters["day"] = format_day
+templates.env.filters["highlight"] = highlight
 templates.env.filters["stance_label"] = stance_label
 templates.env.globals["stances"] = list(Stance)
 

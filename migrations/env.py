@@ -11,6 +11,19 @@ from app.db import Base, make_engine
 
 target_metadata = Base.metadata
 
+# Full-text search objects are dialect-specific and made by hand in a migration; autogenerate
+# must neither drop them nor expect them on the models.
+FTS_NAMES = {"search_vector", "ix_quotes_search_vector"}
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Leave the full-text search column, index and FTS5 tables out of autogenerate."""
+    if name is None:
+        return True
+    return name not in FTS_NAMES and not name.startswith("quotes_fts")
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -19,6 +32,7 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

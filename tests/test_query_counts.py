@@ -44,6 +44,8 @@ def _dataset(session: Session, parties: int, issues: int, history: int) -> None:
         # With `since`: the changes query and the quotes that show them (with speakers, sources).
         ("/?as_of=2025-06-01&since=2025-01-05", 8),
         ("/changes?from=2025-01-05&to=2025-06-01", 8),
+        # Search: the page of quotes, their citations (eager loads) and the filter lists.
+        ("/quotes?q=statement", 16),
     ],
 )
 def test_matrix_runs_a_fixed_number_of_queries(

@@ -25,7 +25,7 @@ QUOTE_LIMIT = 50
 """Quotes shown on a cell, party or issue page; the quote search (later) pages through the rest."""
 
 
-def _quote_loading() -> list[object]:
+def quote_loading() -> list[object]:
     # Everything a quote's citation shows, in a fixed number of queries whatever the count.
     return [
         selectinload(Quote.speaker),
@@ -61,7 +61,7 @@ def position_history(
         selectinload(Position.party),
         selectinload(Position.issue),
         selectinload(Position.recorded_by),
-        selectinload(Position.evidence).options(*_quote_loading()),  # type: ignore[arg-type]
+        selectinload(Position.evidence).options(*quote_loading()),  # type: ignore[arg-type]
     )
     return list(session.scalars(stmt))
 
@@ -87,7 +87,7 @@ def recent_quotes(
         .where(*conditions)
         .order_by(Quote.said_on.desc(), Quote.id.desc())
         .limit(limit)
-        .options(*_quote_loading())  # type: ignore[arg-type]
+        .options(*quote_loading())  # type: ignore[arg-type]
     )
     return list(session.scalars(stmt))
 

@@ -1,0 +1,139 @@
+"""Quote search for analysts: full text plus filters, newest first, paginated, state in the URL."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import HTMLResponse
+
+from app.db import SessionDep
+from app.forms import parse_day
+from app.models import QuoteStatus, SourceTier, Stance
+from app.services import catalog, search
+from app.services.errors import InvalidParameter
+from app.templating import render
+
+router = APIRouter()
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_choice(value: str | None, choices: type[E], *, field: str) -> E | None:
+    """One of an enumeration's values, or None when empty; anything else is a 400."""
+    if not value:
+        return None
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(str(c.value) for c in choices)
+        raise InvalidParameter(field, f"must be one of: {allowed}.") from None
+
+
+def parse_int(value: str | None, *, field: str) -> int | None:
+    """A whole number from a query parameter, or None when empty."""
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidParameter(field, "must be a whole number.")
+    return int(value)
+
+
+def filters_from_query(
+    *,
+    q: str | None,
+    party: str | None,
+    issue: str | None,
+    speaker: str | None,
+    stance: str | None,
+    status: str | None,
+    tier: str | None,
+    date_from: str | None,
+    date_to: str | None,
+) -> search.QuoteFilters:
+    """Turn raw query parameters into filters, with a clear 400 for anything malformed."""
+    return search.QuoteFilters(
+        q=q or "",
+        party=party or None,
+        issue=issue or None,
+        speaker=parse_int(speaker, field="speaker"),
+        stance=parse_choice(stance, Stance, field="stance"),
+        status=parse_choice(status, QuoteStatus, field="status"),
+        tier=parse_choice(tier, SourceTier, field="tier"),
+        date_from=parse_day(date_from, field="from"),
+        date_to=parse_day(date_to, field="to"),
+    )
+
+
+Text = Annotated[str | None, Query(max_length=20000)]
+
+
+@router.get("/quotes", response_class=HTMLResponse, summary="Search quotes")
+def quote_search(
+    request: Request,
+    session: SessionDep,
+    q: Annotated[
+        str | None, Query(max_length=20000, description='Words, "phrases", OR, -exclude')
+    ] = None,
+    party: Text = None,
+    issue: Text = None,
+    speaker: Text = None,
+    stance: Text = None,
+    status: Text = None,
+    tier: Text = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=100)] = None,
+    to: Annotated[str | None, Query(max_length=100)] = None,
+    page: Text = None,
+) -> HTMLResponse:
+    """Quotes newest first, narrowed by text and filters; typing updates the results with htmx."""
+    filters = filters_from_query(
+        q=q,
+        party=party,
+        issue=issue,
+        speaker=speaker,
+        stance=stance,
+        status=status,
+        tier=tier,
+        date_from=from_,
+        date_to=to,
+    )
+    results = search.search_quotes(
+        session,
+        filters=filters,
+        page=1 if page is None or page == "" else parse_int(page, field="page") or 0,
+    )
+    params = {
+        k: v
+        for k, v in {
+            "q": filters.q,
+            "party": party,
+            "issue": issue,
+            "speaker": speaker,
+            "stance": stance,
+            "status": status,
+            "tier": tier,
+            "from": from_,
+            "to": to,
+        }.items()
+        if v
+    }
+    return render(
+        request,
+        "search/page.html",
+        {
+            "results": results,
+            "filters": filters,
+            "params": params,
+            "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
+            "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
+            "speaker_options": [
+                (str(s.id), f"{s.name} ({s.party.short_name})")
+                for s in search.speakers_for_filter(session)
+            ],
+            "stance_options": [(s.value, s.value) for s in Stance],
+            "status_options": [(s.value, s.value) for s in QuoteStatus],
+            "tier_options": [(t.value, t.value.replace("_", " ")) for t in SourceTier],
+        },
+        fragment="search/_results.html",
+    )

@@ -11,7 +11,7 @@ from starlette.responses import HTMLResponse
 from app.config import get_settings
 from app.db import SessionDep
 from app.forms import parse_day
-from app.services import evidence, matrix
+from app.services import catalog, evidence, matrix
 from app.services.errors import InvalidParameter
 from app.templating import render
 
@@ -131,3 +131,28 @@ def issue_page(
         session, slug=slug, as_of=_as_of(as_of), stale_after_days=get_settings().stale_after_days
     )
     return render(request, "issues/page.html", {"detail": detail})
+
+
+@router.get("/compare", response_class=HTMLResponse, summary="Two parties side by side")
+def compare_page(
+    request: Request,
+    session: SessionDep,
+    a: Annotated[str, Query(max_length=60, description="First party's slug")] = "us",
+    b: Annotated[str, Query(max_length=60, description="Second party's slug")] = "ua",
+    as_of: AsOf = None,
+) -> HTMLResponse:
+    """Issue by issue: where two parties agree and differ, with each one's latest quote."""
+    comparison = evidence.compare(
+        session,
+        a_slug=a,
+        b_slug=b,
+        as_of=_as_of(as_of),
+        stale_after_days=get_settings().stale_after_days,
+    )
+    parties = catalog.list_parties(session)
+    return render(
+        request,
+        "compare/page.html",
+        {"comparison": comparison, "party_options": [(p.slug, p.name) for p in parties]},
+        fragment="compare/_table.html",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -254,4 +254,68 @@ def change_list(
         parties={p.id: p for p in parties},
         issues={i.id: i for i in issues},
         quotes=change_quotes(session, position_ids=[c.position_id for c in changes]),
+    )
+
+
+@dataclass(slots=True)
+class Comparison:
+    """Two parties side by side, issue by issue, as of a date."""
+
+    a: Party
+    b: Party
+    as_of: date
+    issues: list[Issue]
+    cells: dict[tuple[int, int], Cell]
+    latest: dict[tuple[int, int], Quote]
+
+    def verdict(self, issue: Issue) -> str:
+        """'agree', 'differ', or 'unknown' when either side has no recorded position."""
+        a, b = self.cells.get((self.a.id, issue.id)), self.cells.get((self.b.id, issue.id))
+        if a is None or b is None:
+            return "unknown"
+        return "agree" if a.stance == b.stance else "differ"
+
+
+def latest_quotes(
+    session: Session, *, party_ids: list[int], as_of: date
+) -> dict[tuple[int, int], Quote]:
+    """The newest quote of each party on each issue it is tagged with, said on or before as_of."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(Quote.party_id, QuoteIssue.issue_id),
+            order_by=(Quote.said_on.desc(), Quote.id.desc()),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(Quote.id.label("quote_id"), Quote.party_id, QuoteIssue.issue_id, rank)
+        .join(QuoteIssue, QuoteIssue.quote_id == Quote.id)
+        .where(Quote.party_id.in_(party_ids), Quote.said_on <= as_of)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.party_id, ranked.c.issue_id, Quote)
+        .join(Quote, Quote.id == ranked.c.quote_id)
+        .where(ranked.c.rank == 1)
+        .options(selectinload(Quote.speaker), selectinload(Quote.source))
+    )
+    return {(party_id, issue_id): quote for party_id, issue_id, quote in rows}
+
+
+def compare(
+    session: Session, *, a_slug: str, b_slug: str, as_of: date, stale_after_days: int = 60
+) -> Comparison:
+    """Two parties' stances and latest quotes per issue, or NotFound."""
+    a = catalog.get_party(session, slug=a_slug)
+    b = catalog.get_party(session, slug=b_slug)
+    return Comparison(
+        a=a,
+        b=b,
+        as_of=as_of,
+        issues=catalog.list_issues(session),
+        cells=current_cells(
+            session, as_of=as_of, stale_after_days=stale_after_days, party_ids=[a.id, b.id]
+        ),
+        latest=latest_quotes(session, party_ids=[a.id, b.id], as_of=as_of),
     )

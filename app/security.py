@@ -197,9 +197,11 @@ def clear_session_cookie(response: Response) -> None:
 def finish_response(request: Request, response: Response) -> Response:
     """Give an anonymous visitor the CSRF cookie their forms were rendered with."""
     auth = getattr(request.state, "auth", None)
+    is_page = response.headers.get("content-type", "").startswith("text/html")
     if (
         isinstance(auth, Auth)
         and auth.new_anonymous_token
+        and is_page
         and SESSION_COOKIE not in response.headers.get("set-cookie", "")
     ):
         response.set_cookie(

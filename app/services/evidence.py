@@ -238,13 +238,17 @@ def change_list(
     until: date,
     known_on: date | None = None,
     matrix: Matrix | None = None,
+    changes: list[Change] | None = None,
     limit: int = 500,
 ) -> ChangeList:
     """The "what changed" list; given the matrix, its changes, parties and issues are reused."""
     if matrix is not None:
         changes, parties, issues = matrix.changes, matrix.parties, matrix.issues
     else:
-        changes = changes_between(session, since=since, until=until, known_on=known_on, limit=limit)
+        if changes is None:
+            changes = changes_between(
+                session, since=since, until=until, known_on=known_on, limit=limit
+            )
         parties, issues = catalog.list_parties(session), catalog.list_issues(session)
     return ChangeList(
         since=since,

@@ -223,6 +223,8 @@ class Change:
     new_stance: Stance
     condition: str | None
     effective_from: date
+    recorded_at: datetime
+    rationale: str
 
 
 def changes_between(
@@ -255,6 +257,7 @@ def changes_between(
         Position.condition,
         Position.effective_from,
         Position.recorded_at,
+        Position.rationale,
         previous,
     ).where(Position.effective_from <= until)
     if known_on is not None:
@@ -283,6 +286,8 @@ def changes_between(
             new_stance=Stance(row.stance),
             condition=row.condition,
             effective_from=row.effective_from,
+            recorded_at=row.recorded_at,
+            rationale=row.rationale,
         )
         for row in session.execute(stmt)
     ]

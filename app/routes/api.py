@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
@@ -13,7 +13,12 @@ from sqlalchemy import text
 from app.config import get_settings
 from app.db import EngineDep, SessionDep
 from app.forms import parse_day
-from app.services import matrix
+from app.models import Party, Position, Quote, Source
+from app.routes.search import filters_from_query, parse_int
+from app.services import catalog, evidence, matrix, search
+from app.services.errors import InvalidParameter
+
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 health_router = APIRouter(tags=["health"])
@@ -47,6 +52,8 @@ class CellOut(BaseModel):
     latest_evidence_on: date | None
     confirmation: str
     stale: bool
+    changed: bool = False
+    split: dict[str, str] | None = None
 
 
 class MatrixOut(BaseModel):
@@ -54,6 +61,7 @@ class MatrixOut(BaseModel):
 
     as_of: date
     known_on: date | None
+    since: date | None = None
     parties: list[PartyOut]
     issues: list[IssueOut]
     cells: list[CellOut]
@@ -79,13 +87,20 @@ def matrix_api(
     known_on: Annotated[
         str | None, Query(description="YYYY-MM-DD: ignore positions recorded after this day.")
     ] = None,
+    since: Annotated[
+        str | None, Query(description="YYYY-MM-DD: flag cells whose stance changed after it.")
+    ] = None,
 ) -> MatrixOut:
     """Each party's stance on each issue in force on `as_of`, one cell per recorded position."""
     day = parse_day(as_of, field="as_of") or date.today()
+    since_day = parse_day(since, field="since")
+    if since_day is not None and since_day >= day:
+        raise InvalidParameter("since", "must be before as_of.")
     grid = matrix.build_matrix(
         session,
         as_of=day,
         known_on=parse_day(known_on, field="known_on"),
+        since=since_day,
         stale_after_days=get_settings().stale_after_days,
     )
     slugs = {p.id: p.slug for p in grid.parties}
@@ -93,6 +108,7 @@ def matrix_api(
     return MatrixOut(
         as_of=grid.as_of,
         known_on=grid.known_on,
+        since=grid.since,
         parties=[
             PartyOut(
                 slug=p.slug,
@@ -115,12 +131,332 @@ def matrix_api(
                 latest_evidence_on=c.latest_evidence_on,
                 confirmation=c.confirmation,
                 stale=c.stale,
+                changed=grid.has_changed(party, issue),
+                split={m.slug: mc.stance.value for m, mc in grid.split(party, issue)} or None,
             )
             for party in grid.parties
             for issue in grid.issues
             if (c := grid.cell(party, issue)) is not None
         ],
     )
+
+
+MAX_PAGE_SIZE = 100
+
+
+class PartyDetailOut(BaseModel):
+    """A party."""
+
+    slug: str
+    name: str
+    short_name: str
+    kind: str
+    parent: str | None
+    sort_order: int
+
+
+class IssueDetailOut(BaseModel):
+    """An issue: a term of a settlement phrased as a proposition."""
+
+    slug: str
+    title: str
+    proposition: str
+    description: str
+    sort_order: int
+
+
+class SpeakerOut(BaseModel):
+    """A person who speaks for a party."""
+
+    id: int
+    name: str
+    role: str
+    party: str
+
+
+class SourceOut(BaseModel):
+    """Where a quote was published."""
+
+    id: int
+    url: str
+    title: str
+    outlet: str
+    published_on: date | None
+    kind: str
+    tier: str
+
+
+class TagOut(BaseModel):
+    """An issue a quote bears on, with the stance it signals."""
+
+    issue: str
+    stance: str
+
+
+class QuoteOut(BaseModel):
+    """A piece of evidence with its source."""
+
+    id: int
+    text: str
+    kind: str
+    said_on: date
+    published_on: date | None
+    speaker: str | None
+    party: str
+    source: SourceOut
+    language: str
+    translated: bool
+    status: str
+    confirms_or_denies: int | None
+    note: str
+    issues: list[TagOut]
+
+
+class PositionOut(BaseModel):
+    """A party's stance on an issue from a date on, citing evidence."""
+
+    id: int
+    party: str
+    issue: str
+    stance: str
+    condition: str | None
+    effective_from: date
+    rationale: str
+    recorded_at: datetime
+    evidence: list[int]
+
+
+class ChangeOut(BaseModel):
+    """A change of stance."""
+
+    position_id: int
+    party: str
+    issue: str
+    old_stance: str | None
+    new_stance: str
+    condition: str | None
+    effective_from: date
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: the items, the page number and whether another page follows."""
+
+    items: list[T]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+def _paging(page: str | None, page_size: str | None) -> tuple[int, int]:
+    number = parse_int(page, field="page")
+    size = parse_int(page_size, field="page_size")
+    number = 1 if number is None else number
+    size = 50 if size is None else size
+    if number < 1 or number > search.MAX_PAGE:
+        raise InvalidParameter("page", f"must be between 1 and {search.MAX_PAGE}.")
+    if size < 1 or size > MAX_PAGE_SIZE:
+        raise InvalidParameter("page_size", f"must be between 1 and {MAX_PAGE_SIZE}.")
+    return number, size
+
+
+def _source_out(source: Source) -> SourceOut:
+    return SourceOut(
+        id=source.id,
+        url=source.url,
+        title=source.title,
+        outlet=source.outlet,
+        published_on=source.published_on,
+        kind=source.kind.value,
+        tier=source.tier.value,
+    )
+
+
+def _quote_out(quote: Quote) -> QuoteOut:
+    return QuoteOut(
+        id=quote.id,
+        text=quote.text,
+        kind=quote.kind.value,
+        said_on=quote.said_on,
+        published_on=quote.published_on,
+        speaker=quote.speaker.name if quote.speaker else None,
+        party=quote.party.slug,
+        source=_source_out(quote.source),
+        language=quote.language,
+        translated=quote.is_translation,
+        status=quote.status.value,
+        confirms_or_denies=quote.confirms_or_denies_id,
+        note=quote.note,
+        issues=[TagOut(issue=t.issue.slug, stance=t.stance.value) for t in quote.issue_tags],
+    )
+
+
+def _party_out(party: Party, slugs: dict[int, str]) -> PartyDetailOut:
+    return PartyDetailOut(
+        slug=party.slug,
+        name=party.name,
+        short_name=party.short_name,
+        kind=party.kind.value,
+        parent=slugs.get(party.parent_id) if party.parent_id else None,
+        sort_order=party.sort_order,
+    )
+
+
+def _position_out(position: Position) -> PositionOut:
+    return PositionOut(
+        id=position.id,
+        party=position.party.slug,
+        issue=position.issue.slug,
+        stance=position.stance.value,
+        condition=position.condition,
+        effective_from=position.effective_from,
+        rationale=position.rationale,
+        recorded_at=position.recorded_at,
+        evidence=sorted(q.id for q in position.evidence),
+    )
+
+
+Param = Annotated[str | None, Query(max_length=20000)]
+Errors: dict[int | str, dict[str, Any]] = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}}
+
+
+@router.get("/parties", response_model=list[PartyDetailOut], summary="Every party")
+def parties_api(session: SessionDep) -> list[PartyDetailOut]:
+    """Parties in display order (a bloc's members right after it)."""
+    parties = catalog.list_parties(session)
+    slugs = {p.id: p.slug for p in parties}
+    return [_party_out(p, slugs) for p in parties]
+
+
+@router.get("/issues", response_model=list[IssueDetailOut], summary="Every issue")
+def issues_api(session: SessionDep) -> list[IssueDetailOut]:
+    """Issues in display order."""
+    return [
+        IssueDetailOut(
+            slug=i.slug,
+            title=i.title,
+            proposition=i.proposition,
+            description=i.description,
+            sort_order=i.sort_order,
+        )
+        for i in catalog.list_issues(session)
+    ]
+
+
+@router.get("/speakers", response_model=list[SpeakerOut], summary="Every speaker")
+def speakers_api(session: SessionDep) -> list[SpeakerOut]:
+    """Speakers by name, with the party each speaks for."""
+    return [
+        SpeakerOut(id=s.id, name=s.name, role=s.role, party=s.party.slug)
+        for s in search.speakers_for_filter(session)
+    ]
+
+
+@router.get("/sources", response_model=Page[SourceOut], responses=Errors, summary="Sources")
+def sources_api(
+    session: SessionDep, page: Param = None, page_size: Param = None
+) -> Page[SourceOut]:
+    """Sources, newest first, a page at a time (page_size at most 100)."""
+    number, size = _paging(page, page_size)
+    rows, has_next = evidence.list_sources(session, page=number, page_size=size)
+    return Page(
+        items=[_source_out(s) for s in rows], page=number, page_size=size, has_next=has_next
+    )
+
+
+@router.get("/quotes", response_model=Page[QuoteOut], responses=Errors, summary="Search quotes")
+def quotes_api(
+    session: SessionDep,
+    q: Annotated[
+        str | None, Query(max_length=20000, description='Words, "phrases", OR, -exclude')
+    ] = None,
+    party: Param = None,
+    issue: Param = None,
+    speaker: Param = None,
+    stance: Param = None,
+    status: Param = None,
+    tier: Param = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=100)] = None,
+    to: Annotated[str | None, Query(max_length=100)] = None,
+    page: Param = None,
+    page_size: Param = None,
+) -> Page[QuoteOut]:
+    """Quotes newest first, with the same filters as the /quotes page."""
+    number, size = _paging(page, page_size)
+    filters = filters_from_query(
+        q=q,
+        party=party,
+        issue=issue,
+        speaker=speaker,
+        stance=stance,
+        status=status,
+        tier=tier,
+        date_from=from_,
+        date_to=to,
+    )
+    results = search.search_quotes(session, filters=filters, page=number, page_size=size)
+    return Page(
+        items=[_quote_out(x) for x in results.quotes],
+        page=number,
+        page_size=size,
+        has_next=results.has_next,
+    )
+
+
+@router.get("/positions", response_model=Page[PositionOut], responses=Errors, summary="Positions")
+def positions_api(
+    session: SessionDep,
+    party: Param = None,
+    issue: Param = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=100)] = None,
+    to: Annotated[str | None, Query(max_length=100)] = None,
+    page: Param = None,
+    page_size: Param = None,
+) -> Page[PositionOut]:
+    """Positions newest first (by effective date), filtered by party, issue and date range."""
+    number, size = _paging(page, page_size)
+    rows, has_next = evidence.list_positions(
+        session,
+        party=catalog.get_party(session, slug=party) if party else None,
+        issue=catalog.get_issue(session, slug=issue) if issue else None,
+        date_from=parse_day(from_, field="from"),
+        date_to=parse_day(to, field="to"),
+        page=number,
+        page_size=size,
+    )
+    return Page(
+        items=[_position_out(p) for p in rows], page=number, page_size=size, has_next=has_next
+    )
+
+
+@router.get("/changes", response_model=list[ChangeOut], responses=Errors, summary="Changes")
+def changes_api(
+    session: SessionDep,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=100, description="YYYY-MM-DD, exclusive")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=100, description="YYYY-MM-DD, inclusive")] = None,
+    known_on: Param = None,
+) -> list[ChangeOut]:
+    """Changes of stance in (from, to], newest first (at most 500)."""
+    until = parse_day(to, field="to") or date.today()
+    since = parse_day(from_, field="from") or until - timedelta(days=30)
+    if since >= until:
+        raise InvalidParameter("from", "must be before to.")
+    listing = evidence.change_list(
+        session, since=since, until=until, known_on=parse_day(known_on, field="known_on")
+    )
+    return [
+        ChangeOut(
+            position_id=c.position_id,
+            party=listing.parties[c.party_id].slug,
+            issue=listing.issues[c.issue_id].slug,
+            old_stance=c.old_stance.value if c.old_stance else None,
+            new_stance=c.new_stance.value,
+            condition=c.condition,
+            effective_from=c.effective_from,
+        )
+        for c in listing.changes
+    ]
 
 
 @health_router.get("/healthz", summary="Liveness and database reachability")

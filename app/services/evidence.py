@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue
+from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Source
 from app.services import catalog
 from app.services.matrix import (
     Cell,
@@ -323,3 +323,53 @@ def compare(
         ),
         latest=latest_quotes(session, party_ids=[a.id, b.id], as_of=as_of),
     )
+
+
+def list_positions(
+    session: Session,
+    *,
+    party: Party | None = None,
+    issue: Issue | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> tuple[list[Position], bool]:
+    """Positions newest first (by effective date), filtered; returns the page and whether more follow."""
+    stmt = select(Position)
+    if party is not None:
+        stmt = stmt.where(Position.party_id == party.id)
+    if issue is not None:
+        stmt = stmt.where(Position.issue_id == issue.id)
+    if date_from is not None:
+        stmt = stmt.where(Position.effective_from >= date_from)
+    if date_to is not None:
+        stmt = stmt.where(Position.effective_from <= date_to)
+    stmt = (
+        stmt.order_by(
+            Position.effective_from.desc(), Position.recorded_at.desc(), Position.id.desc()
+        )
+        .offset((page - 1) * page_size)
+        .limit(page_size + 1)
+        .options(
+            selectinload(Position.party),
+            selectinload(Position.issue),
+            selectinload(Position.evidence),
+        )
+    )
+    rows = list(session.scalars(stmt))
+    return rows[:page_size], len(rows) > page_size
+
+
+def list_sources(
+    session: Session, *, page: int = 1, page_size: int = 50
+) -> tuple[list[Source], bool]:
+    """Sources, newest first; returns the page and whether more follow."""
+    stmt = (
+        select(Source)
+        .order_by(Source.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size + 1)
+    )
+    rows = list(session.scalars(stmt))
+    return rows[:page_size], len(rows) > page_size

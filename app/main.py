@@ -10,7 +10,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import __version__
 from app.config import PROJECT_ROOT
-from app.routes import api, audit, auth, feeds, manage, pages, positions, quotes, search
+from app.routes import (
+    api,
+    audit,
+    auth,
+    exports,
+    feeds,
+    manage,
+    pages,
+    positions,
+    quotes,
+    search,
+)
 from app.security import (
     Forbidden,
     LoginRequired,
@@ -113,6 +124,7 @@ def create_app() -> FastAPI:
     app.include_router(pages.router, dependencies=readers)
     app.include_router(search.router, dependencies=readers)
     app.include_router(feeds.router, dependencies=readers)
+    app.include_router(exports.router, dependencies=readers)
     app.include_router(api.router, dependencies=readers)
     app.include_router(api.health_router)
     app.include_router(auth.router)

@@ -1,0 +1,126 @@
+"""CSV exports of quotes, positions and the matrix, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from app.models import Position, Quote
+from app.services.matrix import Matrix
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> str:
+    """A cell's text, with a leading apostrophe when a spreadsheet would read it as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """UTF-8 CSV text (with a byte-order mark so spreadsheets detect UTF-8) and a header row."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([neutralise(value) for value in row])
+    return buffer.getvalue()
+
+
+QUOTE_HEADER = [
+    "id", "said_on", "published_on", "party", "speaker", "speaker_role", "kind", "status",
+    "text", "language", "translated", "issues", "confirms_or_denies", "source_url",
+    "source_title", "source_outlet", "source_published_on", "source_kind", "source_tier", "note",
+]  # fmt: skip
+
+
+def quotes_csv(quotes: Iterable[Quote]) -> str:
+    """Quotes with their speaker, tags and source, one row each."""
+    return to_csv(
+        QUOTE_HEADER,
+        (
+            [
+                q.id,
+                q.said_on,
+                q.published_on or "",
+                q.party.slug,
+                q.speaker.name if q.speaker else "",
+                q.speaker.role if q.speaker else "",
+                q.kind.value,
+                q.status.value,
+                q.text,
+                q.language,
+                q.is_translation,
+                "; ".join(f"{t.issue.slug}:{t.stance.value}" for t in q.issue_tags),
+                q.confirms_or_denies_id or "",
+                q.source.url,
+                q.source.title,
+                q.source.outlet,
+                q.source.published_on or "",
+                q.source.kind.value,
+                q.source.tier.value,
+                q.note,
+            ]  # fmt: skip
+            for q in quotes
+        ),
+    )
+
+
+POSITION_HEADER = [
+    "id", "party", "issue", "stance", "condition", "effective_from", "rationale", "recorded_at",
+    "evidence_quote_ids",
+]  # fmt: skip
+
+
+def positions_csv(positions: Iterable[Position]) -> str:
+    """Positions, one row each, with the ids of the quotes they cite."""
+    return to_csv(
+        POSITION_HEADER,
+        (
+            [
+                p.id,
+                p.party.slug,
+                p.issue.slug,
+                p.stance.value,
+                p.condition or "",
+                p.effective_from,
+                p.rationale,
+                p.recorded_at.isoformat(),
+                " ".join(str(q.id) for q in sorted(p.evidence, key=lambda q: q.id)),
+            ]  # fmt: skip
+            for p in positions
+        ),
+    )
+
+
+MATRIX_HEADER = [
+    "as_of", "party", "party_name", "issue", "issue_title", "stance", "condition",
+    "effective_from", "evidence_count", "latest_evidence_on", "confirmation", "stale",
+]  # fmt: skip
+
+
+def matrix_csv(grid: Matrix) -> str:
+    """One row per party and issue; an empty stance means no recorded position."""
+    rows = []
+    for party in grid.parties:
+        for issue in grid.issues:
+            cell = grid.cell(party, issue)
+            rows.append(
+                [
+                    grid.as_of,
+                    party.slug,
+                    party.name,
+                    issue.slug,
+                    issue.title,
+                    cell.stance.value if cell else "",
+                    (cell.condition or "") if cell else "",
+                    cell.effective_from if cell else "",
+                    cell.evidence_count if cell else 0,
+                    (cell.latest_evidence_on or "") if cell else "",
+                    cell.confirmation if cell else "",
+                    cell.stale if cell else "",
+                ]  # fmt: skip
+            )
+    return to_csv(MATRIX_HEADER, rows)

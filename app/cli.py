@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -100,6 +101,69 @@ def serve(
         workers=workers,
         proxy_headers=True,
     )
+
+
+@cli.command("import")
+def import_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A .yaml, .json or .csv file.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file; write nothing.")
+    ] = False,
+) -> None:
+    """Import quotes, sources, speakers, tags and positions: all rows or none."""
+    from rich.progress import Progress
+
+    from app.services import transfer
+
+    try:
+        total = transfer.row_count(file)
+        with Session(get_engine()) as session, session.begin():
+            if dry_run:
+                document, lines = transfer.read_document(file)
+                _, errors = transfer.check(session, document, lines)
+                if errors:
+                    raise transfer.ImportRejected(errors)
+                typer.echo(
+                    f"{file}: no errors in {total} quotes and positions (dry run, nothing written)."
+                )
+                return
+            with Progress(transient=True) as progress:
+                task = progress.add_task(f"Importing {file.name}", total=total or None)
+                added = transfer.import_file(
+                    session, file, progress=lambda n: progress.advance(task, n)
+                )
+    except transfer.ImportRejected as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        typer.echo(f"{file}: {len(exc.errors)} error(s); nothing was imported.", err=True)
+        raise typer.Exit(code=1) from None
+    except (ValueError, OSError, yaml.YAMLError) as exc:  # unreadable YAML/JSON/CSV, encoding
+        typer.echo(f"{file}: cannot be read: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"Imported {file}: added {_describe(dict(added))}.")
+
+
+@cli.command("export")
+def export_command(
+    fmt: Annotated[str, typer.Option("--format", help="yaml, json or csv (quotes only).")] = "yaml",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: standard output).")
+    ] = None,
+) -> None:
+    """Write the evidence (parties, issues, speakers, sources, quotes, positions) to a file."""
+    from app.services import transfer
+
+    if fmt not in {"yaml", "json", "csv"}:
+        raise typer.BadParameter("use yaml, json or csv", param_hint="--format")
+    with Session(get_engine()) as session:
+        text = transfer.export_text(session, fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, "utf-8")
+        typer.echo(f"Wrote {out}.", err=True)
 
 
 def _read_password() -> str:

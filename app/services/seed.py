@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -114,6 +122,14 @@ class QuoteRow(_Row):
     note: str | None = None
     issues: list[TagRow] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _published_after_said(self) -> QuoteRow:
+        if self.published_on is not None and self.published_on < self.said_on:
+            raise ValueError("published_on cannot be before said_on")
+        if len({t.issue for t in self.issues}) != len(self.issues):
+            raise ValueError("each issue can be tagged once")
+        return self
+
 
 class PositionRow(_Row):
     """A position as written in a data file; `evidence` lists quote refs."""
@@ -126,6 +142,15 @@ class PositionRow(_Row):
     rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     evidence: list[str] = Field(min_length=1)
     recorded_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _condition_iff_conditional(self) -> PositionRow:
+        has_condition = bool((self.condition or "").strip())
+        if self.stance == Stance.CONDITIONAL and not has_condition:
+            raise ValueError("a conditional stance needs its condition")
+        if self.stance != Stance.CONDITIONAL and has_condition:
+            raise ValueError("only a conditional stance has a condition")
+        return self
 
 
 class DataFile(_Row):
@@ -150,8 +175,9 @@ def read_seed_files(directory: Path) -> list[DataFile]:
 class _Loader:
     """Resolves references across files and creates what is missing, counting what it added."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, progress: Callable[[int], None] | None = None) -> None:
         self.session = session
+        self.progress = progress or (lambda _n: None)
         self.added: Counter[str] = Counter()
         self.parties: dict[str, Party] = {}
         self.issues: dict[str, Issue] = {}
@@ -239,6 +265,7 @@ class _Loader:
         pending_responses: list[tuple[Quote, str]] = []
         for quote_row in data.quotes:
             self._load_quote(quote_row, pending_responses)
+            self.progress(1)
         for quote, ref in pending_responses:
             target = self.refs.get(ref)
             if target is None:
@@ -247,6 +274,7 @@ class _Loader:
         session.flush()
         for position_row in data.positions:
             self._load_position(position_row)
+            self.progress(1)
 
     def _load_quote(self, row: QuoteRow, pending: list[tuple[Quote, str]]) -> None:
         party = self.party(row.party, "quotes.party")
@@ -312,9 +340,11 @@ class _Loader:
         self.added["positions"] += 1
 
 
-def load(session: Session, files: list[DataFile]) -> Counter[str]:
+def load(
+    session: Session, files: list[DataFile], progress: Callable[[int], None] | None = None
+) -> Counter[str]:
     """Create whatever the files hold that the database lacks; returns counts of what was added."""
-    loader = _Loader(session)
+    loader = _Loader(session, progress)
     for data in files:
         loader.load(data)
     session.flush()

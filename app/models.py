@@ -381,3 +381,12 @@ class LoginAttempt(Base):
         Index("ix_login_attempts_email_at", "email", "at"),
         Index("ix_login_attempts_client_at", "client", "at"),
     )
+
+
+class DataVersion(Base):
+    """One row whose number every write of evidence bumps: caches key on it across processes."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -110,6 +110,10 @@ def session(connection: object) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session) -> FastAPI:
     """The real app, its request session joined to the test's transaction."""
+    from app.render_cache import matrix_cache
+
+    # Each test rolls back, so data versions repeat between tests: start with an empty cache.
+    matrix_cache.clear()
     application = create_app()
 
     def test_session() -> Iterator[Session]:

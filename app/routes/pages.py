@@ -6,14 +6,17 @@ from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import HTMLResponse
+from markupsafe import Markup
+from starlette.responses import HTMLResponse, Response
 
 from app.config import get_settings
 from app.db import SessionDep
 from app.forms import parse_day
-from app.services import catalog, evidence, matrix
+from app.render_cache import etag, matrix_cache
+from app.security import AuthDep
+from app.services import catalog, evidence, matrix, versioning
 from app.services.errors import InvalidParameter
-from app.templating import render
+from app.templating import render, templates, wants_fragment
 
 router = APIRouter()
 
@@ -41,34 +44,56 @@ Since = Annotated[
 def matrix_page(
     request: Request,
     session: SessionDep,
+    auth: AuthDep,
     as_of: AsOf = None,
     known_on: KnownOn = None,
     since: Since = None,
-) -> HTMLResponse:
-    """Parties by issues, each cell the stance in force as of a date; changes since a date."""
+) -> Response:
+    """Parties by issues, each cell the stance in force as of a date; changes since a date.
+
+    The matrix part is rendered once per data version and parameters and then served from the
+    cache; a client that has this exact page already gets 304.
+    """
     day = _as_of(as_of)
     known = parse_day(known_on, field="known_on")
     since_day = parse_day(since, field="since")
     if since_day is not None and since_day >= day:
         raise InvalidParameter("since", "must be before as_of.")
-    grid = matrix.build_matrix(
-        session,
-        as_of=day,
-        known_on=known,
-        since=since_day,
-        stale_after_days=get_settings().stale_after_days,
-    )
-    changes = (
-        evidence.change_list(session, since=since_day, until=day, known_on=known, matrix=grid)
-        if since_day is not None
-        else None
-    )
-    return render(
+    as_of_given = bool(as_of and as_of.strip())
+    key = ("matrix", versioning.current(session), day, known, since_day, as_of_given)
+    fragment = wants_fragment(request)
+    # The page around the matrix shows who is logged in and carries their CSRF token.
+    tag = etag(*key, fragment, auth.user.id if auth.user else "-", auth.csrf_token)
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "HX-Request, Cookie"}
+    if tag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    html = matrix_cache.get(key)
+    if html is None:
+        grid = matrix.build_matrix(
+            session,
+            as_of=day,
+            known_on=known,
+            since=since_day,
+            stale_after_days=get_settings().stale_after_days,
+        )
+        changes = (
+            evidence.change_list(session, since=since_day, until=day, known_on=known, matrix=grid)
+            if since_day is not None
+            else None
+        )
+        html = templates.get_template("matrix/_matrix.html").render(
+            matrix=grid, changes=changes, as_of_given=as_of_given
+        )
+        matrix_cache.put(key, html)
+    if fragment:
+        return HTMLResponse(html, headers=headers)
+    response = render(
         request,
         "matrix/page.html",
-        {"matrix": grid, "changes": changes, "as_of_given": bool(as_of and as_of.strip())},
-        fragment="matrix/_matrix.html",
+        {"matrix_html": Markup(html), "as_of": day},  # noqa: S704 - our own rendered template
     )
+    response.headers.update(headers)
+    return response
 
 
 @router.get("/changes", response_class=HTMLResponse, summary="What changed between two dates")

@@ -1,7 +1,106 @@
-"""Editor pages: positions (being built)."""
+"""Editor pages: record a change of a party's position on an issue."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, Response
+
+from app.db import SessionDep
+from app.models import Stance
+from app.routes.quotes import FormDep
+from app.security import EditorDep
+from app.services import catalog, positions
+from app.services.errors import ValidationFailed
+from app.templating import redirect_after_post, render, stance_label
+
+router = APIRouter(tags=["editor"])
+
+Slug = Annotated[str | None, Query(max_length=60)]
+
+
+def _selected(values: Sequence[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit() and len(v) < 12][: positions.MAX_EVIDENCE]
+
+
+def _form_context(
+    session: Session,
+    *,
+    values: Mapping[str, str],
+    evidence: Sequence[str],
+    errors: Mapping[str, str],
+) -> dict[str, Any]:
+    selected = _selected(evidence)
+    return {
+        "values": values,
+        "errors": errors,
+        "selected": selected,
+        "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
+        "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
+        "stance_options": [(s.value, stance_label(s)) for s in Stance],
+        "choices": positions.evidence_choices(
+            session, party_slug=values.get("party"), q=values.get("q", ""), selected=selected
+        ),
+    }
+
+
+@router.get("/positions/new", response_class=HTMLResponse, summary="Record position change form")
+def new_position(
+    request: Request,
+    session: SessionDep,
+    editor: EditorDep,
+    party: Slug = None,
+    issue: Slug = None,
+) -> HTMLResponse:
+    """The empty form; party and issue come prefilled from a cell's link."""
+    values = {"party": party or "", "issue": issue or ""}
+    context = _form_context(session, values=values, evidence=[], errors={})
+    return render(request, "positions/form.html", context, fragment="positions/_form.html")
+
+
+@router.post("/positions/new", response_class=HTMLResponse, summary="Record a position change")
+def create_position(
+    request: Request, session: SessionDep, editor: EditorDep, form: FormDep
+) -> Response:
+    """Record the position and go to its cell; 422 with each error beside its field otherwise."""
+    values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "evidence"}
+    evidence = [v for v in form.getlist("evidence") if isinstance(v, str)]
+    try:
+        data = positions.parse_position_input({**values, "evidence": evidence})
+        positions.record_position_from_input(session, actor=editor, data=data)
+    except ValidationFailed as exc:
+        context = _form_context(session, values=values, evidence=evidence, errors=exc.errors)
+        return render(
+            request,
+            "positions/form.html",
+            context,
+            fragment="positions/_form.html",
+            status_code=422,
+        )
+    return redirect_after_post(request, f"/cells/{data.party}/{data.issue}")
+
+
+@router.get(
+    "/positions/evidence-options",
+    response_class=HTMLResponse,
+    summary="Quotes a position can cite, filtered",
+)
+def evidence_options(
+    request: Request,
+    session: SessionDep,
+    editor: EditorDep,
+    party: Slug = None,
+    q: Annotated[str, Query(max_length=200)] = "",
+    evidence: Annotated[list[str] | None, Query()] = None,
+) -> HTMLResponse:
+    """The evidence checkboxes for a party and filter text, keeping the ones already ticked."""
+    selected = _selected(evidence or [])
+    context = {
+        "selected": selected,
+        "values": {"party": party or "", "q": q},
+        "choices": positions.evidence_choices(session, party_slug=party, q=q, selected=selected),
+    }
+    return render(request, "positions/_evidence_options.html", context)

@@ -1,7 +1,377 @@
-"""Editor pages: quotes (being built)."""
+"""Editor pages: add, edit, delete and retract quotes."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Mapping
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, Response
+
+from app.db import SessionDep
+from app.models import Quote, QuoteKind, QuoteStatus, SourceKind, SourceTier, Stance
+from app.security import EditorDep
+from app.services import catalog, quotes
+from app.services.errors import ValidationFailed
+from app.templating import format_day, redirect_after_post, render, stance_label
+
+router = APIRouter(tags=["editor"])
+
+FORM_PAGE = "quotes/form.html"
+FORM_FRAGMENT = "quotes/_form.html"
+BLANK_PAIRS = 3
+
+KIND_LABELS = {
+    QuoteKind.DIRECT: "Direct",
+    QuoteKind.REPORTED: "Reported",
+    QuoteKind.DOCUMENT_PROVISION: "Document provision",
+}
+STATUS_LABELS = {status: status.value.capitalize() for status in QuoteStatus}
+SOURCE_KIND_LABELS = {kind: kind.value.replace("_", " ").capitalize() for kind in SourceKind}
+SOURCE_TIER_LABELS = {
+    SourceTier.ON_RECORD: "On-record",
+    SourceTier.OFFICIAL_READOUT: "Official readout",
+    SourceTier.PUBLISHED_DOCUMENT: "Published document",
+    SourceTier.ANONYMOUS_OFFICIAL: "Anonymous official",
+    SourceTier.STATE_MEDIA: "State-controlled media",
+    SourceTier.AGGREGATOR: "Aggregator",
+}
+
+
+async def submitted_form(request: Request) -> FormData:
+    """The submitted form (the CSRF guard has already read it; Starlette caches it)."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(submitted_form)]
+
+
+def form_values(form: FormData) -> dict[str, str]:
+    """The text fields of a submitted form (file parts ignored), one value per name."""
+    values: dict[str, str] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            values.setdefault(key, value)
+    return values
+
+
+def _options(labels: Mapping[Any, str]) -> list[tuple[str, str]]:
+    return [(member.value, label) for member, label in labels.items()]
+
+
+def _pair_numbers(values: Mapping[str, str]) -> list[int]:
+    present = quotes.tag_numbers(values)
+    return sorted(set(present) | set(range(1, BLANK_PAIRS + 1)))
+
+
+def _form_context(
+    session: Session,
+    *,
+    mode: str,
+    values: Mapping[str, str],
+    errors: Mapping[str, str],
+    quote: Quote | None = None,
+) -> dict[str, Any]:
+    pairs = _pair_numbers(values)
+    confirms = values.get("confirms_or_denies", "")
+    return {
+        "mode": mode,
+        "quote": quote,
+        "action": "/quotes/new" if quote is None else f"/quotes/{quote.id}/edit",
+        "values": values,
+        "errors": errors,
+        "pairs": pairs,
+        "next_n": max(pairs) + 1,
+        "max_pairs": quotes.MAX_TAGS,
+        "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
+        "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
+        "stance_options": [(s.value, stance_label(s)) for s in Stance],
+        "kind_options": _options(KIND_LABELS),
+        "status_options": _options(STATUS_LABELS),
+        "source_kind_options": _options(SOURCE_KIND_LABELS),
+        "source_tier_options": _options(SOURCE_TIER_LABELS),
+        "speaker_options": quotes.speaker_choices(session),
+        "quote_options": quotes.quote_choices(
+            session,
+            include_id=int(confirms) if confirms.isdigit() and len(confirms) < 12 else None,
+            exclude_id=quote.id if quote else None,
+        ),
+    }
+
+
+def _render_form(
+    request: Request,
+    session: Session,
+    *,
+    mode: str,
+    values: Mapping[str, str],
+    errors: Mapping[str, str] | None = None,
+    quote: Quote | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = _form_context(session, mode=mode, values=values, errors=errors or {}, quote=quote)
+    return render(request, FORM_PAGE, context, fragment=FORM_FRAGMENT, status_code=status_code)
+
+
+def stored_values(quote: Quote) -> dict[str, str]:
+    """A stored quote as the edit form's field values."""
+    values = {
+        "text": quote.text,
+        "kind": quote.kind.value,
+        "said_on": quote.said_on.isoformat(),
+        "published_on": quote.published_on.isoformat() if quote.published_on else "",
+        "party": quote.party.slug,
+        "speaker_id": str(quote.speaker_id or ""),
+        "source_url": quote.source.url,
+        "language": quote.language,
+        "status": quote.status.value,
+        "confirms_or_denies": str(quote.confirms_or_denies_id or ""),
+        "note": quote.note,
+        "version": str(quote.version),
+    }
+    if quote.is_translation:
+        values["is_translation"] = "on"
+    for n, tag in enumerate(quote.issue_tags, start=1):
+        values[f"issue_{n}"] = tag.issue.slug
+        values[f"stance_{n}"] = tag.stance.value
+    return values
+
+
+def _quote_home(party: str, tags: list[quotes.TagInput], quote_id: int) -> str:
+    if tags:
+        return f"/cells/{party}/{tags[0].issue_slug}#quote-{quote_id}"
+    return f"/parties/{party}#quote-{quote_id}"
+
+
+@router.get("/quotes/new", response_class=HTMLResponse, summary="Add quote form")
+def new_quote(
+    request: Request,
+    session: SessionDep,
+    editor: EditorDep,
+    party: Annotated[str | None, Query(max_length=60)] = None,
+    issue: Annotated[str | None, Query(max_length=60)] = None,
+) -> HTMLResponse:
+    """The empty add-quote form (party and first issue prefilled from the query)."""
+    values = {
+        "kind": QuoteKind.DIRECT.value,
+        "status": QuoteStatus.REPORTED.value,
+        "language": "en",
+        "also_record_position": "on",
+        "party": party or "",
+        "issue_1": issue or "",
+    }
+    return _render_form(request, session, mode="add", values=values)
+
+
+@router.post("/quotes/new", response_class=HTMLResponse, summary="Add a quote")
+def create_quote(
+    request: Request, session: SessionDep, editor: EditorDep, form: FormDep
+) -> Response:
+    """Save a new quote (and its new speaker, source and positions); 422 with errors otherwise."""
+    values = form_values(form)
+    try:
+        data = quotes.parse_quote_input(session, values)
+        quote = quotes.add_quote(session, actor=editor, data=data)
+    except ValidationFailed as exc:
+        return _render_form(
+            request, session, mode="add", values=values, errors=exc.errors, status_code=422
+        )
+    return redirect_after_post(request, _quote_home(data.party, data.tags, quote.id))
+
+
+@router.get("/quotes/tag-row", response_class=HTMLResponse, summary="One more Issue + Stance pair")
+def tag_row(
+    request: Request,
+    session: SessionDep,
+    editor: EditorDep,
+    n: Annotated[int, Query(ge=1, le=quotes.MAX_TAGS)],
+) -> HTMLResponse:
+    """The fragment "Add another issue" appends: pair number `n`, and the button for n + 1."""
+    context = {
+        "n": n,
+        "next_n": n + 1,
+        "max_pairs": quotes.MAX_TAGS,
+        "oob": True,
+        "values": {},
+        "errors": {},
+        "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
+        "stance_options": [(s.value, stance_label(s)) for s in Stance],
+    }
+    return render(request, "quotes/_tag_row.html", context)
+
+
+@router.get("/quotes/{quote_id}/edit", response_class=HTMLResponse, summary="Edit quote form")
+def edit_quote(
+    request: Request, session: SessionDep, editor: EditorDep, quote_id: int
+) -> HTMLResponse:
+    """The edit form, carrying the version it was opened at."""
+    quote = quotes.get_quote(session, quote_id=quote_id)
+    return _render_form(request, session, mode="edit", values=stored_values(quote), quote=quote)
+
+
+@router.post("/quotes/{quote_id}/edit", response_class=HTMLResponse, summary="Save a quote")
+def update_quote(
+    request: Request, session: SessionDep, editor: EditorDep, quote_id: int, form: FormDep
+) -> Response:
+    """Save the edit; 409 with both versions when someone saved in between, 422 on errors."""
+    quote = quotes.get_quote(session, quote_id=quote_id)
+    values = form_values(form)
+    version = values.get("version", "")
+    expected = int(version) if version.isdigit() and len(version) < 12 else None
+    try:
+        if expected != quote.version:
+            raise quotes.EditConflict()
+        data = quotes.parse_quote_input(session, values)
+        quotes.update_quote(
+            session, actor=editor, quote=quote, data=data, expected_version=expected
+        )
+    except (quotes.EditConflict, StaleDataError):
+        return _conflict(request, session, quote_id=quote_id, values=values)
+    except ValidationFailed as exc:
+        values = {**values, "version": str(quote.version)}
+        return _render_form(
+            request,
+            session,
+            mode="edit",
+            values=values,
+            errors=exc.errors,
+            quote=quote,
+            status_code=422,
+        )
+    return redirect_after_post(request, _quote_home(data.party, data.tags, quote.id))
+
+
+FIELD_LABELS = [
+    ("text", "Quote"),
+    ("kind", "Kind"),
+    ("said_on", "Said on"),
+    ("published_on", "Published on"),
+    ("party", "Party"),
+    ("speaker_id", "Speaker"),
+    ("new_speaker_name", "New speaker name"),
+    ("new_speaker_role", "New speaker role"),
+    ("source_url", "Source URL"),
+    ("source_title", "Title"),
+    ("source_outlet", "Outlet"),
+    ("source_published_on", "Published on (source)"),
+    ("source_kind", "Source kind"),
+    ("source_tier", "Source tier"),
+    ("language", "Language"),
+    ("is_translation", "Translated"),
+    ("status", "Status"),
+    ("confirms_or_denies", "Confirms or denies"),
+    ("note", "Note"),
+]
+
+
+def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
+    speaker = quote.speaker
+    return [
+        ("Quote", quote.text),
+        ("Kind", KIND_LABELS[quote.kind]),
+        ("Said on", format_day(quote.said_on)),
+        ("Published on", format_day(quote.published_on)),
+        ("Party", quote.party.name),
+        ("Speaker", f"{speaker.name} — {speaker.role}" if speaker else "Unattributed"),
+        ("Source URL", quote.source.url),
+        ("Language", quote.language),
+        ("Translated", "yes" if quote.is_translation else "no"),
+        ("Status", STATUS_LABELS[quote.status]),
+        (
+            "Confirms or denies",
+            f"#{quote.confirms_or_denies_id}" if quote.confirms_or_denies_id else "",
+        ),
+        ("Note", quote.note),
+        (
+            "Issues",
+            "; ".join(f"{t.issue.title}: {stance_label(t.stance)}" for t in quote.issue_tags),
+        ),
+        ("Version", str(quote.version)),
+    ]
+
+
+def _submitted_rows(values: Mapping[str, str]) -> list[tuple[str, str]]:
+    rows = [(label, values.get(name, "")) for name, label in FIELD_LABELS]
+    rows = [(label, value) for label, value in rows if value]
+    pairs = [
+        f"{values.get(f'issue_{n}', '')}: {values.get(f'stance_{n}', '')}"
+        for n in quotes.tag_numbers(values)
+        if values.get(f"issue_{n}") or values.get(f"stance_{n}")
+    ]
+    rows.append(("Issues", "; ".join(pairs)))
+    rows.append(("Based on version", values.get("version", "")))
+    return rows
+
+
+def _conflict(
+    request: Request, session: Session, *, quote_id: int, values: Mapping[str, str]
+) -> Response:
+    current = quotes.get_quote(session, quote_id=quote_id)
+    response = render(
+        request,
+        "conflict.html",
+        {
+            "title": "quote",
+            "current": _stored_rows(current),
+            "submitted": _submitted_rows(values),
+            "retry_url": f"/quotes/{quote_id}/edit",
+        },
+        status_code=409,
+    )
+    if request.headers.get("HX-Request") == "true":
+        # The form targets itself; show the conflict page's content in place of the page's.
+        response.headers["HX-Retarget"] = "#content"
+        response.headers["HX-Reswap"] = "outerHTML"
+        response.headers["HX-Reselect"] = "#content"
+    return response
+
+
+def _render_delete(
+    request: Request,
+    session: Session,
+    quote: Quote,
+    *,
+    status_code: int = 200,
+    refused: bool = False,
+) -> HTMLResponse:
+    context = {
+        "quote": quote,
+        "citing": quotes.citing_positions(session, quote=quote),
+        "refused": refused,
+    }
+    return render(request, "quotes/delete.html", context, status_code=status_code)
+
+
+@router.get("/quotes/{quote_id}/delete", response_class=HTMLResponse, summary="Confirm deletion")
+def confirm_delete(
+    request: Request, session: SessionDep, editor: EditorDep, quote_id: int
+) -> HTMLResponse:
+    """Ask "Delete this quote?", or explain why it cannot be deleted and offer retraction."""
+    return _render_delete(request, session, quotes.get_quote(session, quote_id=quote_id))
+
+
+@router.post("/quotes/{quote_id}/delete", summary="Delete a quote")
+def delete_quote(
+    request: Request, session: SessionDep, editor: EditorDep, quote_id: int
+) -> Response:
+    """Delete a quote no position cites; 409 naming the positions otherwise."""
+    quote = quotes.get_quote(session, quote_id=quote_id)
+    party = quote.party.slug
+    try:
+        quotes.delete_quote(session, actor=editor, quote=quote)
+    except quotes.QuoteIsCited:
+        return _render_delete(request, session, quote, status_code=409, refused=True)
+    return redirect_after_post(request, f"/parties/{party}")
+
+
+@router.post("/quotes/{quote_id}/retract", summary="Retract a quote")
+def retract_quote(
+    request: Request, session: SessionDep, editor: EditorDep, quote_id: int
+) -> Response:
+    """Mark the quote retracted (positions citing it keep their history)."""
+    quote = quotes.get_quote(session, quote_id=quote_id)
+    quotes.retract_quote(session, actor=editor, quote=quote)
+    return redirect_after_post(request, f"/parties/{quote.party.slug}#quote-{quote.id}")

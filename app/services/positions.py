@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Annotated
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from pydantic import BaseModel, BeforeValidator
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
 
-from app.models import Issue, Party, Position, Quote, Stance, User
-from app.services import audit
+from app.forms import parse_form
+from app.models import Issue, Party, Position, Quote, Source, Speaker, Stance, User
+from app.services import audit, catalog
 from app.services.errors import ValidationFailed
+from app.services.quotes import (
+    MAX_CONDITION,
+    MAX_RATIONALE,
+    Day,
+    text_field,
+)
 
 
 def find_position(
@@ -84,3 +93,122 @@ def record_position(
         extra={"evidence": sorted(q.id for q in evidence)},
     )
     return position
+
+
+# ---------------------------------------------------------------------------------------------
+# The "Record position change" form.
+
+EVIDENCE_LIMIT = 30
+"""Quotes offered as evidence at once; the filter narrows the party's quotes down."""
+MAX_EVIDENCE = 50
+
+
+def _quote_ids(value: object) -> list[int]:
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    ids: list[int] = []
+    for item in values:
+        text = item.strip() if isinstance(item, str) else str(item)
+        if not text:
+            continue
+        if not text.isdigit() or len(text) > 12:
+            raise ValueError("Choose quotes from the list.")
+        if int(text) not in ids:
+            ids.append(int(text))
+    if len(ids) > MAX_EVIDENCE:
+        raise ValueError(f"Cite at most {MAX_EVIDENCE} quotes.")
+    return ids
+
+
+class PositionInput(BaseModel):
+    """What the "Record position change" form sends, parsed; unknown fields are ignored."""
+
+    party: Annotated[str, text_field(60, required=True)]
+    issue: Annotated[str, text_field(60, required=True)]
+    stance: Stance
+    condition: Annotated[str, text_field(MAX_CONDITION)] = ""
+    effective_from: Day
+    rationale: Annotated[str, text_field(MAX_RATIONALE, required=True)]
+    evidence: Annotated[list[int], BeforeValidator(_quote_ids)] = []
+
+
+def parse_position_input(data: Mapping[str, str | list[str]]) -> PositionInput:
+    """Parse the position form, or ValidationFailed with each error under its field."""
+    parsed, errors = parse_form(PositionInput, data)
+    stance, condition = data.get("stance"), data.get("condition")
+    condition = condition.strip() if isinstance(condition, str) else ""
+    # Checked even when other fields failed, so the editor sees every problem at once.
+    if stance == Stance.CONDITIONAL.value and not condition:
+        errors.setdefault("condition", "A conditional stance needs its condition.")
+    elif condition and stance in {s.value for s in Stance if s != Stance.CONDITIONAL}:
+        errors.setdefault("condition", "Only a conditional stance has a condition.")
+    if not data.get("evidence"):
+        errors.setdefault("evidence", "Cite at least one quote.")
+    if errors or parsed is None:
+        raise ValidationFailed(errors)
+    return parsed
+
+
+def record_position_from_input(
+    session: Session, *, actor: User | None, data: PositionInput
+) -> Position:
+    """Record the position the form describes, after resolving its party, issue and evidence."""
+    errors: dict[str, str] = {}
+    party = catalog.find_party(session, slug=data.party)
+    if party is None:
+        errors["party"] = "Choose a party from the list."
+    issue = catalog.find_issue(session, slug=data.issue)
+    if issue is None:
+        errors["issue"] = "Choose an issue from the list."
+    evidence = list(session.scalars(select(Quote).where(Quote.id.in_(data.evidence))))
+    if len(evidence) != len(data.evidence):
+        errors["evidence"] = "Some of the chosen quotes no longer exist; choose again."
+    if party is None or issue is None or errors:
+        if not data.evidence:
+            errors.setdefault("evidence", "Cite at least one quote.")
+        raise ValidationFailed(errors)
+    return record_position(
+        session,
+        actor=actor,
+        party=party,
+        issue=issue,
+        stance=data.stance,
+        effective_from=data.effective_from,
+        rationale=data.rationale,
+        evidence=evidence,
+        condition=data.condition or None,
+    )
+
+
+def evidence_choices(
+    session: Session, *, party_slug: str | None, q: str = "", selected: Sequence[int] = ()
+) -> list[Quote]:
+    """Quotes to offer as evidence: the chosen ones of the party first, then its newest quotes
+    whose text, speaker or outlet contains `q` (all parties' when none is chosen)."""
+    party = catalog.find_party(session, slug=party_slug) if party_slug else None
+    loading = (selectinload(Quote.speaker), selectinload(Quote.source), selectinload(Quote.party))
+    chosen: list[Quote] = []
+    if selected:
+        stmt = select(Quote).where(Quote.id.in_(list(selected)[:MAX_EVIDENCE]))
+        if party is not None:
+            stmt = stmt.where(Quote.party_id == party.id)
+        chosen = list(session.scalars(stmt.options(*loading).order_by(Quote.said_on.desc())))
+    stmt = select(Quote)
+    if party is not None:
+        stmt = stmt.where(Quote.party_id == party.id)
+    if chosen:
+        stmt = stmt.where(Quote.id.not_in([quote.id for quote in chosen]))
+    needle = q.strip()[:200]
+    if needle:
+        stmt = stmt.where(
+            or_(
+                Quote.text.icontains(needle, autoescape=True),
+                Quote.speaker_id.in_(
+                    select(Speaker.id).where(Speaker.name.icontains(needle, autoescape=True))
+                ),
+                Quote.source_id.in_(
+                    select(Source.id).where(Source.outlet.icontains(needle, autoescape=True))
+                ),
+            )
+        )
+    stmt = stmt.order_by(Quote.said_on.desc(), Quote.id.desc()).limit(EVIDENCE_LIMIT)
+    return chosen + list(session.scalars(stmt.options(*loading)))

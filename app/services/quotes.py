@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
+from app.forms import parse_form
 from app.models import (
     Issue,
     Party,
+    Position,
+    PositionEvidence,
     Quote,
     QuoteIssue,
     QuoteKind,
     QuoteStatus,
     Source,
+    SourceKind,
+    SourceTier,
     Speaker,
     Stance,
     User,
 )
-from app.services import audit
-from app.services.errors import ValidationFailed
+from app.services import audit, catalog
+from app.services.errors import NotFound, ValidationFailed
 
 MAX_QUOTE_LENGTH = 5000
 
@@ -99,4 +110,579 @@ def create_quote(
         entity=quote,
         extra={"tags": {issue.slug: stance.value for issue, stance in tags}},
     )
+    return quote
+
+
+# ---------------------------------------------------------------------------------------------
+# Editor forms: add, edit, delete and retract quotes.
+
+MAX_TAGS = 20
+"""The most Issue + Stance pairs one quote form accepts."""
+
+MAX_NAME = 200
+MAX_NOTE = 5000
+MAX_RATIONALE = 5000
+MAX_CONDITION = 1000
+MAX_URL = 2000
+MAX_SOURCE_TITLE = 500
+CHOICE_LIMIT = 200
+
+_DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+_TAG_FIELD = re.compile(r"(issue|stance)_([0-9]{1,3})")
+
+
+def _day(value: object, *, required: bool) -> object:
+    if isinstance(value, date) or (value is None and not required):
+        return value
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        if required:
+            raise ValueError("This field is required.")
+        return None
+    if _DAY_PATTERN.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    raise ValueError(f"'{shown}' is not a real date; use the form YYYY-MM-DD, e.g. 2025-04-23.")
+
+
+def _required_day(value: object) -> object:
+    return _day(value, required=True)
+
+
+def _optional_day(value: object) -> object:
+    return _day(value, required=False)
+
+
+def _not_future(value: date | None) -> date | None:
+    if value is not None and value > date.today():
+        raise ValueError(f"This date is in the future; the latest allowed is {date.today()}.")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_required_day), AfterValidator(_not_future)]
+"""A required ISO date, not in the future."""
+OptionalDay = Annotated[date | None, BeforeValidator(_optional_day), AfterValidator(_not_future)]
+"""An optional ISO date, not in the future."""
+
+
+def _checkbox(value: object) -> bool:
+    # A ticked box sends its value ("on"); an unticked one sends nothing at all.
+    if isinstance(value, str):
+        return value.strip().lower() not in {"", "off", "false", "0"}
+    return bool(value)
+
+
+Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _choice_id(message: str) -> Callable[[object], int | None]:
+    def parse(value: object) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = value.strip() if isinstance(value, str) else ""
+        if not text:
+            return None
+        if not text.isdigit() or len(text) > 12:
+            raise ValueError(message)
+        return int(text)
+
+    return parse
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if (
+        parts.scheme.lower() not in {"http", "https"}
+        or not parts.netloc
+        or any(ch.isspace() or ord(ch) < 32 for ch in value)
+    ):
+        raise ValueError("Enter a web address starting with http:// or https://.")
+    return value
+
+
+def _language(value: str) -> str:
+    if not _LANGUAGE_PATTERN.fullmatch(value):
+        raise ValueError("Use a language code such as en, uk or ru.")
+    return value
+
+
+def text_field(max_length: int, *, required: bool = False) -> StringConstraints:
+    """A stripped string of at most `max_length` characters (and not blank when required)."""
+    return StringConstraints(
+        strip_whitespace=True, min_length=1 if required else 0, max_length=max_length
+    )
+
+
+SpeakerId = Annotated[int | None, BeforeValidator(_choice_id("Choose a speaker from the list."))]
+QuoteId = Annotated[int | None, BeforeValidator(_choice_id("Choose a quote from the list."))]
+OptionalSourceKind = Annotated[SourceKind | None, BeforeValidator(_blank_to_none)]
+OptionalSourceTier = Annotated[SourceTier | None, BeforeValidator(_blank_to_none)]
+
+
+@dataclass(slots=True, frozen=True)
+class TagInput:
+    """One Issue + Stance pair of the form; `n` is its number in the field names (issue_n)."""
+
+    n: int
+    issue_slug: str
+    stance: Stance
+
+
+class QuoteInput(BaseModel):
+    """What the add and edit quote forms send, each field parsed; unknown fields are ignored."""
+
+    text: Annotated[str, text_field(MAX_QUOTE_LENGTH, required=True)]
+    kind: QuoteKind
+    said_on: Day
+    published_on: OptionalDay = None
+    party: Annotated[str, text_field(60, required=True)]
+    speaker_id: SpeakerId = None
+    new_speaker_name: Annotated[str, text_field(MAX_NAME)] = ""
+    new_speaker_role: Annotated[str, text_field(MAX_NAME)] = ""
+    source_url: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_URL),
+        AfterValidator(_http_url),
+    ]
+    source_title: Annotated[str, text_field(MAX_SOURCE_TITLE)] = ""
+    source_outlet: Annotated[str, text_field(MAX_NAME)] = ""
+    source_published_on: OptionalDay = None
+    source_kind: OptionalSourceKind = None
+    source_tier: OptionalSourceTier = None
+    language: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=12),
+        AfterValidator(_language),
+    ] = "en"
+    is_translation: Checkbox = False
+    status: QuoteStatus
+    confirms_or_denies: QuoteId = None
+    note: Annotated[str, text_field(MAX_NOTE)] = ""
+    also_record_position: Checkbox = False
+    rationale: Annotated[str, text_field(MAX_RATIONALE)] = ""
+    condition: Annotated[str, text_field(MAX_CONDITION)] = ""
+    tags: list[TagInput] = Field(default_factory=list)
+
+
+def tag_numbers(data: Mapping[str, str]) -> list[int]:
+    """The pair numbers present in submitted form data (issue_3 → 3), sorted."""
+    numbers = set()
+    for key in data:
+        match = _TAG_FIELD.fullmatch(key)
+        if match and 1 <= int(match.group(2)) <= MAX_TAGS:
+            numbers.add(int(match.group(2)))
+    return sorted(numbers)
+
+
+def parse_tags(data: Mapping[str, str]) -> tuple[list[TagInput], dict[str, str]]:
+    """The Issue + Stance pairs typed into the form (blank pairs skipped), with their errors."""
+    tags: list[TagInput] = []
+    errors: dict[str, str] = {}
+    seen: set[str] = set()
+    for n in tag_numbers(data):
+        issue_slug = (data.get(f"issue_{n}") or "").strip()
+        stance_value = (data.get(f"stance_{n}") or "").strip()
+        if not issue_slug and not stance_value:
+            continue
+        if not issue_slug:
+            errors[f"issue_{n}"] = "Choose the issue this stance is about."
+            continue
+        if issue_slug in seen:
+            errors[f"issue_{n}"] = "This issue is already tagged above; tag each issue once."
+            continue
+        seen.add(issue_slug)
+        if not stance_value:
+            errors[f"stance_{n}"] = "Choose the stance this quote signals on the issue."
+            continue
+        try:
+            stance = Stance(stance_value)
+        except ValueError:
+            errors[f"stance_{n}"] = "Choose one of the listed stances."
+            continue
+        tags.append(TagInput(n=n, issue_slug=issue_slug, stance=stance))
+    if not tags and not errors:
+        first = (tag_numbers(data) or [1])[0]
+        errors[f"issue_{first}"] = "Tag at least one issue with the stance the quote signals."
+    return tags, errors
+
+
+def parse_quote_input(session: Session, data: Mapping[str, str]) -> QuoteInput:
+    """Parse the quote form; a known source URL makes the new-source fields irrelevant."""
+    url = (data.get("source_url") or "").strip()
+    if url and catalog.find_source(session, url=url) is not None:
+        data = {k: v for k, v in data.items() if k == "source_url" or not k.startswith("source_")}
+    tags, tag_errors = parse_tags(data)
+    fields = {k: v for k, v in data.items() if k != "tags" and not _TAG_FIELD.fullmatch(k)}
+    parsed, errors = parse_form(QuoteInput, fields)
+    errors.update(tag_errors)
+    for name, message in _rules_across_fields(data, tags).items():
+        errors.setdefault(name, message)
+    if errors or parsed is None:
+        raise ValidationFailed(errors)
+    parsed.tags = tags
+    return parsed
+
+
+def _rules_across_fields(data: Mapping[str, str], tags: list[TagInput]) -> dict[str, str]:
+    """Rules between fields that need no database, checked even when other fields failed."""
+    errors: dict[str, str] = {}
+    name = (data.get("new_speaker_name") or "").strip()
+    if (data.get("new_speaker_role") or "").strip() and not name:
+        errors["new_speaker_name"] = "Enter the new speaker's name (or clear the role)."
+    if name and (data.get("speaker_id") or "").strip():
+        errors["new_speaker_name"] = "Pick an existing speaker or type a new one, not both."
+    if _checkbox(data.get("also_record_position", "")) and tags:
+        if not (data.get("rationale") or "").strip():
+            errors["rationale"] = (
+                "Say in a sentence why this quote shows the party's position "
+                "(or untick “Also record as the party's position”)."
+            )
+        conditional = any(tag.stance == Stance.CONDITIONAL for tag in tags)
+        condition = (data.get("condition") or "").strip()
+        if conditional and not condition:
+            errors["condition"] = "A conditional stance needs its condition."
+        elif condition and not conditional:
+            errors["condition"] = "Only a conditional stance has a condition; clear this field."
+    return errors
+
+
+class EditConflict(Exception):
+    """The record changed since the form was opened: its stored version differs (409)."""
+
+
+class QuoteIsCited(Exception):
+    """A quote that positions cite cannot be deleted; it can be retracted."""
+
+    def __init__(self, positions: list[Position]) -> None:
+        super().__init__(f"{len(positions)} position(s) cite this quote")
+        self.positions = positions
+
+
+@dataclass(slots=True)
+class _Resolved:
+    party: Party
+    speaker: Speaker | None
+    source: Source | None
+    confirms_or_denies: Quote | None
+    tags: list[tuple[Issue, Stance]]
+
+
+def _loading() -> list[Any]:
+    return [
+        selectinload(Quote.speaker),
+        selectinload(Quote.party),
+        selectinload(Quote.source),
+        selectinload(Quote.issue_tags).selectinload(QuoteIssue.issue),
+        selectinload(Quote.confirms_or_denies).selectinload(Quote.source),
+        selectinload(Quote.confirms_or_denies).selectinload(Quote.speaker),
+        selectinload(Quote.responses).selectinload(Quote.speaker),
+        selectinload(Quote.responses).selectinload(Quote.party),
+    ]
+
+
+def get_quote(session: Session, *, quote_id: int) -> Quote:
+    """The quote with this id and everything its form and citation show, or NotFound."""
+    quote = session.scalar(
+        select(Quote)
+        .where(Quote.id == quote_id)
+        .options(*_loading())
+        .execution_options(populate_existing=True)
+    )
+    if quote is None:
+        raise NotFound("quote", quote_id)
+    return quote
+
+
+def speaker_choices(session: Session) -> list[tuple[int, str]]:
+    """Every speaker as (id, "Name — role (Party)"), by party then name."""
+    rows = session.execute(
+        select(Speaker.id, Speaker.name, Speaker.role, Party.name)
+        .join(Party, Speaker.party_id == Party.id)
+        .order_by(Party.sort_order, Party.name, Speaker.name)
+    )
+    return [
+        (sid, f"{name} — {role} ({party})" if role else f"{name} ({party})")
+        for sid, name, role, party in rows
+    ]
+
+
+def quote_choices(
+    session: Session, *, include_id: int | None = None, exclude_id: int | None = None
+) -> list[tuple[int, str]]:
+    """Recent quotes as (id, "#id date Party: text…") for "Confirms or denies", newest first."""
+    stmt = (
+        select(Quote.id, Quote.said_on, Quote.text, Party.short_name)
+        .join(Party, Quote.party_id == Party.id)
+        .order_by(Quote.said_on.desc(), Quote.id.desc())
+        .limit(CHOICE_LIMIT)
+    )
+    rows = list(session.execute(stmt))
+    if include_id is not None and all(row[0] != include_id for row in rows):
+        rows += list(session.execute(stmt.where(Quote.id == include_id).limit(1)))
+    return [
+        (qid, f"#{qid} {said_on.isoformat()} {party}: {_shorten(text, 80)}")
+        for qid, said_on, text, party in rows
+        if qid != exclude_id
+    ]
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def citing_positions(session: Session, *, quote: Quote) -> list[Position]:
+    """The positions that cite `quote` as evidence, oldest first, with party and issue loaded."""
+    return list(
+        session.scalars(
+            select(Position)
+            .join(PositionEvidence, PositionEvidence.position_id == Position.id)
+            .where(PositionEvidence.quote_id == quote.id)
+            .order_by(Position.effective_from, Position.id)
+            .options(selectinload(Position.party), selectinload(Position.issue))
+        )
+    )
+
+
+def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Resolved:
+    """Look up what the form names and check the rules across fields and records."""
+    errors: dict[str, str] = {}
+    party = catalog.find_party(session, slug=data.party)
+    if party is None:
+        errors["party"] = "Choose a party from the list."
+
+    speaker: Speaker | None = None
+    if data.speaker_id is not None and not data.new_speaker_name:
+        speaker = session.get(Speaker, data.speaker_id)
+        if speaker is None:
+            errors["speaker_id"] = "Choose a speaker from the list."
+        elif party is not None and speaker.party_id != party.id:
+            owner = session.get(Party, speaker.party_id)
+            errors["speaker_id"] = (
+                f"{speaker.name} speaks for {owner.name if owner else 'another party'}, "
+                f"not {party.name}; choose a speaker of {party.name} or type a new one."
+            )
+
+    source = catalog.find_source(session, url=data.source_url)
+    if source is None:
+        missing = {
+            "source_title": data.source_title,
+            "source_outlet": data.source_outlet,
+            "source_kind": data.source_kind,
+            "source_tier": data.source_tier,
+        }
+        for name, value in missing.items():
+            if not value:
+                errors[name] = "This URL is new: this field is required for its source."
+
+    target: Quote | None = None
+    if data.confirms_or_denies is not None:
+        if quote is not None and data.confirms_or_denies == quote.id:
+            errors["confirms_or_denies"] = "A quote cannot confirm or deny itself."
+        else:
+            target = session.get(Quote, data.confirms_or_denies)
+            if target is None:
+                errors["confirms_or_denies"] = "Choose a quote from the list."
+
+    if data.published_on is not None and data.published_on < data.said_on:
+        errors["published_on"] = "Published on cannot be before said on."
+
+    tags: list[tuple[Issue, Stance]] = []
+    for tag in data.tags:
+        issue = catalog.find_issue(session, slug=tag.issue_slug)
+        if issue is None:
+            errors[f"issue_{tag.n}"] = "Choose an issue from the list."
+        else:
+            tags.append((issue, tag.stance))
+
+    if quote is not None and party is not None:
+        for position in citing_positions(session, quote=quote):
+            if position.party_id != party.id:
+                errors["party"] = (
+                    f"Positions of {position.party.name} cite this quote as evidence, "
+                    "so its party cannot change."
+                )
+            if data.said_on > position.effective_from:
+                errors["said_on"] = (
+                    f"A position citing this quote takes effect on {position.effective_from}; "
+                    "said on cannot be later than that."
+                )
+    if errors or party is None:
+        raise ValidationFailed(errors)
+    return _Resolved(
+        party=party, speaker=speaker, source=source, confirms_or_denies=target, tags=tags
+    )
+
+
+def _speaker_and_source(
+    session: Session, *, actor: User | None, data: QuoteInput, resolved: _Resolved
+) -> tuple[Speaker | None, Source]:
+    speaker = resolved.speaker
+    if speaker is None and data.new_speaker_name:
+        speaker = catalog.find_speaker(
+            session, party=resolved.party, name=data.new_speaker_name
+        ) or catalog.create_speaker(
+            session,
+            actor=actor,
+            party=resolved.party,
+            name=data.new_speaker_name,
+            role=data.new_speaker_role,
+        )
+    source = resolved.source
+    if source is None:
+        assert data.source_kind is not None and data.source_tier is not None
+        source = catalog.create_source(
+            session,
+            actor=actor,
+            url=data.source_url,
+            title=data.source_title,
+            outlet=data.source_outlet,
+            published_on=data.source_published_on,
+            kind=data.source_kind,
+            tier=data.source_tier,
+        )
+    return speaker, source
+
+
+def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quote:
+    """Add a quote from the form, creating its speaker and source when new and, if asked,
+    a position per tagged issue citing it; all of it or nothing (ValidationFailed)."""
+    from app.services import positions  # positions does not import quotes; keep it that way
+
+    with session.begin_nested():
+        resolved = _resolve(session, data, quote=None)
+        speaker, source = _speaker_and_source(session, actor=actor, data=data, resolved=resolved)
+        quote = create_quote(
+            session,
+            actor=actor,
+            text=data.text,
+            kind=data.kind,
+            said_on=data.said_on,
+            published_on=data.published_on,
+            party=resolved.party,
+            source=source,
+            status=data.status,
+            speaker=speaker,
+            language=data.language,
+            is_translation=data.is_translation,
+            confirms_or_denies=resolved.confirms_or_denies,
+            note=data.note,
+            tags=resolved.tags,
+        )
+        if data.also_record_position:
+            for issue, stance in resolved.tags:
+                try:
+                    positions.record_position(
+                        session,
+                        actor=actor,
+                        party=resolved.party,
+                        issue=issue,
+                        stance=stance,
+                        effective_from=data.said_on,
+                        rationale=data.rationale,
+                        evidence=[quote],
+                        condition=data.condition if stance == Stance.CONDITIONAL else None,
+                    )
+                except ValidationFailed as exc:
+                    raise ValidationFailed(
+                        {POSITION_FIELDS.get(k, k): v for k, v in exc.errors.items()}
+                    ) from exc
+    return quote
+
+
+POSITION_FIELDS = {"effective_from": "said_on", "evidence": "also_record_position"}
+"""record_position's field names as the quote form calls them."""
+
+
+def _tags_snapshot(quote: Quote) -> dict[str, str]:
+    return {tag.issue.slug: tag.stance.value for tag in quote.issue_tags}
+
+
+def update_quote(
+    session: Session,
+    *,
+    actor: User | None,
+    quote: Quote,
+    data: QuoteInput,
+    expected_version: int | None,
+) -> Quote:
+    """Save the edit form over `quote`; EditConflict when it changed since the form was opened.
+
+    A concurrent save between this read and the flush raises StaleDataError (the mapper's
+    version counter), which callers treat as the same conflict."""
+    if expected_version is None or quote.version != expected_version:
+        raise EditConflict()
+    with session.begin_nested():
+        resolved = _resolve(session, data, quote=quote)
+        speaker, source = _speaker_and_source(session, actor=actor, data=data, resolved=resolved)
+        before = {**audit.snapshot(quote), "tags": _tags_snapshot(quote)}
+        quote.text = data.text
+        quote.kind = data.kind
+        quote.said_on = data.said_on
+        quote.published_on = data.published_on
+        quote.party_id = resolved.party.id
+        quote.speaker_id = speaker.id if speaker else None
+        quote.source_id = source.id
+        quote.language = data.language
+        quote.is_translation = data.is_translation
+        quote.status = data.status
+        quote.confirms_or_denies_id = (
+            resolved.confirms_or_denies.id if resolved.confirms_or_denies else None
+        )
+        quote.note = data.note
+        wanted = {issue.id: stance for issue, stance in resolved.tags}
+        for tag in list(quote.issue_tags):
+            if tag.issue_id in wanted:
+                tag.stance = wanted.pop(tag.issue_id)
+            else:
+                quote.issue_tags.remove(tag)
+        for issue_id, stance in wanted.items():
+            quote.issue_tags.append(QuoteIssue(issue_id=issue_id, stance=stance))
+        # Always an UPDATE of the row, so the version moves even when only the tags changed.
+        flag_modified(quote, "text")
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity=quote,
+            before=before,
+            extra={"tags": {issue.slug: stance.value for issue, stance in resolved.tags}},
+        )
+    return quote
+
+
+def delete_quote(session: Session, *, actor: User | None, quote: Quote) -> None:
+    """Delete a quote no position cites (QuoteIsCited otherwise); quotes answering it lose the link."""
+    cited = citing_positions(session, quote=quote)
+    if cited:
+        raise QuoteIsCited(cited)
+    with session.begin_nested():
+        for response in list(quote.responses):
+            before = audit.snapshot(response)
+            response.confirms_or_denies_id = None
+            audit.record(session, actor=actor, action="update", entity=response, before=before)
+        audit.record(
+            session,
+            actor=actor,
+            action="delete",
+            entity=quote,
+            before={**audit.snapshot(quote), "tags": _tags_snapshot(quote)},
+        )
+        session.delete(quote)
+        session.flush()
+
+
+def retract_quote(session: Session, *, actor: User | None, quote: Quote) -> Quote:
+    """Mark a quote retracted: the normal way to take back evidence that positions cite."""
+    before = audit.snapshot(quote)
+    quote.status = QuoteStatus.RETRACTED
+    audit.record(session, actor=actor, action="update", entity=quote, before=before)
     return quote

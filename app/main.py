@@ -26,7 +26,6 @@ from app.security import (
     Forbidden,
     LoginRequired,
     csrf_guard,
-    finish_response,
     login_url,
     reader_guard,
 )
@@ -137,10 +136,6 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Throttled, _throttled)
-
-    @app.middleware("http")
-    async def anonymous_csrf_cookie(request: Request, call_next):  # type: ignore[no-untyped-def]
-        return finish_response(request, await call_next(request))
 
     return app
 

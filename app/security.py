@@ -67,6 +67,13 @@ class Auth:
     def is_admin(self) -> bool:
         return self.user is not None and self.user.role == Role.ADMIN
 
+    def issue_anonymous_token(self) -> str:
+        """A token for an anonymous visitor's form (the login form); set_anonymous_cookie sends it."""
+        if not self.csrf_token:
+            self.csrf_token = secrets.token_urlsafe(32)
+            self.new_anonymous_token = True
+        return self.csrf_token
+
 
 def get_auth(request: Request, db: SessionDep) -> Auth:
     """Resolve the session cookie; anonymous visitors get a token of their own for the login form."""
@@ -88,14 +95,10 @@ def get_auth(request: Request, db: SessionDep) -> Auth:
             csrf_token=row.csrf_token,
         )
     else:
+        # Anonymous readers get no token (their pages have no forms, so they can be cached
+        # whole); the login form issues one with issue_anonymous_token().
         anonymous = _unsign(request.cookies.get(ANON_CSRF_COOKIE), "csrf")
-        auth = Auth(
-            user=None,
-            session=None,
-            session_token=None,
-            csrf_token=anonymous or secrets.token_urlsafe(32),
-            new_anonymous_token=anonymous is None,
-        )
+        auth = Auth(user=None, session=None, session_token=None, csrf_token=anonymous or "")
     request.state.auth = auth
     return auth
 
@@ -194,16 +197,9 @@ def clear_session_cookie(response: Response) -> None:
     )
 
 
-def finish_response(request: Request, response: Response) -> Response:
-    """Give an anonymous visitor the CSRF cookie their forms were rendered with."""
-    auth = getattr(request.state, "auth", None)
-    is_page = response.headers.get("content-type", "").startswith("text/html")
-    if (
-        isinstance(auth, Auth)
-        and auth.new_anonymous_token
-        and is_page
-        and SESSION_COOKIE not in response.headers.get("set-cookie", "")
-    ):
+def set_anonymous_cookie(response: Response, auth: Auth) -> None:
+    """Send an anonymous visitor the signed token their login form was rendered with."""
+    if auth.new_anonymous_token:
         response.set_cookie(
             ANON_CSRF_COOKIE,
             _serializer("csrf").dumps(auth.csrf_token),
@@ -212,4 +208,3 @@ def finish_response(request: Request, response: Response) -> Response:
             secure=get_settings().https_only,
             path="/",
         )
-    return response

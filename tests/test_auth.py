@@ -42,6 +42,7 @@ def test_session_cookie_is_secure_when_https_only(
     client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(get_settings(), "https_only", True)
+    client.base_url = "https://testserver"  # type: ignore[assignment]  # Secure cookies need https
     make_user(session, "sec@example.org")
     response = _post_login(client, "sec@example.org", PASSWORD)
     assert "Secure" in response.headers["set-cookie"]  # type: ignore[attr-defined]

@@ -10,7 +10,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.config import get_settings
 from app.db import SessionDep
-from app.security import AuthDep, clear_session_cookie, safe_next, set_session_cookie
+from app.security import (
+    AuthDep,
+    clear_session_cookie,
+    safe_next,
+    set_anonymous_cookie,
+    set_session_cookie,
+)
 from app.services import users
 from app.templating import render
 
@@ -28,7 +34,15 @@ def login_form(request: Request, auth: AuthDep, next: str | None = None) -> Resp
     """The login form; a logged-in user goes straight on."""
     if auth.user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "auth/login.html", {"next": safe_next(next), "email": "", "error": None})
+    token = auth.issue_anonymous_token()
+    response = render(
+        request,
+        "auth/login.html",
+        {"next": safe_next(next), "email": "", "error": None, "csrf_token": token},
+    )
+    set_anonymous_cookie(response, auth)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/login", response_class=HTMLResponse, summary="Log in")

@@ -67,6 +67,10 @@ def matrix_page(
     headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "HX-Request, Cookie"}
     if tag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
+    # An anonymous reader's page has nothing of their own in it: serve it whole from the cache.
+    page_key = (*key, "page") if auth.user is None and not auth.csrf_token else None
+    if page_key is not None and not fragment and (page := matrix_cache.get(page_key)) is not None:
+        return HTMLResponse(page, headers=headers)
     html = matrix_cache.get(key)
     if html is None:
         grid = matrix.build_matrix(
@@ -92,6 +96,8 @@ def matrix_page(
         "matrix/page.html",
         {"matrix_html": Markup(html), "as_of": day},  # noqa: S704 - our own rendered template
     )
+    if page_key is not None:
+        matrix_cache.put(page_key, bytes(response.body).decode())
     response.headers.update(headers)
     return response
 

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(
         default=15, ge=1, description="The window over which failed logins are counted."
     )
+    listen_for_data_version: bool = Field(
+        default=True,
+        description=(
+            "On PostgreSQL, follow the data version by LISTEN/NOTIFY so readers' cached views "
+            "need no query (tests turn it off: their data is never committed)."
+        ),
+    )
     seeds_dir: Path = Field(
         default=PROJECT_ROOT / "seeds",
         description="Folder of the YAML files that `peacetalks seed` loads.",

@@ -10,7 +10,9 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.config import get_settings
@@ -75,32 +77,37 @@ class Auth:
         return self.csrf_token
 
 
-def get_auth(request: Request, db: SessionDep) -> Auth:
-    """Resolve the session cookie; anonymous visitors get a token of their own for the login form."""
-    settings = get_settings()
+async def get_auth(request: Request, db: SessionDep) -> Auth:
+    """Resolve the session cookie; the database is asked only when there is one.
+
+    Async, so a reader without a cookie costs no trip through the thread pool.
+    """
     token = _unsign(request.cookies.get(SESSION_COOKIE), "session")
-    row = None
+    auth: Auth | None = None
     if token:
-        row = users.resolve_session(
-            db,
-            token=token,
-            idle=timedelta(minutes=settings.session_idle_minutes),
-            absolute=timedelta(hours=settings.session_max_hours),
-        )
-    if row is not None:
-        auth = Auth(
-            user=db.get(User, row.user_id),
-            session=row,
-            session_token=token,
-            csrf_token=row.csrf_token,
-        )
-    else:
+        auth = await run_in_threadpool(_logged_in, db, token)
+    if auth is None:
         # Anonymous readers get no token (their pages have no forms, so they can be cached
         # whole); the login form issues one with issue_anonymous_token().
         anonymous = _unsign(request.cookies.get(ANON_CSRF_COOKIE), "csrf")
         auth = Auth(user=None, session=None, session_token=None, csrf_token=anonymous or "")
     request.state.auth = auth
     return auth
+
+
+def _logged_in(db: Session, token: str) -> Auth | None:
+    settings = get_settings()
+    row = users.resolve_session(
+        db,
+        token=token,
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_max_hours),
+    )
+    if row is None:
+        return None
+    return Auth(
+        user=db.get(User, row.user_id), session=row, session_token=token, csrf_token=row.csrf_token
+    )
 
 
 AuthDep = Annotated[Auth, Depends(get_auth)]
@@ -131,7 +138,7 @@ async def csrf_guard(request: Request, auth: AuthDep) -> None:
         )
 
 
-def reader_guard(request: Request, auth: AuthDep) -> None:
+async def reader_guard(request: Request, auth: AuthDep) -> None:
     """With `require_login_to_read`, anonymous visitors must log in first."""
     if get_settings().require_login_to_read and auth.user is None:
         if request.url.path.startswith("/api/"):
@@ -143,7 +150,7 @@ def _here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
-def require_editor(request: Request, auth: AuthDep) -> User:
+async def require_editor(request: Request, auth: AuthDep) -> User:
     """The logged-in editor or admin; anonymous GETs go to login, anonymous writes get 403."""
     if auth.user is None:
         if request.method in SAFE_METHODS:
@@ -152,7 +159,7 @@ def require_editor(request: Request, auth: AuthDep) -> User:
     return auth.user
 
 
-def require_admin(user: Annotated[User, Depends(require_editor)]) -> User:
+async def require_admin(user: Annotated[User, Depends(require_editor)]) -> User:
     """The logged-in admin; editors get 403."""
     if user.role != Role.ADMIN:
         raise Forbidden("Only an admin can do this.")

@@ -285,6 +285,11 @@ def first_after_write(base: str) -> None:
             f"postgresql://postgres@127.0.0.1:5432/{LARGE_DB}", autocommit=True
         ) as conn:
             conn.execute("UPDATE data_version SET version = version + 1")
+            conn.execute(
+                "SELECT pg_notify('peacetalks_data_version', "
+                "CAST((SELECT version FROM data_version WHERE id = 1) AS text))"
+            )
+        time.sleep(0.05)  # let the workers' listeners hear of it
         started = time.perf_counter()
         urllib.request.urlopen(base + f"/?as_of=2025-06-0{n + 1}", timeout=30).read()
         samples.append((time.perf_counter() - started) * 1000)

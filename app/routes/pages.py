@@ -60,7 +60,8 @@ def matrix_page(
     if since_day is not None and since_day >= day:
         raise InvalidParameter("since", "must be before as_of.")
     as_of_given = bool(as_of and as_of.strip())
-    key = ("matrix", versioning.current(session), day, known, since_day, as_of_given)
+    version = versioning.for_request(session, logged_in=auth.user is not None)
+    key = ("matrix", version, day, known, since_day, as_of_given)
     fragment = wants_fragment(request)
     # The page around the matrix shows who is logged in and carries their CSRF token.
     tag = etag(*key, fragment, auth.user.id if auth.user else "-", auth.csrf_token)

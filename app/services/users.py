@@ -232,3 +232,62 @@ def resolve_session(
 def end_session(session: Session, *, token: str) -> None:
     """Forget a session for good: its cookie, replayed later, is anonymous."""
     session.execute(delete(UserSession).where(UserSession.id_hash == _digest(token)))
+
+
+# --- Admin user management -------------------------------------------------------------------
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+def update_user(
+    session: Session,
+    *,
+    actor: User,
+    user: User,
+    expected_version: int,
+    display_name: str,
+    role: Role,
+) -> User:
+    """Change a user's display name or role; an admin cannot take away their own admin role."""
+    from app.services.catalog import check_version
+
+    check_version(user, expected_version)
+    errors: dict[str, str] = {}
+    if not display_name.strip() or len(display_name) > 200:
+        errors["display_name"] = "Enter a name of at most 200 characters."
+    if user.id == actor.id and role != user.role:
+        errors["role"] = "You cannot change your own role; ask another admin."
+    if errors:
+        raise ValidationFailed(errors)
+    before = audit.snapshot(user)
+    user.display_name = display_name.strip()
+    user.role = role
+    audit.record(session, actor=actor, action="update", entity=user, before=before)
+    return user
+
+
+def change_active(session: Session, *, actor: User, user: User, active: bool) -> User:
+    """Enable or disable another user (disabling ends their sessions); never one's own account."""
+    if user.id == actor.id and not active:
+        raise ValidationFailed({"active": "You cannot disable your own account."})
+    if user.active == active:
+        return user
+    return set_active(session, actor=actor, user=user, active=active)
+
+
+def reset_password(session: Session, *, actor: User, user: User, password: str) -> User:
+    """Give a user a new password (same rules as at creation) and end their sessions."""
+    problem = check_password(password)
+    if problem:
+        raise ValidationFailed({"password": problem})
+    before = audit.snapshot(user)
+    user.password_hash = hash_password(password)
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    audit.record(session, actor=actor, action="update", entity=user, before=before)
+    return user

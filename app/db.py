@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -77,10 +78,26 @@ def request_transaction(session: Session) -> Iterator[Session]:
         raise
 
 
-def get_session() -> Iterator[Session]:
-    """One session per request: commit once on success, roll back on any error."""
-    with Session(get_engine(), expire_on_commit=False) as session:
-        yield from request_transaction(session)
+async def get_session() -> AsyncIterator[Session]:
+    """One session per request: commit once on success, roll back on any error.
+
+    Async so that a request that never touches the database (a cached view) never waits for
+    the thread pool; the commit and rollback, which do, run there.
+    """
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
+        yield session
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
+    except BaseException:
+        if session.in_transaction():
+            await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 # scope="function" runs the teardown (the commit) before the response is sent, so a failed

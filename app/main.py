@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -119,6 +120,9 @@ def create_app() -> FastAPI:
         summary="Where each party to the Ukraine peace talks stands on each term of a settlement.",
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    # Compress larger responses on the fly (already-compressed ones, like the cached matrix
+    # page, pass through untouched).
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
     readers = [Depends(reader_guard)]
     app.include_router(pages.router, dependencies=readers)
     app.include_router(search.router, dependencies=readers)

@@ -13,17 +13,17 @@ from collections.abc import Hashable
 
 
 class RenderCache:
-    """A thread-safe least-recently-used map of rendered HTML."""
+    """A thread-safe least-recently-used map of rendered HTML (text, or compressed bytes)."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, str] = OrderedDict()
+        self._items: OrderedDict[Hashable, str | bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> str | None:
-        """The cached text for `key`, or None."""
+    def get(self, key: Hashable) -> str | bytes | None:
+        """The cached text or bytes for `key`, or None."""
         with self._lock:
             value = self._items.get(key)
             if value is None:
@@ -33,7 +33,7 @@ class RenderCache:
             self.hits += 1
             return value
 
-    def put(self, key: Hashable, value: str) -> None:
+    def put(self, key: Hashable, value: str | bytes) -> None:
         """Remember `value`, dropping the least recently used entry when full."""
         with self._lock:
             self._items[key] = value

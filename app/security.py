@@ -55,6 +55,15 @@ def _unsign(value: str | None, purpose: str) -> str | None:
     return loaded if isinstance(loaded, str) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is looking, as plain values: safe to show on an error page after a rollback."""
+
+    id: int
+    display_name: str
+    role: Role
+
+
 @dataclass(slots=True)
 class Auth:
     """The request's user (None when anonymous), their session and the CSRF token forms carry."""
@@ -64,6 +73,7 @@ class Auth:
     session_token: str | None
     csrf_token: str
     new_anonymous_token: bool = False
+    viewer: Viewer | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -105,8 +115,15 @@ def _logged_in(db: Session, token: str) -> Auth | None:
     )
     if row is None:
         return None
+    user = db.get(User, row.user_id)
+    if user is None:
+        return None
     return Auth(
-        user=db.get(User, row.user_id), session=row, session_token=token, csrf_token=row.csrf_token
+        user=user,
+        session=row,
+        session_token=token,
+        csrf_token=row.csrf_token,
+        viewer=Viewer(id=user.id, display_name=user.display_name, role=user.role),
     )
 
 

@@ -9,7 +9,7 @@ Base context, provided to every template (a test keeps this list and the code in
 | htmx_src     | URL path of the vendored htmx script                                |
 | today        | the server's current date, the default `as_of`                      |
 | as_fragment  | True when rendering the fragment for htmx rather than the full page |
-| current_user | the logged-in User, or None for an anonymous reader                 |
+| current_user | the logged-in user (security.Viewer: id, display_name, role) or None |
 | csrf_token   | the token every unsafe form and htmx request must carry             |
 """
 
@@ -95,7 +95,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "htmx_src": f"/static/vendor/htmx-{HTMX_VERSION}.min.js",
         "today": date.today(),
         "as_fragment": False,
-        "current_user": auth.user if auth else None,
+        "current_user": auth.viewer if auth else None,
         "csrf_token": auth.csrf_token if auth else "",
     }
 

@@ -275,3 +275,14 @@ def test_users_cli_creates_lists_and_disables(backend: str, tmp_path) -> None:  
         assert "admin@example.org\tAda\tadmin\tactive" in run("users", "list").stdout
         assert run("users", "disable", "--email", "admin@example.org").returncode == 0
         assert "disabled" in run("users", "list").stdout
+
+
+def test_audit_log_never_stores_password_hashes(session: Session) -> None:
+    from app.models import AuditEntry
+
+    user = make_user(session, "audit@example.org")
+    users.set_active(session, actor=None, user=user, active=False)
+    session.flush()
+    for entry in session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "users")):
+        for values in (entry.before or {}, entry.after or {}):
+            assert "password_hash" not in values

@@ -72,3 +72,15 @@ def test_the_page_around_the_cached_matrix_is_each_users_own(
     assert editor.headers["etag"] != anonymous.headers["etag"]
     fragment = client.get(f"/?as_of={D}", headers={"HX-Request": "true"})
     assert "Ed (editor)" not in fragment.text and 'id="matrix"' in fragment.text
+
+
+def test_anonymous_page_is_served_compressed_once_per_version(
+    client: TestClient, seeded: Session
+) -> None:
+    plain = client.get("/?as_of=2025-04-23", headers={"Accept-Encoding": "identity"})
+    packed = client.get("/?as_of=2025-04-23", headers={"Accept-Encoding": "gzip"})
+    again = client.get("/?as_of=2025-04-23", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert plain.text == packed.text == again.text  # httpx decodes gzip
+    assert "Accept-Encoding" in packed.headers["vary"]

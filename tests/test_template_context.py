@@ -41,3 +41,12 @@ def test_fragments_name_their_swap_target() -> None:
             continue  # macro libraries, not fragments
         head = path.read_text().lstrip()
         assert head.startswith("{#") and "swap" in head.split("#}")[0].lower(), path
+
+
+def test_templates_import_the_csrf_macro_with_context() -> None:
+    # Imported macros do not see the render context unless asked to: csrf() would print an
+    # empty token and every plain (no-JavaScript) form post would be refused.
+    for path in (PROJECT_ROOT / "templates").rglob("*.html"):
+        for line in path.read_text().splitlines():
+            if "import" in line and "csrf" in line and "_forms.html" in line:
+                assert "with context" in line, f"{path}: {line.strip()}"

@@ -123,13 +123,19 @@ def _listener_for(session: Session) -> Listener | None:
         return _listeners[url]
 
 
-def for_request(session: Session, *, logged_in: bool) -> int:
-    """The data version a view keys on: no query for readers while the listener is live."""
+def heard(session: Session, *, logged_in: bool) -> int | None:
+    """The data version as the listener heard it, for anonymous readers; None means: query it."""
     if not logged_in and get_settings().listen_for_data_version:
         listener = _listener_for(session)
         if listener is not None and listener.live and listener.version >= 0:
             return listener.version
-    return current(session)
+    return None
+
+
+def for_request(session: Session, *, logged_in: bool) -> int:
+    """The data version a view keys on: no query for readers while the listener is live."""
+    version = heard(session, logged_in=logged_in)
+    return current(session) if version is None else version
 
 
 install()

@@ -165,3 +165,16 @@ def test_retracted_quote_status_is_visible(client: TestClient, session: Session)
     b.quote(session, party, issue, status=QuoteStatus.RETRACTED, text="Withdrawn words")
     html = client.get("/cells/rp/ri").text
     assert "Withdrawn words" in html and "retracted" in html
+
+
+def test_editors_see_edit_links_on_quotes_and_readers_do_not(
+    client: TestClient, seeded: Session
+) -> None:
+    from tests.auth_helpers import login, make_user
+
+    url = "/cells/ua/crimea-recognition?as_of=2025-04-23"
+    assert "/edit" not in client.get(url).text
+    make_user(seeded, "ed@example.org")
+    login(client, "ed@example.org")
+    html = client.get(url).text
+    assert 'href="/quotes/' in html and '/edit">Edit</a>' in html

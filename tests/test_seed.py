@@ -111,3 +111,11 @@ def test_seed_second_run_adds_no_rows(seeded: Session) -> None:
     assert sum(added.values()) == 0
     assert _row_counts(seeded) == before
     assert before["quotes"] > 0 and before["positions"] > 0 and before["audit_entries"] > 0
+
+
+def test_seed_europe_has_its_members_beneath_it(seeded: Session) -> None:
+    grid = matrix.build_matrix(seeded, as_of=TALKS)
+    slugs = [p.slug for p in grid.parties]
+    eu = slugs.index("eu")
+    assert slugs[eu + 1 : eu + 5] == ["uk", "fr", "de", "eu-institutions"]
+    assert {p.slug for p in grid.members(grid.parties[eu])} == {"uk", "fr", "de", "eu-institutions"}

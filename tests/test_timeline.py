@@ -55,3 +55,9 @@ def test_chart_escapes_party_names(client: TestClient, session: Session) -> None
     html = client.get("/issues/svgi").text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_cell_detail_draws_that_partys_line_alone(client: TestClient, seeded: Session) -> None:
+    html = client.get("/cells/ua/crimea-recognition", params={"as_of": "2025-04-23"}).text
+    assert "<svg" in html and "Ukraine: rejects from 22 Apr 2025" in html
+    assert "United States:" not in html.split("<desc")[1].split("</desc>")[0]

@@ -103,6 +103,7 @@ class CellDetail:
     cell: Cell | None
     history: list[Position]
     quotes: list[Quote]
+    timeline: Timeline | None = None
 
 
 def cell_detail(
@@ -125,14 +126,16 @@ def cell_detail(
         party_ids=[party.id],
         issue_ids=[issue.id],
     )
+    history = position_history(session, as_of=as_of, known_on=known_on, party=party, issue=issue)
     return CellDetail(
         party=party,
         issue=issue,
         as_of=as_of,
         known_on=known_on,
         cell=cells.get((party.id, issue.id)),
-        history=position_history(session, as_of=as_of, known_on=known_on, party=party, issue=issue),
+        history=history,
         quotes=recent_quotes(session, as_of=as_of, party=party, issue=issue),
+        timeline=build_timeline(history, parties=[party], as_of=as_of),
     )
 
 

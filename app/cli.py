@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import migrate
+from app import cli_ops, migrate
 from app.config import get_settings
 from app.db import get_engine
 from app.models import Party, Role
@@ -215,6 +215,9 @@ def users_disable(email: Annotated[str, typer.Option(help="Login email.")]) -> N
         typer.echo(f"No user {email}.", err=True)
         raise typer.Exit(code=1) from None
     typer.echo(f"Disabled {email}; their sessions are ended.")
+
+
+cli_ops.register(cli)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from app.routes import (
     api,
     audit,
     auth,
+    briefing,
     exports,
     feeds,
     manage,
@@ -128,6 +129,7 @@ def create_app() -> FastAPI:
     app.include_router(search.router, dependencies=readers)
     app.include_router(feeds.router, dependencies=readers)
     app.include_router(exports.router, dependencies=readers)
+    app.include_router(briefing.router, dependencies=readers)
     app.include_router(api.router, dependencies=readers)
     app.include_router(api.health_router)
     app.include_router(auth.router)

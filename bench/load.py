@@ -97,7 +97,7 @@ def generate_large(quotes: int, positions: int) -> None:
             )
             start = date(2022, 1, 1)
             cells = PARTIES * ISSUES
-            per_cell = max(1, positions // cells)
+            per_cell = max(1, -(-positions // cells))  # ceiling: every position lands in a cell
             print(f"  copying {quotes:,} quotes ...", flush=True)
             with cur.copy(
                 "COPY quotes (id, text, kind, said_on, speaker_id, party_id, source_id, status) FROM STDIN"

@@ -89,10 +89,21 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default PORT or 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve the app with uvicorn."""
+    """Serve the app with uvicorn, logging one JSON line per request (not uvicorn's access log).
+
+    With PEACETALKS_ENV=production it refuses to start on unsafe settings, naming what to set.
+    """
     import uvicorn
 
+    from app.config import UnsafeProductionSettings, check_production_settings
+    from app.logging_setup import log_config
+
     settings = get_settings()
+    try:
+        check_production_settings(settings)
+    except UnsafeProductionSettings as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
     prepare_embedded()
     uvicorn.run(
         "app.main:app",
@@ -100,6 +111,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         proxy_headers=True,
+        log_config=log_config(),
+        access_log=False,
     )
 
 
@@ -129,10 +142,17 @@ def import_command(
                     f"{file}: no errors in {total} quotes and positions (dry run, nothing written)."
                 )
                 return
+            document, lines = transfer.read_document(file)
+            data, errors = transfer.check(session, document, lines)
+            if errors or data is None:
+                raise transfer.ImportRejected(errors)
+            typer.echo(
+                f"{file}: checked, no errors; writing {total} quotes and positions.", err=True
+            )
             with Progress(transient=True) as progress:
                 task = progress.add_task(f"Importing {file.name}", total=total or None)
-                added = transfer.import_file(
-                    session, file, progress=lambda n: progress.advance(task, n)
+                added = seed_service.load(
+                    session, [data], progress=lambda n: progress.advance(task, n)
                 )
     except transfer.ImportRejected as exc:
         for error in exc.errors:

@@ -54,3 +54,4 @@ def etag(*parts: object) -> str:
 
 
 matrix_cache = RenderCache()
+cell_cache = RenderCache(size=2048)

@@ -114,10 +114,11 @@ def session(connection: object) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session) -> FastAPI:
     """The real app, its request session joined to the test's transaction."""
-    from app.render_cache import matrix_cache
+    from app.render_cache import cell_cache, matrix_cache
 
-    # Each test rolls back, so data versions repeat between tests: start with an empty cache.
+    # Each test rolls back, so data versions repeat between tests: start with empty caches.
     matrix_cache.clear()
+    cell_cache.clear()
     application = create_app()
 
     def test_session() -> Iterator[Session]:

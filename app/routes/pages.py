@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from app.config import get_settings
 from app.db import SessionDep
 from app.forms import parse_day
-from app.render_cache import etag, matrix_cache
+from app.render_cache import cell_cache, etag, matrix_cache
 from app.security import AuthDep
 from app.services import catalog, evidence, matrix, versioning
 from app.services.errors import InvalidParameter
@@ -160,24 +160,75 @@ def changes_page(
 
 
 @router.get("/cells/{party}/{issue}", response_class=HTMLResponse, summary="A cell's evidence")
-def cell_page(
+async def cell_page(
     request: Request,
     session: SessionDep,
+    auth: AuthDep,
     party: str,
     issue: str,
     as_of: AsOf = None,
     known_on: KnownOn = None,
-) -> HTMLResponse:
-    """One party on one issue: the position in force, its history and the quotes."""
+) -> Response:
+    """One party on one issue: the position in force, its history and the quotes.
+
+    Rendered once per data version and parameters, like the matrix (editors get their own
+    variant, with edit links).
+    """
+    day = _as_of(as_of)
+    known = parse_day(known_on, field="known_on")
+    logged_in = auth.user is not None
+    version = versioning.heard(session, logged_in=logged_in)
+    if version is None:
+        version = await run_in_threadpool(versioning.current, session)
+    fragment = wants_fragment(request)
+    key = ("cell", version, party, issue, day, known, logged_in, fragment)
+    cached, cached_title = cell_cache.get(key), cell_cache.get((*key, "title"))
+    if isinstance(cached, str) and isinstance(cached_title, str):
+        html, title = cached, cached_title
+    else:
+        html, title = await run_in_threadpool(
+            _render_cell, session, party=party, issue=issue, day=day, known=known,
+            editable=logged_in, as_fragment=fragment,
+        )  # fmt: skip
+        cell_cache.put(key, html)
+        cell_cache.put((*key, "title"), title)
+    headers = {"Cache-Control": "private, no-cache", "Vary": "HX-Request, Cookie"}
+    if fragment:
+        return HTMLResponse(html, headers=headers)
+    response = render(
+        request,
+        "cells/page.html",
+        {"cell_html": Markup(html), "page_title": title, "as_of": day},  # noqa: S704 - ours
+    )
+    response.headers.update(headers)
+    return response
+
+
+def _render_cell(
+    session: Session,
+    *,
+    party: str,
+    issue: str,
+    day: date,
+    known: date | None,
+    editable: bool,
+    as_fragment: bool,
+) -> tuple[str, str]:
     detail = evidence.cell_detail(
         session,
         party_slug=party,
         issue_slug=issue,
-        as_of=_as_of(as_of),
-        known_on=parse_day(known_on, field="known_on"),
+        as_of=day,
+        known_on=known,
         stale_after_days=get_settings().stale_after_days,
     )
-    return render(request, "cells/page.html", {"detail": detail}, fragment="cells/_detail.html")
+    html = templates.get_template("cells/_detail.html").render(
+        detail=detail,
+        editable=editable,
+        as_fragment=as_fragment,
+        site_name=get_settings().site_name,
+    )
+    return html, f"{detail.party.name} on {detail.issue.title}"
 
 
 @router.get("/parties/{slug}", response_class=HTMLResponse, summary="A party's positions")

@@ -22,7 +22,9 @@ from app.services.matrix import (
 from app.services.timeline import Timeline, build_timeline
 
 QUOTE_LIMIT = 50
-"""Quotes shown on a cell, party or issue page; the quote search (later) pages through the rest."""
+"""Quotes shown on a party or issue page; the quote search pages through the rest."""
+CELL_QUOTE_LIMIT = 20
+"""Quotes shown in a cell's detail, newest first, with a link to all of them in the search."""
 
 
 def quote_loading() -> list[object]:
@@ -134,7 +136,9 @@ def cell_detail(
         known_on=known_on,
         cell=cells.get((party.id, issue.id)),
         history=history,
-        quotes=recent_quotes(session, as_of=as_of, party=party, issue=issue),
+        quotes=recent_quotes(
+            session, as_of=as_of, party=party, issue=issue, limit=CELL_QUOTE_LIMIT
+        ),
         timeline=build_timeline(history, parties=[party], as_of=as_of),
     )
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import os
 import uuid
+
+# Before the app is imported (it reads its settings then): test data lives in transactions that
+# are rolled back, never committed, so cached views must key on the version the test's own
+# transaction sees (test_versioning covers the listener).
+os.environ["LISTEN_FOR_DATA_VERSION"] = "false"
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,10 +24,6 @@ from sqlalchemy.orm import Session
 from app import migrate
 from app.db import get_session, make_engine, request_transaction
 from app.main import create_app
-
-# Test data lives in transactions that are rolled back, never committed, so cached views must
-# key on the version the test's own transaction sees (test_versioning covers the listener).
-os.environ["LISTEN_FOR_DATA_VERSION"] = "false"
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -141,22 +141,43 @@ def _render_matrix(
 
 
 @router.get("/changes", response_class=HTMLResponse, summary="What changed between two dates")
-def changes_page(
+async def changes_page(
     request: Request,
     session: SessionDep,
+    auth: AuthDep,
     from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD (exclusive).")] = None,
     to: Annotated[str | None, Query(description="YYYY-MM-DD (inclusive); default today.")] = None,
     known_on: KnownOn = None,
-) -> HTMLResponse:
-    """Every change of stance in (from, to], newest first, each with the quote that shows it."""
+) -> Response:
+    """Every change of stance in (from, to], newest first, each with the quote that shows it.
+
+    The list is rendered once per data version and dates, like the matrix.
+    """
     until = parse_day(to, field="to") or date.today()
     since = parse_day(from_, field="from") or until - timedelta(days=30)
+    known = parse_day(known_on, field="known_on")
     if since >= until:
         raise InvalidParameter("from", "must be before to.")
-    changes = evidence.change_list(
-        session, since=since, until=until, known_on=parse_day(known_on, field="known_on")
+    version = versioning.heard(session, logged_in=auth.user is not None)
+    if version is None:
+        version = await run_in_threadpool(versioning.current, session)
+    key = ("changes", version, since, until, known)
+    html = matrix_cache.get(key)
+    if not isinstance(html, str):
+        html = await run_in_threadpool(_render_changes, session, since, until, known)
+        matrix_cache.put(key, html)
+    if wants_fragment(request):
+        return HTMLResponse(html, headers={"Vary": "HX-Request"})
+    return render(
+        request,
+        "changes/page.html",
+        {"changes_html": Markup(html), "since": since, "until": until, "known_on": known},  # noqa: S704
     )
-    return render(request, "changes/page.html", {"changes": changes}, fragment="changes/_list.html")
+
+
+def _render_changes(session: Session, since: date, until: date, known: date | None) -> str:
+    listing = evidence.change_list(session, since=since, until=until, known_on=known)
+    return templates.get_template("changes/_list.html").render(changes=listing)
 
 
 @router.get("/cells/{party}/{issue}", response_class=HTMLResponse, summary="A cell's evidence")

@@ -1,0 +1,193 @@
+"""In Chromium: a dataset whose every text field holds an XSS/template-injection payload, walked
+page by page (the payload shows as text, nothing runs, nothing is fetched, no CSP violation, no
+console error), and axe-core on the main pages (no serious or critical violations)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import scratch_database
+from tests.e2e_support import PROJECT_ROOT, _env, chromium, migrate_and_seed, serve
+
+pytestmark = pytest.mark.e2e
+
+PAYLOAD = '"><script>alert(1)</script><img src=x onerror=alert(1)> {{7*7}} <div hx-get="/x" hx-trigger="load">'
+SHORT = '"><img src=x onerror=alert(1)>'
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core-4.14.1.min.js"
+EMAIL, PASSWORD = "a11y@example.org", "correct horse battery"
+
+
+def _payload_file(path: Path) -> Path:
+    document = {
+        "parties": [{"slug": "hostile", "name": PAYLOAD, "short_name": SHORT, "kind": "state", "sort_order": 90}],
+        "issues": [{"slug": "hostile-issue", "title": SHORT, "proposition": PAYLOAD, "description": PAYLOAD,
+                    "sort_order": 90}],
+        "speakers": [{"name": PAYLOAD, "role": PAYLOAD, "party": "hostile"}],
+        "sources": [{"url": "https://example.org/?q=%22%3E%3Cscript%3E", "title": PAYLOAD, "outlet": PAYLOAD,
+                     "published_on": "2025-04-20", "kind": "news_report", "tier": "on_record"}],
+        "quotes": [{"ref": "h1", "text": PAYLOAD, "kind": "direct", "said_on": "2025-04-20", "speaker": PAYLOAD,
+                    "party": "hostile", "source": "https://example.org/?q=%22%3E%3Cscript%3E", "status": "reported",
+                    "note": PAYLOAD, "issues": [{"issue": "hostile-issue", "stance": "conditional"},
+                                                {"issue": "ceasefire", "stance": "rejects"}]}],
+        "positions": [{"party": "hostile", "issue": "hostile-issue", "stance": "conditional", "condition": PAYLOAD,
+                       "effective_from": "2025-04-20", "rationale": PAYLOAD, "evidence": ["h1"]},
+                      {"party": "hostile", "issue": "ceasefire", "stance": "rejects",
+                       "effective_from": "2025-04-21", "rationale": PAYLOAD, "evidence": ["h1"]}],
+    }  # fmt: skip
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.fixture(scope="module")
+def base_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    workdir = tmp_path_factory.mktemp(f"hostile-{backend}")
+    with scratch_database(backend, workdir) as url:
+        migrate_and_seed(url)
+        for args, stdin in (
+            (["import", str(_payload_file(workdir / "payload.json"))], ""),
+            (
+                ["users", "create", "--email", EMAIL, "--name", "Ally", "--role", "admin"],
+                PASSWORD + "\n",
+            ),
+        ):
+            done = subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, env=_env(url),
+                                  cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+            assert done.returncode == 0, done.stderr
+        with serve(url, workdir) as server:
+            yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+PAGES = [
+    "/?as_of=2025-04-23&since=2025-04-19",
+    "/cells/hostile/hostile-issue?as_of=2025-04-23",
+    "/cells/hostile/ceasefire?as_of=2025-04-23",
+    "/parties/hostile?as_of=2025-04-23",
+    "/issues/hostile-issue?as_of=2025-04-23",
+    "/issues/ceasefire?as_of=2025-04-23",
+    "/quotes?q=alert",
+    "/quotes?party=hostile",
+    "/compare?a=hostile&b=ua&as_of=2025-04-23",
+    "/changes?from=2025-04-01&to=2025-04-30",
+    "/login",
+]
+EDITOR_PAGES = [
+    "/quotes/new",
+    "/positions/new?party=hostile&issue=hostile-issue",
+    "/audit",
+    "/manage/parties",
+]
+
+
+def _watch(page: Page) -> dict[str, list[str]]:
+    seen: dict[str, list[str]] = {
+        "dialogs": [],
+        "x_requests": [],
+        "console": [],
+        "page_errors": [],
+        "csp": [],
+    }
+    page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+    page.on(
+        "request",
+        lambda r: seen["x_requests"].append(r.url) if r.url.rstrip("/").endswith("/x") else None,
+    )
+    page.on("console", lambda m: seen["console"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["page_errors"].append(str(e)))
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation',"
+        " e => (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    return seen
+
+
+def _log_in(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("header.site-header")).to_contain_text("Ally (admin)")
+
+
+def test_payload_is_text_everywhere_nothing_runs_and_no_csp_violation(
+    browser: Browser, base_url: str
+) -> None:
+    context = browser.new_context(base_url=base_url)
+    page = context.new_page()
+    seen = _watch(page)
+    for path in PAGES + ["__login__"] + EDITOR_PAGES:
+        if path == "__login__":
+            _log_in(page)
+            continue
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("networkidle")
+        if path != "/login" and not path.startswith(("/quotes/new", "/positions/new", "/manage")):
+            assert "onerror=alert(1)" in page.inner_text("body"), path  # shown as text
+        assert page.locator('img[src="x"]').count() == 0, path
+        assert page.locator('div[hx-get="/x"]').count() == 0, path
+        assert page.evaluate("window.__csp || []") == [], path
+    # htmx fragments too: open the hostile cell in place from the matrix.
+    page.goto("/?as_of=2025-04-23")
+    page.locator('a.cell-link[href^="/cells/hostile/hostile-issue"]').click()
+    expect(page.locator("#cell-detail")).to_contain_text("{{7*7}}")
+    page.wait_for_load_state("networkidle")
+    assert page.locator('img[src="x"]').count() == 0
+    assert seen["dialogs"] == [] and seen["x_requests"] == [], seen
+    assert seen["page_errors"] == [], seen
+    assert seen["console"] == [], seen
+    context.close()
+
+
+def _axe(page: Page) -> list[dict[str, object]]:
+    page.evaluate(AXE.read_text())
+    result = page.evaluate(
+        "async () => (await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}}))"
+        ".violations.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,"
+        " target: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+    )
+    return [v for v in result if v["impact"] in {"serious", "critical"}]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/?as_of=2025-04-23", "/cells/ua/crimea-recognition?as_of=2025-04-23", "/quotes?q=ceasefire",
+     "/quotes/new", "/briefing?as_of=2025-04-23"],
+)  # fmt: skip
+def test_main_pages_pass_axe(browser: Browser, base_url: str, path: str) -> None:
+    context = browser.new_context(base_url=base_url, bypass_csp=True)  # to load axe itself
+    page = context.new_page()
+    if path == "/quotes/new":
+        _log_in(page)
+    response = page.goto(path)
+    assert response is not None and response.status == 200, path
+    assert _axe(page) == []
+    context.close()
+
+
+def test_matrix_is_navigable_by_keyboard(browser: Browser, base_url: str) -> None:
+    context = browser.new_context(base_url=base_url)
+    page = context.new_page()
+    page.goto("/?as_of=2025-04-23")
+    target = "Ukraine on Crimea recognition: Rejects"
+    for _ in range(200):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == target:
+            break
+    else:
+        pytest.fail("Tab never reached the Ukraine x Crimea cell")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cell-detail")).to_contain_text("Position history")
+    context.close()

@@ -237,6 +237,90 @@ def users_disable(email: Annotated[str, typer.Option(help="Login email.")]) -> N
     typer.echo(f"Disabled {email}; their sessions are ended.")
 
 
+@cli.command("briefing")
+def briefing_command(
+    out: Annotated[Path, typer.Option("--out", help="The PDF file to write.", dir_okay=False)],
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Stances as of this date (YYYY-MM-DD); default today."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="List changes of stance after this date.")
+    ] = None,
+    known_on: Annotated[
+        str | None,
+        typer.Option("--known-on", help="As we knew it on this date: ignore later recordings."),
+    ] = None,
+    party: Annotated[
+        list[str] | None,
+        typer.Option("--party", help="A party slug to include (repeat, or separate with commas)."),
+    ] = None,
+    issue: Annotated[
+        list[str] | None,
+        typer.Option("--issue", help="An issue slug to include (repeat, or separate with commas)."),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="The cover title.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url", help="The site's address, for the permalink (default HOST:PORT)."
+        ),
+    ] = None,
+    generated_at: Annotated[
+        str | None,
+        typer.Option("--generated-at", hidden=True, help="Fix the generation time (ISO 8601)."),
+    ] = None,
+) -> None:
+    """Write the briefing PDF: the same document as /briefing.pdf with the same filters."""
+    from datetime import UTC, date, datetime
+
+    from app.forms import parse_day
+    from app.services import briefing as briefing_service
+    from app.services.errors import InvalidParameter
+
+    options = {"as_of": "--as-of", "since": "--since", "known_on": "--known-on"}
+    options |= {"parties": "--party", "issues": "--issue", "title": "--title"}
+    settings = get_settings()
+    try:
+        wanted = briefing_service.BriefingRequest(
+            as_of=parse_day(as_of, field="as_of") or date.today(),
+            since=parse_day(since, field="since"),
+            known_on=parse_day(known_on, field="known_on"),
+            parties=briefing_service.parse_slugs(party, field="parties"),
+            issues=briefing_service.parse_slugs(issue, field="issues"),
+            title=briefing_service.parse_title(title),
+        )
+        now = briefing_service.utc_now()
+        if generated_at:
+            try:
+                now = datetime.fromisoformat(generated_at).astimezone(UTC)
+            except ValueError:
+                raise InvalidParameter("generated_at", "use ISO 8601.") from None
+        with Session(get_engine()) as session:
+            document = briefing_service.build_briefing(
+                session,
+                request=wanted,
+                generated_at=now,
+                base_url=base_url or f"http://{settings.host}:{settings.port}/",
+                stale_after_days=settings.stale_after_days,
+            )
+            html = briefing_service.render_html(document, preview=False)
+    except InvalidParameter as exc:
+        typer.echo(f"Error: {options.get(exc.field, exc.field)}: {exc.message}", err=True)
+        raise typer.Exit(code=1) from None
+    pdf = briefing_service.render_pdf(html)
+    # Write beside the target and rename, so a failure never leaves half a PDF behind.
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_bytes(pdf)
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        typer.echo(f"Error: cannot write {out}: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"Wrote {out} ({len(pdf):,} bytes).")
+
+
 cli_ops.register(cli)
 
 

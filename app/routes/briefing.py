@@ -1,7 +1,146 @@
-"""The briefing: an HTML preview and a PDF for a decision maker (being built)."""
+"""The briefing: an HTML preview and a PDF for a decision maker, reproducible from its link."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, Response
+
+from app.config import get_settings
+from app.db import SessionDep
+from app.forms import parse_day
+from app.services import briefing as briefing_service
+from app.services.briefing import BriefingRequest, RendererBusy
+from app.templating import render
 
 router = APIRouter()
+
+AsOf = Annotated[
+    str | None,
+    Query(description="The matrix as it stood on this date (YYYY-MM-DD); default today."),
+]
+Since = Annotated[
+    str | None, Query(description="List the changes of stance after this date (YYYY-MM-DD).")
+]
+KnownOn = Annotated[
+    str | None,
+    Query(description="As we knew it on this date: ignore positions recorded later (YYYY-MM-DD)."),
+]
+Parties = Annotated[
+    list[str] | None,
+    Query(description="Party slugs to include: repeat the parameter or separate with commas."),
+]
+Issues = Annotated[
+    list[str] | None,
+    Query(description="Issue slugs to include: repeat the parameter or separate with commas."),
+]
+Title = Annotated[
+    str | None, Query(max_length=1000, description="Title on the cover and in the page header.")
+]
+
+
+def generation_time() -> datetime:
+    """When the briefing is generated (a dependency, so tests can fix the clock)."""
+    return briefing_service.utc_now()
+
+
+NowDep = Annotated[datetime, Depends(generation_time)]
+
+
+def _request(
+    as_of: str | None,
+    since: str | None,
+    known_on: str | None,
+    parties: list[str] | None,
+    issues: list[str] | None,
+    title: str | None,
+) -> BriefingRequest:
+    return BriefingRequest(
+        as_of=parse_day(as_of, field="as_of") or date.today(),
+        since=parse_day(since, field="since"),
+        known_on=parse_day(known_on, field="known_on"),
+        parties=briefing_service.parse_slugs(parties, field="parties"),
+        issues=briefing_service.parse_slugs(issues, field="issues"),
+        title=briefing_service.parse_title(title),
+    )
+
+
+def _build_html(
+    session: Session, wanted: BriefingRequest, now: datetime, base_url: str, preview: bool
+) -> tuple[str, str]:
+    briefing = briefing_service.build_briefing(
+        session,
+        request=wanted,
+        generated_at=now,
+        base_url=base_url,
+        stale_after_days=get_settings().stale_after_days,
+    )
+    return briefing_service.render_html(briefing, preview=preview), briefing.filename
+
+
+@router.get("/briefing", response_class=HTMLResponse, summary="Preview the briefing")
+async def briefing_page(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    as_of: AsOf = None,
+    since: Since = None,
+    known_on: KnownOn = None,
+    parties: Parties = None,
+    issues: Issues = None,
+    title: Title = None,
+) -> HTMLResponse:
+    """The briefing as a web page: the same document the PDF prints, with a download link."""
+    wanted = _request(as_of, since, known_on, parties, issues, title)
+    html, _ = await run_in_threadpool(
+        _build_html, session, wanted, now, str(request.base_url), True
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "private, no-cache"})
+
+
+@router.get(
+    "/briefing.pdf",
+    summary="Download the briefing as PDF",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 503: {"description": "Renderer busy"}},
+)
+async def briefing_pdf(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    as_of: AsOf = None,
+    since: Since = None,
+    known_on: KnownOn = None,
+    parties: Parties = None,
+    issues: Issues = None,
+    title: Title = None,
+) -> Response:
+    """The briefing PDF; at most a few render at once, the rest wait briefly and then get 503."""
+    wanted = _request(as_of, since, known_on, parties, issues, title)
+    html, filename = await run_in_threadpool(
+        _build_html, session, wanted, now, str(request.base_url), False
+    )
+    try:
+        async with briefing_service.render_slot():
+            pdf = await run_in_threadpool(briefing_service.render_pdf, html)
+    except RendererBusy as busy:
+        response = render(
+            request,
+            "errors/page.html",
+            {"status": 503, "title": "Busy", "detail": str(busy)},
+            status_code=503,
+        )
+        response.headers["Retry-After"] = str(busy.retry_after)
+        return response
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-cache",
+        },
+    )

@@ -1,0 +1,620 @@
+"""The briefing: the matrix, what changed and each issue's evidence as one cited document, and its PDF.
+
+`build_briefing` gathers the data (a fixed number of queries whatever the size), `render_html`
+renders the one template that both the HTML preview and the PDF use, and `render_pdf` is the only
+place that knows the PDF engine (WeasyPrint), so it could be swapped. The engine's URL fetcher
+reads our own static files and `data:` URLs and refuses everything else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import mimetypes
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlencode, urlsplit
+
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.config import PROJECT_ROOT
+from app.models import (
+    Issue,
+    Party,
+    PartyKind,
+    Position,
+    Quote,
+    QuoteStatus,
+    Source,
+    SourceTier,
+)
+from app.services import catalog
+from app.services.errors import InvalidParameter
+from app.services.evidence import change_quotes, quote_loading
+from app.services.matrix import (
+    Cell,
+    Change,
+    Matrix,
+    changes_between,
+    current_cells,
+    known_before,
+    net_changed_cells,
+)
+from app.services.timeline import Timeline, build_timeline
+from app.templating import templates
+
+DEFAULT_TITLE = "Ukraine peace talks: positions briefing"
+TITLE_MAX_LENGTH = 200
+MAX_SLUGS = 200
+KEY_QUOTES = 3
+ISSUES_PER_TABLE = 9
+"""Matrix columns per table on a landscape page; more issues continue in a further table."""
+
+STATIC_DIR = PROJECT_ROOT / "static"
+RENDER_BASE_URL = "http://briefing.invalid/"
+"""Base URL of the HTML handed to the PDF engine: `/static/...` resolves under it and is served
+from STATIC_DIR; `.invalid` never resolves, so nothing can reach the network through it."""
+
+MAX_CONCURRENT_RENDERS = 2
+RENDER_WAIT_SECONDS = 5.0
+RETRY_AFTER_SECONDS = 10
+
+# Strength of evidence, strongest first: confirmed before reported, on-record before hearsay.
+STATUS_RANK = {
+    QuoteStatus.CONFIRMED: 0,
+    QuoteStatus.REPORTED: 1,
+    QuoteStatus.DENIED: 2,
+    QuoteStatus.RETRACTED: 3,
+}
+TIER_RANK = {
+    SourceTier.ON_RECORD: 0,
+    SourceTier.OFFICIAL_READOUT: 1,
+    SourceTier.PUBLISHED_DOCUMENT: 2,
+    SourceTier.ANONYMOUS_OFFICIAL: 3,
+    SourceTier.STATE_MEDIA: 4,
+    SourceTier.AGGREGATOR: 5,
+}
+
+# Inline SVG in the PDF only sees styles inside the SVG itself, so the timeline chart gets its
+# own (the same look as the app's stylesheet gives it on screen).
+TIMELINE_SVG_STYLE = Markup(
+    "<style>"
+    "text{font-family:'DejaVu Sans',sans-serif}"
+    ".tl-party{font-size:12px;font-weight:bold;fill:#1d2330}"
+    ".tl-label{font-size:11px;font-weight:bold;fill:#ffffff}"
+    ".tl-tick{font-size:10px;fill:#5b6475}"
+    ".tl-axis{stroke:#9aa3b2;stroke-width:1}"
+    ".tl-accepts rect:first-of-type{fill:#1c7c43}"
+    ".tl-conditional rect:first-of-type{fill:#1f5f99}"
+    ".tl-ambiguous rect:first-of-type{fill:#b7860b}"
+    ".tl-rejects rect:first-of-type{fill:#a8261f}"
+    "</style>"
+)
+
+T = TypeVar("T", Party, Issue)
+
+
+@dataclass(frozen=True, slots=True)
+class BriefingRequest:
+    """What a briefing link or command line asks for; the same request gives the same document."""
+
+    as_of: date
+    since: date | None = None
+    known_on: date | None = None
+    parties: tuple[str, ...] = ()
+    issues: tuple[str, ...] = ()
+    title: str = DEFAULT_TITLE
+
+    def query(self, *, known_on: date | None = None) -> str:
+        """The query string that asks for this briefing again (known_on pinned when given)."""
+        params: list[tuple[str, str]] = [("as_of", self.as_of.isoformat())]
+        if self.since is not None:
+            params.append(("since", self.since.isoformat()))
+        pinned = self.known_on or known_on
+        if pinned is not None:
+            params.append(("known_on", pinned.isoformat()))
+        if self.parties:
+            params.append(("parties", ",".join(self.parties)))
+        if self.issues:
+            params.append(("issues", ",".join(self.issues)))
+        if self.title != DEFAULT_TITLE:
+            params.append(("title", self.title))
+        return urlencode(params)
+
+
+def parse_slugs(values: Iterable[str] | None, *, field: str) -> tuple[str, ...]:
+    """Slugs from repeated parameters and/or comma-separated lists, de-duplicated, in given order."""
+    slugs: list[str] = []
+    for value in values or ():
+        for part in value.split(","):
+            slug = part.strip()
+            if slug and slug not in slugs:
+                slugs.append(slug)
+    if len(slugs) > MAX_SLUGS:
+        raise InvalidParameter(field, f"list at most {MAX_SLUGS} slugs.")
+    return tuple(slugs)
+
+
+def parse_title(value: str | None) -> str:
+    """The cover title: the default when empty; at most TITLE_MAX_LENGTH characters."""
+    title = " ".join((value or "").split())
+    if len(title) > TITLE_MAX_LENGTH:
+        raise InvalidParameter("title", f"use at most {TITLE_MAX_LENGTH} characters.")
+    return title or DEFAULT_TITLE
+
+
+def _shown(slug: str) -> str:
+    return slug if len(slug) <= 40 else slug[:40] + "…"
+
+
+def _select(known: list[T], slugs: Sequence[str], *, field: str, noun: str) -> list[T]:
+    """The known items named by `slugs`, in display order; every slug must be known."""
+    if not slugs:
+        return known
+    by_slug = {item.slug: item for item in known}
+    unknown = [slug for slug in slugs if slug not in by_slug]
+    if unknown:
+        names = ", ".join(f"'{_shown(slug)}'" for slug in unknown[:5])
+        choices = ", ".join(list(by_slug)[:30]) + (", …" if len(by_slug) > 30 else "")
+        raise InvalidParameter(field, f"unknown {noun} {names}; choose from: {choices}.")
+    wanted = set(slugs)
+    return [item for item in known if item.slug in wanted]
+
+
+@dataclass(slots=True)
+class PartyStance:
+    """One party on one issue in the briefing: its stance, the position's rationale, key quotes."""
+
+    party: Party
+    cell: Cell | None
+    position: Position | None
+    quotes: list[Quote]
+    split: list[tuple[Party, Cell]]
+    changed: bool
+
+
+@dataclass(slots=True)
+class IssueSection:
+    """One issue: each party's stance with its evidence, and the timeline chart."""
+
+    issue: Issue
+    stances: list[PartyStance]
+    silent: list[Party]
+    timeline: Timeline | None
+
+
+@dataclass(slots=True)
+class ChangeItem:
+    """A change of stance since the `since` date, with the quote that shows it."""
+
+    change: Change
+    party: Party
+    issue: Issue
+    quote: Quote | None
+
+
+@dataclass(slots=True)
+class Briefing:
+    """Everything the briefing document shows, in the order it shows it."""
+
+    request: BriefingRequest
+    generated_at: datetime
+    base_url: str
+    matrix: Matrix
+    splits: dict[tuple[int, int], list[tuple[Party, Cell]]]
+    changes: list[ChangeItem]
+    sections: list[IssueSection]
+    sources: list[Source] = field(default_factory=list)
+    citation_numbers: dict[int, int] = field(default_factory=dict)
+    party_count: int = 0
+    issue_count: int = 0
+    stale_after_days: int = 60
+
+    @property
+    def title(self) -> str:
+        """The cover title."""
+        return self.request.title
+
+    @property
+    def permalink(self) -> str:
+        """The link that regenerates this briefing: dates pinned, data as known when generated."""
+        query = self.request.query(known_on=self.generated_at.date())
+        return f"{self.base_url.rstrip('/')}/briefing?{query}"
+
+    @property
+    def pdf_path(self) -> str:
+        """The PDF of the same request (site-relative)."""
+        return f"/briefing.pdf?{self.request.query()}"
+
+    @property
+    def filename(self) -> str:
+        """The PDF's file name, e.g. briefing-2025-04-23.pdf."""
+        return safe_filename(f"briefing-{self.request.as_of.isoformat()}.pdf")
+
+    @property
+    def all_parties(self) -> bool:
+        """True when no party filter narrows the briefing."""
+        return not self.request.parties
+
+    @property
+    def all_issues(self) -> bool:
+        """True when no issue filter narrows the briefing."""
+        return not self.request.issues
+
+    def cite(self, quote: Quote) -> int:
+        """The endnote number of the quote's source."""
+        return self.citation_numbers[quote.source_id]
+
+    def split(self, party: Party, issue: Issue) -> list[tuple[Party, Cell]]:
+        """A bloc's members with their cells when they hold different stances; else []."""
+        return self.splits.get((party.id, issue.id), [])
+
+    def matrix_tables(self) -> list[list[Issue]]:
+        """The issues in balanced groups of at most ISSUES_PER_TABLE, one table each."""
+        issues = self.matrix.issues
+        if not issues:
+            return []
+        tables = -(-len(issues) // ISSUES_PER_TABLE)
+        size = -(-len(issues) // tables)
+        return [issues[i : i + size] for i in range(0, len(issues), size)]
+
+
+def safe_filename(name: str) -> str:
+    """A file name safe in a Content-Disposition header and on any file system."""
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    stem = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-")[:90]
+    extension = re.sub(r"[^A-Za-z0-9]+", "", extension)[:8]
+    if not stem:
+        return "briefing.pdf"
+    return f"{stem}.{extension}" if extension else stem
+
+
+def key_quotes(quotes: Iterable[Quote], *, as_of: date, limit: int = KEY_QUOTES) -> list[Quote]:
+    """Up to `limit` quotes, strongest then newest first; retracted and later ones left out."""
+    usable = [q for q in quotes if q.status != QuoteStatus.RETRACTED and q.said_on <= as_of]
+    usable.sort(
+        key=lambda q: (
+            STATUS_RANK[q.status],
+            TIER_RANK[q.source.tier],
+            -q.said_on.toordinal(),
+            -q.id,
+        )
+    )
+    return usable[:limit]
+
+
+def responses_shown(quote: Quote, *, as_of: date) -> list[Quote]:
+    """The confirmations and denials of a quote said by the as-of date."""
+    return [r for r in quote.responses if r.said_on <= as_of]
+
+
+def build_briefing(
+    session: Session,
+    *,
+    request: BriefingRequest,
+    generated_at: datetime,
+    base_url: str,
+    stale_after_days: int = 60,
+) -> Briefing:
+    """Gather the briefing's data; InvalidParameter for an unknown party or issue or bad dates."""
+    as_of, known_on, since = request.as_of, request.known_on, request.since
+    if since is not None and since >= as_of:
+        raise InvalidParameter("since", "must be before as_of.")
+    every_party = catalog.list_parties(session)
+    parties = _select(every_party, request.parties, field="parties", noun="party")
+    issues = _select(catalog.list_issues(session), request.issues, field="issues", noun="issue")
+    members = {
+        bloc.id: [p for p in every_party if p.parent_id == bloc.id]
+        for bloc in parties
+        if bloc.kind == PartyKind.BLOC
+    }
+    # A selected bloc's cell can say "split" even when its members are not rows of their own.
+    party_ids = (
+        sorted({p.id for p in parties} | {m.id for ms in members.values() for m in ms})
+        if request.parties
+        else None
+    )
+    issue_ids = [i.id for i in issues] if request.issues else None
+    row_ids = [p.id for p in parties] if request.parties else None
+    grid = Matrix(
+        as_of=as_of,
+        known_on=known_on,
+        parties=parties,
+        issues=issues,
+        cells=current_cells(
+            session,
+            as_of=as_of,
+            known_on=known_on,
+            stale_after_days=stale_after_days,
+            party_ids=party_ids,
+            issue_ids=issue_ids,
+        ),
+        since=since,
+    )
+    if since is not None:
+        grid.changes = changes_between(
+            session,
+            since=since,
+            until=as_of,
+            known_on=known_on,
+            party_ids=row_ids,
+            issue_ids=issue_ids,
+        )
+        grid.changed = net_changed_cells(grid.changes)
+    splits: dict[tuple[int, int], list[tuple[Party, Cell]]] = {}
+    for bloc_id, bloc_members in members.items():
+        for issue in issues:
+            held = [
+                (m, c) for m in bloc_members if (c := grid.cells.get((m.id, issue.id))) is not None
+            ]
+            if len({c.stance for _, c in held}) > 1:
+                splits[(bloc_id, issue.id)] = held
+
+    shown_ids = {p.id for p in parties}
+    in_force = _positions_with_evidence(
+        session, [c.position_id for c in grid.cells.values() if c.party_id in shown_ids]
+    )
+    history = _history_by_issue(
+        session, as_of=as_of, known_on=known_on, party_ids=row_ids, issue_ids=issue_ids
+    )
+    by_party = {p.id: p for p in parties}
+    by_issue = {i.id: i for i in issues}
+    change_quote = change_quotes(session, position_ids=[c.position_id for c in grid.changes])
+    briefing = Briefing(
+        request=request,
+        generated_at=generated_at,
+        base_url=base_url,
+        matrix=grid,
+        splits=splits,
+        changes=[
+            ChangeItem(
+                change=c,
+                party=by_party[c.party_id],
+                issue=by_issue[c.issue_id],
+                quote=change_quote.get(c.position_id),
+            )
+            for c in grid.changes
+        ],
+        sections=[],
+        party_count=len(parties),
+        issue_count=len(issues),
+        stale_after_days=stale_after_days,
+    )
+    for issue in issues:
+        section = IssueSection(
+            issue=issue,
+            stances=[],
+            silent=[],
+            timeline=build_timeline(history.get(issue.id, []), parties=parties, as_of=as_of),
+        )
+        for party in parties:
+            cell = grid.cells.get((party.id, issue.id))
+            split = splits.get((party.id, issue.id), [])
+            if cell is None and not split:
+                section.silent.append(party)
+                continue
+            position = in_force.get(cell.position_id) if cell is not None else None
+            section.stances.append(
+                PartyStance(
+                    party=party,
+                    cell=cell,
+                    position=position,
+                    quotes=key_quotes(position.evidence, as_of=as_of) if position else [],
+                    split=split,
+                    changed=grid.has_changed(party, issue),
+                )
+            )
+        briefing.sections.append(section)
+    _number_citations(briefing)
+    return briefing
+
+
+def _positions_with_evidence(session: Session, position_ids: list[int]) -> dict[int, Position]:
+    """The positions in force, each with its evidence and everything a citation shows."""
+    if not position_ids:
+        return {}
+    stmt = (
+        select(Position)
+        .where(Position.id.in_(position_ids))
+        .options(selectinload(Position.evidence).options(*quote_loading()))  # type: ignore[arg-type]
+    )
+    return {position.id: position for position in session.scalars(stmt)}
+
+
+def _history_by_issue(
+    session: Session,
+    *,
+    as_of: date,
+    known_on: date | None,
+    party_ids: list[int] | None,
+    issue_ids: list[int] | None,
+) -> dict[int, list[Position]]:
+    """Every position in force on or before `as_of` (as known on `known_on`), per issue."""
+    stmt = select(Position).where(Position.effective_from <= as_of)
+    if known_on is not None:
+        stmt = stmt.where(Position.recorded_at < known_before(known_on))
+    if party_ids is not None:
+        stmt = stmt.where(Position.party_id.in_(party_ids))
+    if issue_ids is not None:
+        stmt = stmt.where(Position.issue_id.in_(issue_ids))
+    history: dict[int, list[Position]] = {}
+    for position in session.scalars(stmt):
+        history.setdefault(position.issue_id, []).append(position)
+    return history
+
+
+def _number_citations(briefing: Briefing) -> None:
+    """Number each cited source in the order the document first cites it."""
+
+    def cite(quote: Quote) -> None:
+        if quote.source_id not in briefing.citation_numbers:
+            briefing.citation_numbers[quote.source_id] = len(briefing.sources) + 1
+            briefing.sources.append(quote.source)
+
+    for item in briefing.changes:
+        if item.quote is not None:
+            cite(item.quote)
+    for section in briefing.sections:
+        for stance in section.stances:
+            for quote in stance.quotes:
+                cite(quote)
+                for response in responses_shown(quote, as_of=briefing.request.as_of):
+                    cite(response)
+
+
+def timeline_svg(chart: Timeline, title: str, *, chart_id: str, styled: bool) -> Markup:
+    """The shared timeline chart macro's SVG with ids of its own; `styled` puts the chart's
+    styles inside the SVG, for the PDF engine (a browser takes them from briefing.css, and the
+    content security policy would refuse an inline style)."""
+    macro = templates.env.get_template("_timeline.html").module.timeline_chart  # type: ignore[attr-defined]
+    html = str(macro(chart, title))
+    if styled:
+        html = html.replace("<defs>", TIMELINE_SVG_STYLE + "<defs>", 1)
+    # The macro's ids (title, pattern) are fixed; several charts in one document need their own.
+    html = re.sub(
+        r'(id="|url\(#|aria-labelledby="|\s)tl-(title|desc|hatch|dots)\b',
+        rf"\1tl{chart_id}-\2",
+        html,
+    )
+    return Markup(html)  # noqa: S704 - the macro's own escaped output and our constant style
+
+
+def render_html(briefing: Briefing, *, preview: bool) -> str:
+    """The briefing document as HTML: the preview page, or the input of the PDF engine."""
+    charts = {
+        section.issue.id: timeline_svg(
+            section.timeline,
+            f"Each party's stance on {section.issue.title} over time",
+            chart_id=f"-{section.issue.id}",
+            styled=not preview,
+        )
+        for section in briefing.sections
+        if section.timeline is not None
+    }
+    return templates.get_template("briefing/document.html").render(
+        briefing=briefing,
+        charts=charts,
+        preview=preview,
+        responses_shown=responses_shown,
+    )
+
+
+class FetchRefused(ValueError):
+    """The PDF engine asked for a URL the briefing may not load."""
+
+
+def static_file_for(url: str) -> Path:
+    """The file under STATIC_DIR that a `/static/...` URL under RENDER_BASE_URL names.
+
+    Anything else (another scheme or host, a path outside static/, a missing file) is refused.
+    """
+    base = urlsplit(RENDER_BASE_URL)
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+        raise FetchRefused(f"not one of our static files: {url[:200]}")
+    if not parts.path.startswith("/static/"):
+        raise FetchRefused(f"not one of our static files: {url[:200]}")
+    root = STATIC_DIR.resolve()
+    path = (root / unquote(parts.path.removeprefix("/static/"))).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise FetchRefused(f"no such static file: {url[:200]}")
+    return path
+
+
+@functools.cache
+def _fetcher_class() -> type[Any]:
+    # WeasyPrint (and Pango behind it) loads only when a PDF is made, not when the app starts.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
+
+    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        """WeasyPrint's URL fetcher, narrowed to our static files and `data:` URLs."""
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=("data",), allow_redirects=False)
+            self.fetched: list[str] = []
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+            if url.lower().startswith("data:"):
+                self.fetched.append(url[:60])
+                return super().fetch(url, headers)
+            try:
+                path = static_file_for(url)
+            except FetchRefused:
+                self.refused.append(url)
+                raise
+            self.fetched.append(url)
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if mime.startswith("text/"):
+                mime += "; charset=utf-8"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+
+    return StaticOnlyFetcher
+
+
+def static_only_fetcher() -> Any:
+    """A new URL fetcher for the PDF engine that serves only our static files and `data:` URLs."""
+    return _fetcher_class()()
+
+
+def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
+    """The one function that turns briefing HTML into PDF bytes (WeasyPrint today).
+
+    The output depends only on the HTML: no random file identifier, and the creation date comes
+    from the document's own `dcterms.created` (the generation time passed in).
+    """
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    document = HTML(
+        string=html,
+        base_url=RENDER_BASE_URL,
+        url_fetcher=url_fetcher or static_only_fetcher(),
+        media_type="print",
+    )
+    pdf: bytes = document.write_pdf(pdf_identifier=False, uncompressed_pdf=False)
+    return pdf
+
+
+class RendererBusy(RuntimeError):
+    """Every PDF render slot stayed busy while this request waited (answer 503)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("The briefing renderer is busy; try again shortly.")
+        self.retry_after = retry_after
+
+
+_render_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RENDERS)
+
+
+@asynccontextmanager
+async def render_slot(wait_seconds: float | None = None) -> AsyncIterator[None]:
+    """Hold one of MAX_CONCURRENT_RENDERS PDF slots; RendererBusy if none frees up in time.
+
+    The wait polls without holding a worker thread, so waiting downloads cannot starve the app.
+    """
+    wait = RENDER_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait
+    while not _render_slots.acquire(blocking=False):
+        if time.monotonic() >= deadline:
+            raise RendererBusy(RETRY_AFTER_SECONDS)
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        _render_slots.release()
+
+
+def utc_now() -> datetime:
+    """The generation time of a briefing: now, in UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)

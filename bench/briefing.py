@@ -1,0 +1,250 @@
+"""Benchmark: time to make the briefing PDF, for the seed data and for a large dataset.
+
+Run by hand:  .venv/bin/python -m bench.briefing [--url DATABASE_URL] [--parties 30] [--issues 40]
+It creates a scratch SQLite file (or uses the given, empty, database), loads the seed and times
+its briefing, then bulk-inserts parties x issues cells with 3 quotes and 2 positions each and
+times the briefing limited to those parties and issues. Each run is split into gathering the
+data and rendering the HTML (`build_briefing` + `render_html`) and rendering the PDF
+(`render_pdf`); the median of the runs is printed with the page count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from pypdf import PdfReader
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from app import migrate
+from app.config import PROJECT_ROOT
+from app.db import make_engine
+from app.models import (
+    Issue,
+    Party,
+    Position,
+    PositionEvidence,
+    Quote,
+    QuoteIssue,
+    Source,
+    Speaker,
+    Stance,
+)
+from app.services import briefing, seed
+
+STANCES = [Stance.ACCEPTS, Stance.AMBIGUOUS, Stance.REJECTS, Stance.CONDITIONAL]
+STATUSES = ["confirmed", "reported", "confirmed", "denied"]
+TIERS = ["on_record", "official_readout", "anonymous_official", "state_media", "aggregator"]
+SOURCES = 60
+BASE = 100_000
+NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def generate(session: Session, parties: int, issues: int) -> None:
+    """Bulk-insert parties x issues cells: 3 quotes each, an earlier position and the one in force."""
+    session.execute(
+        insert(Party),
+        [
+            {
+                "id": BASE + p,
+                "slug": f"bp{p}",
+                "name": f"Party {p} (Партія {p})",
+                "short_name": f"P{p}",
+                "kind": "state",
+                "sort_order": 1000 + p,
+            }
+            for p in range(parties)
+        ],
+    )
+    session.execute(
+        insert(Issue),
+        [
+            {
+                "id": BASE + i,
+                "slug": f"bi{i}",
+                "title": f"Term {i} of the settlement",
+                "proposition": f"The settlement includes provision number {i} as drafted",
+                "description": "A generated issue for the benchmark.",
+                "sort_order": 1000 + i,
+            }
+            for i in range(issues)
+        ],
+    )
+    session.execute(
+        insert(Speaker),
+        [
+            {
+                "id": BASE + p,
+                "name": f"Speaker {p}",
+                "role": "Foreign minister",
+                "party_id": BASE + p,
+            }
+            for p in range(parties)
+        ],
+    )
+    session.execute(
+        insert(Source),
+        [
+            {
+                "id": BASE + s,
+                "url": f"https://news.example.org/2025/05/report-{s}",
+                "title": f"Report {s} on the talks",
+                "outlet": f"Outlet {s % 12}",
+                "published_on": date(2025, 5, 1) + timedelta(days=s % 20),
+                "kind": "news_report",
+                "tier": TIERS[s % len(TIERS)],
+            }
+            for s in range(SOURCES)
+        ],
+    )
+    quotes, tags, positions, evidence = [], [], [], []
+    serial = BASE
+    start = date(2025, 3, 1)
+    for p in range(parties):
+        for i in range(issues):
+            cell = p * issues + i
+            days = [start + timedelta(days=(cell % 20) + 10 * k) for k in range(3)]
+            ids = []
+            for k, day in enumerate(days):
+                serial += 1
+                ids.append(serial)
+                quotes.append(
+                    {
+                        "id": serial,
+                        "text": (
+                            f"Speaker {p} said on the record that their government's view of term {i} "
+                            "had not changed, but that it would study any text put forward by the "
+                            "mediators before the next round of talks (Переговори тривають)."
+                        ),
+                        "kind": "direct" if k % 2 == 0 else "reported",
+                        "said_on": day,
+                        "party_id": BASE + p,
+                        "speaker_id": BASE + p,
+                        "source_id": BASE + (cell * 3 + k) % SOURCES,
+                        "status": STATUSES[(cell + k) % len(STATUSES)],
+                    }
+                )
+                tags.append(
+                    {"quote_id": serial, "issue_id": BASE + i, "stance": STANCES[(p + i) % 4]}
+                )
+            old = STANCES[(p + i + 1) % 4]
+            new = STANCES[(p + i) % 4]
+            for n, (stance, day, cited) in enumerate(
+                ((old, days[0], ids[:1]), (new, days[2], ids))
+            ):
+                position_id = BASE + cell * 2 + n
+                positions.append(
+                    {
+                        "id": position_id,
+                        "party_id": BASE + p,
+                        "issue_id": BASE + i,
+                        "stance": stance,
+                        "condition": "if the ceasefire holds"
+                        if stance == Stance.CONDITIONAL
+                        else None,
+                        "effective_from": day,
+                        "rationale": (
+                            f"Party {p}'s statements on term {i} since {day.isoformat()} show this "
+                            "stance; see the quotes."
+                        ),
+                    }
+                )
+                evidence.extend({"position_id": position_id, "quote_id": q} for q in cited)
+    for model, rows in (
+        (Quote, quotes),
+        (QuoteIssue, tags),
+        (Position, positions),
+        (PositionEvidence, evidence),
+    ):
+        for chunk in range(0, len(rows), 5000):
+            session.execute(insert(model), rows[chunk : chunk + 5000])
+
+
+def timings(
+    session: Session, request: briefing.BriefingRequest, runs: int, save: Path | None = None
+) -> tuple[float, float, int, int]:
+    """Median seconds of (data + HTML) and of the PDF, the page count and the PDF size."""
+    gather: list[float] = []
+    render: list[float] = []
+    pdf = b""
+    for _ in range(runs):
+        started = time.perf_counter()
+        document = briefing.build_briefing(
+            session, request=request, generated_at=NOW, base_url="http://127.0.0.1:8000/"
+        )
+        html = briefing.render_html(document, preview=False)
+        middle = time.perf_counter()
+        pdf = briefing.render_pdf(html)
+        gather.append(middle - started)
+        render.append(time.perf_counter() - middle)
+        session.expire_all()
+    if save is not None:
+        save.write_bytes(pdf)
+    pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    return statistics.median(gather), statistics.median(render), pages, len(pdf)
+
+
+def report(label: str, figures: tuple[float, float, int, int], runs: int) -> None:
+    """One line of results."""
+    gather, render, pages, size = figures
+    print(
+        f"{label:<28} data+HTML {gather:6.2f} s  PDF {render:6.2f} s  total {gather + render:6.2f} s"
+        f"  {pages:4d} pages  {size / 1024:7.0f} KiB  (median of {runs})"
+    )
+
+
+def _path(folder: Path | None, name: str) -> Path | None:
+    return folder / name if folder is not None else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--url", help="an empty database to use (default: a scratch SQLite file)")
+    parser.add_argument("--parties", type=int, default=30)
+    parser.add_argument("--issues", type=int, default=40)
+    parser.add_argument("--runs", type=int, default=5, help="runs at seed size")
+    parser.add_argument("--large-runs", type=int, default=3, help="runs at the large size")
+    parser.add_argument("--save", type=Path, help="a folder to write seed.pdf and large.pdf to")
+    args = parser.parse_args()
+    url = args.url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+    migrate.upgrade(url=url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        seed.load_seeds(session, PROJECT_ROOT / "seeds")
+        session.commit()
+        seed_request = briefing.BriefingRequest(as_of=date(2025, 4, 23), since=date(2025, 4, 16))
+        report(
+            "seed (8 x 9)",
+            timings(session, seed_request, args.runs, _path(args.save, "seed.pdf")),
+            args.runs,
+        )
+        started = time.perf_counter()
+        generate(session, args.parties, args.issues)
+        session.commit()
+        print(
+            f"generated {args.parties} x {args.issues} cells, 3 quotes each, "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        large_request = briefing.BriefingRequest(
+            as_of=date(2025, 5, 31),
+            since=date(2025, 3, 25),
+            parties=tuple(f"bp{p}" for p in range(args.parties)),
+            issues=tuple(f"bi{i}" for i in range(args.issues)),
+        )
+        label = f"large ({args.parties} x {args.issues} x 3)"
+        report(
+            label,
+            timings(session, large_request, args.large_runs, _path(args.save, "large.pdf")),
+            args.large_runs,
+        )
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

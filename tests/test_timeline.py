@@ -61,3 +61,14 @@ def test_cell_detail_draws_that_partys_line_alone(client: TestClient, seeded: Se
     html = client.get("/cells/ua/crimea-recognition", params={"as_of": "2025-04-23"}).text
     assert "<svg" in html and "Ukraine: rejects from 22 Apr 2025" in html
     assert "United States:" not in html.split("<desc")[1].split("</desc>")[0]
+
+
+def test_tick_labels_never_crowd_each_other(session: Session) -> None:
+    party, issue = b.party(session), b.issue(session)
+    b.position(session, party, issue, Stance.ACCEPTS, D)
+    history = evidence.position_history(session, as_of=D + timedelta(days=9), issue=issue)
+    chart = build_timeline(history, parties=[party], as_of=D + timedelta(days=9))
+    assert chart is not None
+    xs = [x for x, _ in chart.ticks]
+    assert all(later - earlier >= 80 for earlier, later in zip(xs, xs[1:], strict=False))
+    assert chart.ticks[-1][1] == "10 Jan 2025" and chart.ticks[0][1] == "1 Jan 2025"

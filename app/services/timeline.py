@@ -13,6 +13,7 @@ LABEL_WIDTH = 130.0
 LANE_HEIGHT = 30.0
 TOP = 8.0
 AXIS_HEIGHT = 24.0
+MIN_TICK_GAP = 80.0
 SHORT = {
     Stance.ACCEPTS: "A",
     Stance.CONDITIONAL: "C",
@@ -105,9 +106,17 @@ def build_timeline(
             )
         lanes.append(lane)
     tick_count = min(6, span) or 1
-    ticks = []
+    ticks: list[tuple[float, str]] = []
     for n in range(tick_count + 1):
         day = start + timedelta(days=round(span * n / tick_count))
-        ticks.append((round(_x(day, start, span, plot), 1), f"{day.day} {day:%b %Y}"))
+        x = round(_x(day, start, span, plot), 1)
+        # Labels are about 70 units wide: skip a tick too close to the one before it; the
+        # last one (the as-of date) stays and pushes out its neighbour instead.
+        if ticks and x - ticks[-1][0] < MIN_TICK_GAP:
+            if n != tick_count:
+                continue
+            if len(ticks) > 1:
+                ticks.pop()
+        ticks.append((x, f"{day.day} {day:%b %Y}"))
     height = TOP + len(lanes) * LANE_HEIGHT + AXIS_HEIGHT
     return Timeline(start=start, end=end, lanes=lanes, ticks=ticks, width=WIDTH, height=height)

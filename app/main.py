@@ -5,12 +5,24 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import __version__
-from app.config import PROJECT_ROOT
+from app.config import PROJECT_ROOT, check_production_settings, get_settings
+from app.middleware import (
+    CONTENT_SECURITY_POLICY,
+    RequestContextMiddleware,
+    RequestLimitMiddleware,
+    docs_policy,
+)
 from app.routes import (
     api,
     audit,
@@ -102,7 +114,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         return _error(request, 404, "Not found", f"There is no page at {request.url.path}.")
-    titles = {405: "Method not allowed", 403: "Forbidden", 401: "Unauthorized"}
+    titles = {
+        400: "Bad request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        405: "Method not allowed",
+        413: "Content too large",
+    }
     response = _error(
         request, exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail)
     )
@@ -111,14 +129,46 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _docs_policy(app: FastAPI) -> str:
+    """The CSP for the docs pages, allowing by hash the inline script FastAPI writes into them.
+
+    The script embeds the OpenAPI URL; mounted under a root_path it changes and the docs stop
+    loading (the app's own pages are unaffected): serve them from the root or set
+    DOCS_ENABLED=false.
+    """
+    openapi_url = app.openapi_url or ""
+    pages = [
+        get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
+            init_oauth=app.swagger_ui_init_oauth,
+            swagger_ui_parameters=app.swagger_ui_parameters,
+        ),
+        get_swagger_ui_oauth2_redirect_html(),
+        get_redoc_html(openapi_url=openapi_url, title=f"{app.title} - ReDoc"),
+    ]
+    return docs_policy(bytes(page.body).decode() for page in pages)
+
+
 def create_app() -> FastAPI:
-    """Build the app: one place wires routers, static files and error handlers."""
+    """Build the app: one place wires routers, static files, error handlers and middleware.
+
+    Refuses (UnsafeProductionSettings) to build a production app with unsafe settings.
+    """
+    settings = get_settings()
+    check_production_settings(settings)
+    docs = settings.docs_enabled
     app = FastAPI(
         # Every route checks CSRF on unsafe methods: a new route cannot forget it.
         dependencies=[Depends(csrf_guard)],
         title="peacetalks",
         version=__version__,
         summary="Where each party to the Ukraine peace talks stands on each term of a settlement.",
+        debug=settings.debug,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # Compress larger responses on the fly (already-compressed ones, like the cached matrix
@@ -143,6 +193,24 @@ def create_app() -> FastAPI:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Throttled, _throttled)
 
+    # Middleware runs outermost-last-added: request context (id, headers, log, 500) wraps the
+    # host check, which wraps the body limits, which wrap compression and the app.
+    app.add_middleware(
+        RequestLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_form_fields=settings.max_form_fields,
+    )
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
+    )
+    docs_paths = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url] if docs else []
+    app.add_middleware(
+        RequestContextMiddleware,
+        https_only=settings.https_only,
+        debug=settings.debug,
+        docs_paths=[path for path in docs_paths if path],
+        docs_policy=_docs_policy(app) if docs else CONTENT_SECURITY_POLICY,
+    )
     return app
 
 

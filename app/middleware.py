@@ -1,0 +1,349 @@
+"""Pure ASGI middleware: request ids, security headers, the request log, the 500 page and
+request-size limits.
+
+Pure ASGI (not BaseHTTPMiddleware) so streaming responses stay streamed and a request costs a
+few dict lookups: every header value is encoded once, when the app is built.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Iterable
+
+from markupsafe import escape
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.logging_setup import ERROR_LOGGER, REQUEST_LOGGER
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+"""The app's own pages: nothing inline, nothing from another origin."""
+
+PRIVATE_PREFIXES = ("/quotes/", "/positions/", "/manage/", "/audit/")
+PRIVATE_PATHS = frozenset({"/manage", "/audit", "/login", "/logout"})
+"""Editor pages and login: answered with `Cache-Control: no-store` (so is every unsafe method).
+
+`/quotes` itself is the public search; everything below it (new, tag-row, {id}/edit, ...) is
+for editors."""
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_INCOMING_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+
+request_log = logging.getLogger(REQUEST_LOGGER)
+error_log = logging.getLogger(ERROR_LOGGER)
+
+
+def is_private_path(path: str) -> bool:
+    """True for editor pages and login, which browsers and proxies must not store."""
+    return path in PRIVATE_PATHS or path.startswith(PRIVATE_PREFIXES)
+
+
+def is_api_path(path: str) -> bool:
+    """True for the JSON API, whose errors are JSON too."""
+    return path.startswith("/api/")
+
+
+def request_id_for(scope: Scope) -> str:
+    """The id of this request: a proxy's X-Request-ID if it is short and plain, else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            incoming: str = value.decode("latin-1")
+            if _INCOMING_ID.fullmatch(incoming):
+                return incoming
+            break
+    return secrets.token_hex(8)
+
+
+def _user_id(scope: Scope) -> int | None:
+    # app.security.get_auth leaves request.state.auth behind once it has run; `viewer` holds
+    # plain values, so reading it never touches a (possibly closed) database session.
+    state = scope.get("state")
+    auth = state.get("auth") if isinstance(state, dict) else None
+    viewer = getattr(auth, "viewer", None)
+    user_id = getattr(viewer, "id", None)
+    return user_id if isinstance(user_id, int) else None
+
+
+def _header_list(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
+class RequestContextMiddleware:
+    """Outermost layer: gives each request an id, sets the security headers on every response,
+    turns an unhandled exception into a plain 500 and writes one log line per request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        https_only: bool = False,
+        debug: bool = False,
+        docs_paths: Iterable[str] = (),
+        docs_policy: str = CONTENT_SECURITY_POLICY,
+    ) -> None:
+        self.app = app
+        self.debug = debug
+        common = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+        if https_only:
+            common["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        self.headers = _header_list({"Content-Security-Policy": CONTENT_SECURITY_POLICY, **common})
+        self.docs_headers = _header_list({"Content-Security-Policy": docs_policy, **common})
+        self.docs_paths = frozenset(docs_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_for(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        path: str = scope["path"]
+        method: str = scope["method"]
+        extra = self.docs_headers if path in self.docs_paths else self.headers
+        no_store = method in UNSAFE_METHODS or is_private_path(path)
+        id_header = (b"x-request-id", request_id.encode("latin-1"))
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers: list[tuple[bytes, bytes]] = [
+                    (name, value)
+                    for name, value in message.get("headers", ())
+                    if not (no_store and name.lower() == b"cache-control")
+                    and name.lower() != b"x-request-id"
+                ]
+                headers.extend(extra)
+                headers.append(id_header)
+                if no_store:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            error_log.error(
+                "unhandled error",
+                exc_info=True,
+                extra={"fields": {"request_id": request_id, "method": method, "path": path}},
+            )
+            if response_started or self.debug:
+                raise
+            await _server_error(scope, request_id, send_with_headers)
+        finally:
+            if request_log.isEnabledFor(logging.INFO):
+                request_log.info(
+                    "request",
+                    extra={
+                        "fields": {
+                            "method": method,
+                            "path": path[:512],
+                            "status": status,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                            "request_id": request_id,
+                            "user_id": _user_id(scope),
+                        }
+                    },
+                )
+
+
+async def _server_error(scope: Scope, request_id: str, send: Send) -> None:
+    """A 500 that tells the user only that it failed and which request id to quote."""
+    path: str = scope["path"]
+    if is_api_path(path):
+        body = json.dumps({"error": "Internal server error", "request_id": request_id}).encode()
+        content_type = b"application/json"
+    else:
+        body = _error_page(scope, request_id).encode("utf-8")
+        content_type = b"text/html; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _error_page(scope: Scope, request_id: str) -> str:
+    headers = dict(scope["headers"])
+    fragment = (
+        headers.get(b"hx-request") == b"true" and b"hx-history-restore-request" not in headers
+    )
+    try:
+        from app.templating import templates
+
+        page: str = templates.env.get_template("errors/500.html").render(
+            request_id=request_id, fragment=fragment
+        )
+    except Exception:  # the page that reports an error must not fail itself
+        error_log.exception(
+            "500 page failed to render", extra={"fields": {"request_id": request_id}}
+        )
+        return (
+            "<!doctype html><title>500 Internal server error</title>"
+            f"<h1>500 · Internal server error</h1><p>Request id: {escape(request_id)}</p>"
+        )
+    return page
+
+
+class RequestRejected(HTTPException):
+    """A request body refused by RequestLimitMiddleware (413 too large, 400 too many fields).
+
+    An HTTPException, so FastAPI's body parsing re-raises it and the app's error handler renders
+    it like any other 4xx."""
+
+
+class RequestLimitMiddleware:
+    """Refuse request bodies over `max_body_bytes` (413) and forms with more than
+    `max_form_fields` fields (400), before and while the body streams in."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_form_fields: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_form_fields = max_form_fields
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_length: int | None = None
+        content_type = b""
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    content_length = int(value)
+                except ValueError:
+                    content_length = None
+            elif name == b"content-type":
+                content_type = value
+        if content_length is not None and content_length > self.max_body_bytes:
+            await _reject(scope, send, self._too_large())
+            return
+        separators, slack = _field_separators(content_type)
+        if content_length is not None and not separators:
+            # The server holds the body to its Content-Length, which is within the limit.
+            await self.app(scope, receive, send)
+            return
+
+        received = 0
+        seen = 0
+        tail = b""
+        longest = max((len(s) for s in separators), default=1)
+        most_separators = self.max_form_fields + slack
+
+        async def limited_receive() -> Message:
+            nonlocal received, seen, tail
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk: bytes = message.get("body", b"")
+                received += len(chunk)
+                if received > self.max_body_bytes:
+                    raise self._too_large()
+                if separators:
+                    window = tail + chunk
+                    seen += sum(window.count(s) for s in separators)
+                    tail = window[-(longest - 1) :] if longest > 1 else b""
+                    if seen > most_separators:
+                        raise RequestRejected(
+                            400, f"The form has more than {self.max_form_fields} fields."
+                        )
+            return message
+
+        response_started = False
+
+        async def watch_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, watch_send)
+        except RequestRejected as exc:
+            # Raised where no error handler caught it (e.g. a plain ASGI app reading the body).
+            if response_started:
+                raise
+            await _reject(scope, send, exc)
+
+    def _too_large(self) -> RequestRejected:
+        return RequestRejected(
+            413, f"The request body is larger than {self.max_body_bytes:,} bytes."
+        )
+
+
+def _field_separators(content_type: bytes) -> tuple[tuple[bytes, ...], int]:
+    """What separates the fields of a form body of this type, and how many more separators
+    than fields a full form has (nothing to count for other types).
+
+    A urlencoded body has one field more than separators; a multipart body has one boundary
+    more than parts (the closing one)."""
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    if kind == b"application/x-www-form-urlencoded":
+        return (b"&", b";"), -1
+    if kind == b"multipart/form-data":
+        for param in content_type.split(b";")[1:]:
+            key, _, value = param.strip().partition(b"=")
+            boundary = value.strip().strip(b'"')
+            if key.lower() == b"boundary" and boundary:
+                return (b"--" + boundary,), 1
+    return (), 0
+
+
+async def _reject(scope: Scope, send: Send, exc: RequestRejected) -> None:
+    if is_api_path(scope["path"]):
+        title = "Content too large" if exc.status_code == 413 else "Bad request"
+        body = json.dumps({"error": title, "detail": exc.detail}).encode()
+        content_type = b"application/json"
+    else:
+        body = exc.detail.encode("utf-8")
+        content_type = b"text/plain; charset=utf-8"
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        # The rest of an oversized body is not read: the connection cannot be reused.
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def docs_policy(pages: Iterable[str]) -> str:
+    """The relaxed policy for /docs and /redoc only: Swagger UI and ReDoc load from a CDN and
+    Swagger UI starts with one inline script, allowed by its hash (never 'unsafe-inline')."""
+    hashes = sorted(
+        {
+            "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+            for page in pages
+            for script in re.findall(r"<script>(.*?)</script>", page, flags=re.DOTALL)
+        }
+    )
+    cdn = "https://cdn.jsdelivr.net"
+    return (
+        f"default-src 'self'; script-src 'self' {cdn} {' '.join(hashes)}; "
+        f"style-src 'self' {cdn} https://fonts.googleapis.com 'unsafe-inline'; "
+        "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+        "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    )

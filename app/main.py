@@ -45,7 +45,7 @@ from app.security import (
 )
 from app.services.errors import InvalidParameter, NotFound
 from app.services.users import Throttled
-from app.templating import render, wants_fragment
+from app.templating import render, templates, wants_fragment
 
 
 def _is_api(request: Request) -> bool:
@@ -159,6 +159,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     check_production_settings(settings)
     docs = settings.docs_enabled
+    templates.env.globals["docs_enabled"] = docs  # the header links to /docs only when it exists
     app = FastAPI(
         # Every route checks CSRF on unsafe methods: a new route cannot forget it.
         dependencies=[Depends(csrf_guard)],

@@ -240,6 +240,11 @@ class RequestLimitMiddleware:
         if content_length is not None and content_length > self.max_body_bytes:
             await _reject(scope, send, self._too_large())
             return
+        # PostgreSQL cannot store NUL characters in text; no legitimate input holds one.
+        target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if NUL in target.lower():
+            await _reject(scope, send, _nul())
+            return
         separators, slack = _field_separators(content_type)
         if content_length is not None and not separators:
             # The server holds the body to its Content-Length, which is within the limit.
@@ -250,10 +255,11 @@ class RequestLimitMiddleware:
         seen = 0
         tail = b""
         longest = max((len(s) for s in separators), default=1)
+        nul_tail = b""
         most_separators = self.max_form_fields + slack
 
         async def limited_receive() -> Message:
-            nonlocal received, seen, tail
+            nonlocal received, seen, tail, nul_tail
             message = await receive()
             if message["type"] == "http.request":
                 chunk: bytes = message.get("body", b"")
@@ -261,6 +267,10 @@ class RequestLimitMiddleware:
                 if received > self.max_body_bytes:
                     raise self._too_large()
                 if separators:
+                    if b"&" in separators:  # urlencoded: a NUL may straddle two chunks
+                        if NUL in (nul_tail + chunk).lower():
+                            raise _nul()
+                        nul_tail = (nul_tail + chunk)[-(len(NUL) - 1) :]
                     window = tail + chunk
                     seen += sum(window.count(s) for s in separators)
                     tail = window[-(longest - 1) :] if longest > 1 else b""
@@ -290,6 +300,13 @@ class RequestLimitMiddleware:
         return RequestRejected(
             413, f"The request body is larger than {self.max_body_bytes:,} bytes."
         )
+
+
+NUL = b"%00"
+
+
+def _nul() -> RequestRejected:
+    return RequestRejected(400, "Text may not contain NUL characters.")
 
 
 def _field_separators(content_type: bytes) -> tuple[tuple[bytes, ...], int]:

@@ -300,3 +300,15 @@ def test_a_real_server_survives_oversized_and_crowded_requests(tmp_path: Path) -
     }
     # uvicorn's access log is off: its lines look like '127.0.0.1:PORT - "GET / HTTP/1.1" 200'.
     assert not re.search(r'"(GET|POST) /\S* HTTP/1\.1" \d{3}', log)
+
+
+def test_nul_characters_are_refused_not_a_server_error(client: TestClient, seeded: Session) -> None:
+    for url in ("/compare?a=%00", "/quotes?q=a%00b", "/parties/u%00a", "/api/v1/quotes?party=%00"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+    token = csrf_token(client)
+    response = client.post(
+        "/login", content=f"email=a%00b&password=x&csrf_token={token}",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )  # fmt: skip
+    assert response.status_code == 400

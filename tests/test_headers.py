@@ -9,7 +9,7 @@ import re
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
@@ -243,3 +243,17 @@ def test_an_incoming_request_id_is_kept_only_if_short_and_plain(
     response = client.get("/healthz", headers={"X-Request-ID": incoming})
     assert (response.headers["x-request-id"] == incoming) is kept
     assert len(response.headers.get_list("x-request-id")) == 1
+
+
+def test_head_healthz_and_the_api_link_follows_docs_enabled(
+    app: FastAPI, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with TestClient(app) as client:
+        assert client.head("/healthz").status_code == 200
+        assert 'href="/docs"' in client.get("/login").text
+    monkeypatch.setattr(get_settings(), "docs_enabled", False)
+    with TestClient(create_app()) as client:
+        assert client.get("/docs").status_code == 404
+    from app.templating import templates
+
+    templates.env.globals["docs_enabled"] = True  # as the other tests' app has it

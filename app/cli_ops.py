@@ -44,7 +44,7 @@ def backup_database(url: str, out: Path) -> None:
     """Write a backup of the database at `url` to `out`."""
     backend = make_url(url).get_backend_name()
     if backend == "postgresql":
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - our own tool path and settings, no shell
             [
                 _tool("pg_dump"),
                 "--format=custom",
@@ -85,7 +85,7 @@ def restore_database(url: str, archive: Path) -> None:
         )
     backend = make_url(url).get_backend_name()
     if backend == "postgresql":
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - our own tool path and settings, no shell
             [_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",
              "--dbname", _libpq_url(url), str(archive)],
             check=True,

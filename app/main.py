@@ -70,17 +70,20 @@ def _error(
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, NotFound)
+    if not isinstance(exc, NotFound):  # registered for it; narrows the type
+        raise exc
     return _error(request, 404, "Not found", str(exc))
 
 
 async def _invalid_parameter(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidParameter)
+    if not isinstance(exc, InvalidParameter):  # registered for it; narrows the type
+        raise exc
     return _error(request, 400, "Bad request", f"{exc.field}: {exc.message}", exc.field)
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):  # registered for it; narrows the type
+        raise exc
     first = exc.errors()[0] if exc.errors() else {}
     field = ".".join(str(part) for part in first.get("loc", ())[1:]) or None
     message = str(first.get("msg", "invalid request"))
@@ -88,12 +91,14 @@ async def _request_validation(request: Request, exc: Exception) -> Response:
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Forbidden)
+    if not isinstance(exc, Forbidden):  # registered for it; narrows the type
+        raise exc
     return _error(request, 403, "Forbidden", exc.message)
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, LoginRequired)
+    if not isinstance(exc, LoginRequired):  # registered for it; narrows the type
+        raise exc
     target = login_url(exc.next_path)
     if wants_fragment(request):
         # htmx would swap a redirect's page into the target; ask it to navigate instead.
@@ -102,7 +107,8 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 
 async def _throttled(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, Throttled)
+    if not isinstance(exc, Throttled):  # registered for it; narrows the type
+        raise exc
     response = render(
         request, "errors/throttled.html", {"retry_after": exc.retry_after}, status_code=429
     )
@@ -111,7 +117,8 @@ async def _throttled(request: Request, exc: Exception) -> Response:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):  # registered for it; narrows the type
+        raise exc
     if exc.status_code == 404:
         return _error(request, 404, "Not found", f"There is no page at {request.url.path}.")
     titles = {

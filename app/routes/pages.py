@@ -103,7 +103,8 @@ async def matrix_page(
 
 
 def _page_response(compressed: str | bytes, gzip_ok: bool, headers: dict[str, str]) -> Response:
-    assert isinstance(compressed, bytes)
+    if not isinstance(compressed, bytes):
+        raise TypeError("the cached page should be gzipped bytes")
     if gzip_ok:
         return Response(
             compressed,

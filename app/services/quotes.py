@@ -538,7 +538,8 @@ def _speaker_and_source(
         )
     source = resolved.source
     if source is None:
-        assert data.source_kind is not None and data.source_tier is not None
+        if data.source_kind is None or data.source_tier is None:  # checked when parsing the form
+            raise ValidationFailed({"source_kind": "Choose the source kind and tier."})
         source = catalog.create_source(
             session,
             actor=actor,

@@ -49,9 +49,9 @@ def bump(session: Session) -> None:
         # Delivered to every listening worker when, and only if, the transaction commits.
         session.execute(
             text(
-                f"SELECT pg_notify('{CHANNEL}', "
+                "SELECT pg_notify(:channel, "
                 "CAST((SELECT version FROM data_version WHERE id = 1) AS text))"
-            )
+            ).bindparams(channel=CHANNEL)
         )
 
 

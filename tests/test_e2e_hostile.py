@@ -21,6 +21,7 @@ pytestmark = pytest.mark.e2e
 PAYLOAD = '"><script>alert(1)</script><img src=x onerror=alert(1)> {{7*7}} <div hx-get="/x" hx-trigger="load">'
 SHORT = '"><img src=x onerror=alert(1)>'
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core-4.14.1.min.js"
+ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 EMAIL, PASSWORD = "a11y@example.org", "correct horse battery"
 
 
@@ -81,6 +82,7 @@ PAGES = [
     "/quotes?party=hostile",
     "/compare?a=hostile&b=ua&as_of=2025-04-23",
     "/changes?from=2025-04-01&to=2025-04-30",
+    "/briefing?as_of=2025-04-23&parties=hostile,ua&issues=hostile-issue,ceasefire",
     "/login",
 ]
 EDITOR_PAGES = [
@@ -97,7 +99,7 @@ def _watch(page: Page) -> dict[str, list[str]]:
         "x_requests": [],
         "console": [],
         "page_errors": [],
-        "csp": [],
+        "failed": [],
     }
     page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
     page.on(
@@ -106,6 +108,10 @@ def _watch(page: Page) -> dict[str, list[str]]:
     )
     page.on("console", lambda m: seen["console"].append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: seen["page_errors"].append(str(e)))
+    page.on(
+        "response",
+        lambda r: seen["console"].append(f"{r.status} {r.url}") if r.status >= 400 else None,
+    )
     page.add_init_script(
         "document.addEventListener('securitypolicyviolation',"
         " e => (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + e.blockedURI));"
@@ -139,6 +145,9 @@ def test_payload_is_text_everywhere_nothing_runs_and_no_csp_violation(
         assert page.locator('img[src="x"]').count() == 0, path
         assert page.locator('div[hx-get="/x"]').count() == 0, path
         assert page.evaluate("window.__csp || []") == [], path
+        name = "".join(c if c.isalnum() else "-" for c in path)[:60]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"hostile{name}.png"), full_page=True)
     # htmx fragments too: open the hostile cell in place from the matrix.
     page.goto("/?as_of=2025-04-23")
     page.locator('a.cell-link[href^="/cells/hostile/hostile-issue"]').click()
@@ -147,7 +156,7 @@ def test_payload_is_text_everywhere_nothing_runs_and_no_csp_violation(
     assert page.locator('img[src="x"]').count() == 0
     assert seen["dialogs"] == [] and seen["x_requests"] == [], seen
     assert seen["page_errors"] == [], seen
-    assert seen["console"] == [], seen
+    assert seen["console"] == [] and seen["failed"] == [], seen
     context.close()
 
 
@@ -191,3 +200,47 @@ def test_matrix_is_navigable_by_keyboard(browser: Browser, base_url: str) -> Non
     page.keyboard.press("Enter")
     expect(page.locator("#cell-detail")).to_contain_text("Position history")
     context.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/matrix?as_of=2025-04-23", "/api/v1/quotes?party=hostile", "/api/v1/parties",
+     "/api/v1/issues", "/api/v1/speakers", "/api/v1/sources", "/api/v1/positions?party=hostile",
+     "/api/v1/changes?from=2025-04-01&to=2025-04-30", "/feeds/parties/hostile.atom",
+     "/exports/quotes.csv?party=hostile"],
+)  # fmt: skip
+def test_payload_in_the_api_feeds_and_exports_is_data(base_url: str, path: str) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(base_url + path, timeout=30) as response:
+        body = response.read().decode("utf-8")
+        kind = response.headers["content-type"]
+    if kind.startswith("application/json"):
+        assert {PAYLOAD, SHORT} & set(_strings(json.loads(body))), path  # the exact text, as data
+    elif "atom" in kind:
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "<script>" not in body
+    else:
+        assert "onerror=alert(1)" in body  # CSV: text, quoted by the csv module
+
+
+def test_payload_in_the_briefing_pdf_is_text(base_url: str) -> None:
+    import io
+    import urllib.request
+
+    from pypdf import PdfReader
+
+    url = f"{base_url}/briefing.pdf?as_of=2025-04-23&parties=hostile&issues=hostile-issue"
+    with urllib.request.urlopen(url, timeout=120) as response:
+        pdf = response.read()
+    text = " ".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "alert(1)" in text and "{{7*7}}" in text
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in _strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from markupsafe import Markup
 from sqlalchemy.orm import Session
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
-from app.config import get_settings
+from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day
 from app.render_cache import cell_cache, etag, matrix_cache
@@ -297,4 +297,14 @@ def compare_page(
         "compare/page.html",
         {"comparison": comparison, "party_options": [(p.slug, p.name) for p in parties]},
         fragment="compare/_table.html",
+    )
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico whatever the page says; answer with our icon."""
+    return FileResponse(
+        PROJECT_ROOT / "static" / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
     )

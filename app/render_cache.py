@@ -55,3 +55,4 @@ def etag(*parts: object) -> str:
 
 matrix_cache = RenderCache()
 cell_cache = RenderCache(size=2048)
+search_cache = RenderCache(size=1024)

@@ -165,3 +165,10 @@ def test_any_input_over_http_is_never_a_server_error(
     response = client.get("/quotes", params={"q": query})
     # Results or none; only a NUL character (which PostgreSQL cannot store) is refused.
     assert response.status_code == 200 or ("\x00" in query and response.status_code == 400)
+
+
+def test_cached_search_shows_a_new_quote_at_once(client: TestClient, session: Session) -> None:
+    party, issue = b.party(session, "cache-s"), b.issue(session, "cache-si")
+    assert "Freshly said words" not in client.get("/quotes", params={"q": "freshly"}).text
+    b.quote(session, party, issue, text="Freshly said words")
+    assert "Freshly said words" in client.get("/quotes", params={"q": "freshly"}).text

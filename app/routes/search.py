@@ -6,14 +6,18 @@ import enum
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import HTMLResponse
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
 from app.forms import parse_day
 from app.models import QuoteStatus, SourceTier, Stance
-from app.services import catalog, search
+from app.render_cache import search_cache
+from app.security import AuthDep
+from app.services import catalog, search, versioning
 from app.services.errors import InvalidParameter
-from app.templating import render
+from app.templating import render, wants_fragment
 
 router = APIRouter()
 
@@ -70,9 +74,10 @@ Text = Annotated[str | None, Query(max_length=20000)]
 
 
 @router.get("/quotes", response_class=HTMLResponse, summary="Search quotes")
-def quote_search(
+async def quote_search(
     request: Request,
     session: SessionDep,
+    auth: AuthDep,
     q: Annotated[
         str | None, Query(max_length=20000, description='Words, "phrases", OR, -exclude')
     ] = None,
@@ -85,8 +90,12 @@ def quote_search(
     from_: Annotated[str | None, Query(alias="from", max_length=100)] = None,
     to: Annotated[str | None, Query(max_length=100)] = None,
     page: Text = None,
-) -> HTMLResponse:
-    """Quotes newest first, narrowed by text and filters; typing updates the results with htmx."""
+) -> Response:
+    """Quotes newest first, narrowed by text and filters; typing updates the results with htmx.
+
+    An anonymous reader's page is rendered once per data version and parameters (popular
+    searches repeat); editors' pages, with their edit links, are rendered each time.
+    """
     filters = filters_from_query(
         q=q,
         party=party,
@@ -98,11 +107,9 @@ def quote_search(
         date_from=from_,
         date_to=to,
     )
-    results = search.search_quotes(
-        session,
-        filters=filters,
-        page=1 if page is None or page == "" else parse_int(page, field="page") or 0,
-    )
+    page_number = 1 if page is None or page == "" else parse_int(page, field="page") or 0
+    if not 1 <= page_number <= search.MAX_PAGE:
+        raise InvalidParameter("page", f"must be between 1 and {search.MAX_PAGE}.")
     params = {
         k: v
         for k, v in {
@@ -118,6 +125,33 @@ def quote_search(
         }.items()
         if v
     }
+    fragment = wants_fragment(request)
+    anonymous = auth.user is None and not auth.csrf_token
+    key: tuple[object, ...] | None = None
+    if anonymous:
+        version = versioning.heard(session, logged_in=False)
+        if version is None:
+            version = await run_in_threadpool(versioning.current, session)
+        key = ("search", version, tuple(sorted(params.items())), page_number, fragment)
+        cached = search_cache.get(key)
+        if isinstance(cached, str):
+            return HTMLResponse(cached, headers={"Vary": "HX-Request, Cookie"})
+    response = await run_in_threadpool(
+        _render_search, request, session, filters, params, page_number
+    )
+    if key is not None:
+        search_cache.put(key, bytes(response.body).decode())
+    return response
+
+
+def _render_search(
+    request: Request,
+    session: Session,
+    filters: search.QuoteFilters,
+    params: dict[str, str],
+    page_number: int,
+) -> HTMLResponse:
+    results = search.search_quotes(session, filters=filters, page=page_number)
     return render(
         request,
         "search/page.html",

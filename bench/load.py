@@ -248,7 +248,8 @@ def main() -> None:
     results: list[tuple[str, int, float, float, float]] = []
 
     def measure(name: str, url: str, connections: int = 32) -> None:
-        urllib.request.urlopen(url, timeout=30).read()  # warm up (first render, caches)
+        for _ in range(8):  # warm up every worker (first render, caches)
+            urllib.request.urlopen(url, timeout=60).read()
         rps, p50, p99 = wrk(url, connections, args.duration)
         results.append((name, connections, rps, p50, p99))
         print(

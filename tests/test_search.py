@@ -169,6 +169,6 @@ def test_any_input_over_http_is_never_a_server_error(
 
 def test_cached_search_shows_a_new_quote_at_once(client: TestClient, session: Session) -> None:
     party, issue = b.party(session, "cache-s"), b.issue(session, "cache-si")
-    assert "Freshly said words" not in client.get("/quotes", params={"q": "freshly"}).text
+    assert "said words" not in client.get("/quotes", params={"q": "freshly"}).text
     b.quote(session, party, issue, text="Freshly said words")
-    assert "Freshly said words" in client.get("/quotes", params={"q": "freshly"}).text
+    assert "<mark>Freshly</mark> said words" in client.get("/quotes", params={"q": "freshly"}).text

@@ -57,16 +57,20 @@ def backup_database(url: str, out: Path) -> None:
         )
         return
     if backend == "sqlite":
-        source = sqlite3.connect(_sqlite_path(url))
-        target = sqlite3.connect(out)
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(sqlite3.connect(_sqlite_path(url)), out)
         return
     raise typer.BadParameter(f"backups of {backend} databases are not supported")
+
+
+def _sqlite_copy(source: sqlite3.Connection, target_path: Path) -> None:
+    """Copy a SQLite database page by page with its online backup API, then close both."""
+    target = sqlite3.connect(target_path)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        target.close()
+        source.close()
 
 
 def _is_empty(url: str) -> bool:
@@ -92,14 +96,7 @@ def restore_database(url: str, archive: Path) -> None:
         )  # fmt: skip
         return
     if backend == "sqlite":
-        source = sqlite3.connect(f"file:{archive}?mode=ro", uri=True)
-        target = sqlite3.connect(_sqlite_path(url))
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(sqlite3.connect(f"file:{archive}?mode=ro", uri=True), _sqlite_path(url))
         return
     raise typer.BadParameter(f"restoring {backend} databases is not supported")
 

@@ -14,7 +14,7 @@ from app.config import get_settings
 from app.db import EngineDep, SessionDep
 from app.forms import parse_day
 from app.models import Party, Position, Quote, Source
-from app.routes.search import filters_from_query, parse_int
+from app.routes.search import QuoteQueryDep, parse_int
 from app.services import catalog, evidence, matrix, search
 from app.services.errors import InvalidParameter
 
@@ -366,33 +366,13 @@ def sources_api(
 @router.get("/quotes", response_model=Page[QuoteOut], responses=Errors, summary="Search quotes")
 def quotes_api(
     session: SessionDep,
-    q: Annotated[
-        str | None, Query(max_length=20000, description='Words, "phrases", OR, -exclude')
-    ] = None,
-    party: Param = None,
-    issue: Param = None,
-    speaker: Param = None,
-    stance: Param = None,
-    status: Param = None,
-    tier: Param = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=100)] = None,
-    to: Annotated[str | None, Query(max_length=100)] = None,
+    query: QuoteQueryDep,
     page: Param = None,
     page_size: Param = None,
 ) -> Page[QuoteOut]:
     """Quotes newest first, with the same filters as the /quotes page."""
     number, size = _paging(page, page_size)
-    filters = filters_from_query(
-        q=q,
-        party=party,
-        issue=issue,
-        speaker=speaker,
-        stance=stance,
-        status=status,
-        tier=tier,
-        date_from=from_,
-        date_to=to,
-    )
+    filters = query.filters
     results = search.search_quotes(session, filters=filters, page=number, page_size=size)
     return Page(
         items=[_quote_out(x) for x in results.quotes],

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from app.config import get_settings
 from app.db import SessionDep
 from app.forms import parse_day
-from app.routes.search import filters_from_query
+from app.routes.search import QuoteQueryDep
 from app.services import catalog, evidence, exports, matrix, search
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -31,30 +31,9 @@ def _csv(body: str, filename: str) -> Response:
 
 
 @router.get("/quotes.csv", summary="Quotes as CSV (the search's filters apply)")
-def quotes_export(
-    session: SessionDep,
-    q: Param = None,
-    party: Param = None,
-    issue: Param = None,
-    speaker: Param = None,
-    stance: Param = None,
-    status: Param = None,
-    tier: Param = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=100)] = None,
-    to: Annotated[str | None, Query(max_length=100)] = None,
-) -> Response:
+def quotes_export(session: SessionDep, query: QuoteQueryDep) -> Response:
     """The quotes the same filters show on /quotes, newest first (at most 20,000 rows)."""
-    filters = filters_from_query(
-        q=q,
-        party=party,
-        issue=issue,
-        speaker=speaker,
-        stance=stance,
-        status=status,
-        tier=tier,
-        date_from=from_,
-        date_to=to,
-    )
+    filters = query.filters
     found = search.search_quotes(session, filters=filters, page=1, page_size=MAX_ROWS)
     return _csv(exports.quotes_csv(found.quotes), "quotes.csv")
 

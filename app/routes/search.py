@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
@@ -73,22 +74,50 @@ def filters_from_query(
 Text = Annotated[str | None, Query(max_length=20000)]
 
 
+@dataclass(frozen=True, slots=True)
+class QuoteQuery:
+    """The quote list's filters, parsed, and the raw non-empty parameters (for page links)."""
+
+    filters: search.QuoteFilters
+    params: dict[str, str]
+
+
+async def quote_query(
+    q: Annotated[
+        str | None, Query(max_length=20000, description='Words, "phrases", OR, -exclude')
+    ] = None,
+    party: Annotated[str | None, Query(max_length=20000, description="A party's slug")] = None,
+    issue: Annotated[str | None, Query(max_length=20000, description="An issue's slug")] = None,
+    speaker: Annotated[str | None, Query(max_length=20000, description="A speaker's id")] = None,
+    stance: Text = None,
+    status: Text = None,
+    tier: Text = None,
+    from_: Annotated[
+        str | None, Query(alias="from", max_length=100, description="YYYY-MM-DD")
+    ] = None,
+    to: Annotated[str | None, Query(max_length=100, description="YYYY-MM-DD")] = None,
+) -> QuoteQuery:
+    """The filters of /quotes, the quotes API and the quotes CSV, declared once."""
+    filters = filters_from_query(
+        q=q, party=party, issue=issue, speaker=speaker, stance=stance, status=status, tier=tier,
+        date_from=from_, date_to=to,
+    )  # fmt: skip
+    raw = {
+        "q": filters.q, "party": party, "issue": issue, "speaker": speaker, "stance": stance,
+        "status": status, "tier": tier, "from": from_, "to": to,
+    }  # fmt: skip
+    return QuoteQuery(filters=filters, params={k: v for k, v in raw.items() if v})
+
+
+QuoteQueryDep = Annotated[QuoteQuery, Depends(quote_query)]
+
+
 @router.get("/quotes", response_class=HTMLResponse, summary="Search quotes")
 async def quote_search(
     request: Request,
     session: SessionDep,
     auth: AuthDep,
-    q: Annotated[
-        str | None, Query(max_length=20000, description='Words, "phrases", OR, -exclude')
-    ] = None,
-    party: Text = None,
-    issue: Text = None,
-    speaker: Text = None,
-    stance: Text = None,
-    status: Text = None,
-    tier: Text = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=100)] = None,
-    to: Annotated[str | None, Query(max_length=100)] = None,
+    query: QuoteQueryDep,
     page: Text = None,
 ) -> Response:
     """Quotes newest first, narrowed by text and filters; typing updates the results with htmx.
@@ -96,35 +125,10 @@ async def quote_search(
     An anonymous reader's page is rendered once per data version and parameters (popular
     searches repeat); editors' pages, with their edit links, are rendered each time.
     """
-    filters = filters_from_query(
-        q=q,
-        party=party,
-        issue=issue,
-        speaker=speaker,
-        stance=stance,
-        status=status,
-        tier=tier,
-        date_from=from_,
-        date_to=to,
-    )
+    filters, params = query.filters, query.params
     page_number = 1 if page is None or page == "" else parse_int(page, field="page") or 0
     if not 1 <= page_number <= search.MAX_PAGE:
         raise InvalidParameter("page", f"must be between 1 and {search.MAX_PAGE}.")
-    params = {
-        k: v
-        for k, v in {
-            "q": filters.q,
-            "party": party,
-            "issue": issue,
-            "speaker": speaker,
-            "stance": stance,
-            "status": status,
-            "tier": tier,
-            "from": from_,
-            "to": to,
-        }.items()
-        if v
-    }
     fragment = wants_fragment(request)
     anonymous = auth.user is None and not auth.csrf_token
     key: tuple[object, ...] | None = None

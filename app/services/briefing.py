@@ -427,7 +427,7 @@ def _positions_with_evidence(session: Session, position_ids: list[int]) -> dict[
     stmt = (
         select(Position)
         .where(Position.id.in_(position_ids))
-        .options(selectinload(Position.evidence).options(*quote_loading()))  # type: ignore[arg-type]
+        .options(selectinload(Position.evidence).options(*quote_loading()))
     )
     return {position.id: position for position in session.scalars(stmt)}
 

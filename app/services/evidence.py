@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -27,7 +28,7 @@ CELL_QUOTE_LIMIT = 20
 """Quotes shown in a cell's detail, newest first, with a link to all of them in the search."""
 
 
-def quote_loading() -> list[object]:
+def quote_loading() -> list[Any]:
     # Everything a quote's citation shows, in a fixed number of queries whatever the count.
     return [
         selectinload(Quote.speaker),
@@ -63,7 +64,7 @@ def position_history(
         selectinload(Position.party),
         selectinload(Position.issue),
         selectinload(Position.recorded_by),
-        selectinload(Position.evidence).options(*quote_loading()),  # type: ignore[arg-type]
+        selectinload(Position.evidence).options(*quote_loading()),
     )
     return list(session.scalars(stmt))
 
@@ -89,7 +90,7 @@ def recent_quotes(
         .where(*conditions)
         .order_by(Quote.said_on.desc(), Quote.id.desc())
         .limit(limit)
-        .options(*quote_loading())  # type: ignore[arg-type]
+        .options(*quote_loading())
     )
     return list(session.scalars(stmt))
 

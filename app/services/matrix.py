@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
@@ -85,6 +86,25 @@ def known_before(known_on: date) -> datetime:
     return datetime.combine(known_on + timedelta(days=1), time.min, tzinfo=UTC)
 
 
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def _scoped(
+    stmt: SelectT,
+    known_on: date | None,
+    party_ids: list[int] | None,
+    issue_ids: list[int] | None,
+) -> SelectT:
+    """Narrow a positions query to what was known on a day and to some parties and issues."""
+    if known_on is not None:
+        stmt = stmt.where(Position.recorded_at < known_before(known_on))
+    if party_ids is not None:
+        stmt = stmt.where(Position.party_id.in_(party_ids))
+    if issue_ids is not None:
+        stmt = stmt.where(Position.issue_id.in_(issue_ids))
+    return stmt
+
+
 def current_positions_query(
     *,
     as_of: date,
@@ -118,13 +138,7 @@ def current_positions_query(
         Position.effective_from,
         rank,
     ).where(Position.effective_from <= as_of)
-    if known_on is not None:
-        ranked = ranked.where(Position.recorded_at < known_before(known_on))
-    if party_ids is not None:
-        ranked = ranked.where(Position.party_id.in_(party_ids))
-    if issue_ids is not None:
-        ranked = ranked.where(Position.issue_id.in_(issue_ids))
-    current = ranked.subquery("current")
+    current = _scoped(ranked, known_on, party_ids, issue_ids).subquery("current")
     counted = Quote.status != QuoteStatus.RETRACTED
     return (
         select(
@@ -260,13 +274,7 @@ def changes_between(
         Position.rationale,
         previous,
     ).where(Position.effective_from <= until)
-    if known_on is not None:
-        history = history.where(Position.recorded_at < known_before(known_on))
-    if party_ids is not None:
-        history = history.where(Position.party_id.in_(party_ids))
-    if issue_ids is not None:
-        history = history.where(Position.issue_id.in_(issue_ids))
-    h = history.subquery("history")
+    h = _scoped(history, known_on, party_ids, issue_ids).subquery("history")
     stmt = (
         select(h)
         .where(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
@@ -33,6 +33,7 @@ from app.models import (
 )
 from app.services import audit, catalog
 from app.services.errors import NotFound, ValidationFailed
+from app.services.evidence import quote_loading
 
 MAX_QUOTE_LENGTH = 5000
 
@@ -375,25 +376,12 @@ class _Resolved:
     tags: list[tuple[Issue, Stance]]
 
 
-def _loading() -> list[Any]:
-    return [
-        selectinload(Quote.speaker),
-        selectinload(Quote.party),
-        selectinload(Quote.source),
-        selectinload(Quote.issue_tags).selectinload(QuoteIssue.issue),
-        selectinload(Quote.confirms_or_denies).selectinload(Quote.source),
-        selectinload(Quote.confirms_or_denies).selectinload(Quote.speaker),
-        selectinload(Quote.responses).selectinload(Quote.speaker),
-        selectinload(Quote.responses).selectinload(Quote.party),
-    ]
-
-
 def get_quote(session: Session, *, quote_id: int) -> Quote:
     """The quote with this id and everything its form and citation show, or NotFound."""
     quote = session.scalar(
         select(Quote)
         .where(Quote.id == quote_id)
-        .options(*_loading())
+        .options(*quote_loading())
         .execution_options(populate_existing=True)
     )
     if quote is None:

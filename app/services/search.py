@@ -204,7 +204,7 @@ def search_quotes(
         stmt.order_by(Quote.said_on.desc(), Quote.id.desc())
         .offset((page - 1) * page_size)
         .limit(page_size + 1)
-        .options(*quote_loading())  # type: ignore[arg-type]
+        .options(*quote_loading())
     )
     rows = list(session.scalars(stmt))
     return QuotePage(

@@ -272,9 +272,8 @@ def briefing_command(
     ] = None,
 ) -> None:
     """Write the briefing PDF: the same document as /briefing.pdf with the same filters."""
-    from datetime import UTC, date, datetime
+    from datetime import UTC, datetime
 
-    from app.forms import parse_day
     from app.services import briefing as briefing_service
     from app.services.errors import InvalidParameter
 
@@ -282,13 +281,8 @@ def briefing_command(
     options |= {"parties": "--party", "issues": "--issue", "title": "--title"}
     settings = get_settings()
     try:
-        wanted = briefing_service.BriefingRequest(
-            as_of=parse_day(as_of, field="as_of") or date.today(),
-            since=parse_day(since, field="since"),
-            known_on=parse_day(known_on, field="known_on"),
-            parties=briefing_service.parse_slugs(party, field="parties"),
-            issues=briefing_service.parse_slugs(issue, field="issues"),
-            title=briefing_service.parse_title(title),
+        wanted = briefing_service.parse_request(
+            as_of=as_of, since=since, known_on=known_on, parties=party, issues=issue, title=title
         )
         now = briefing_service.utc_now()
         if generated_at:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,7 +12,6 @@ from starlette.responses import HTMLResponse, Response
 
 from app.config import get_settings
 from app.db import SessionDep
-from app.forms import parse_day
 from app.services import briefing as briefing_service
 from app.services.briefing import BriefingRequest, RendererBusy
 from app.templating import render
@@ -51,22 +50,21 @@ def generation_time() -> datetime:
 NowDep = Annotated[datetime, Depends(generation_time)]
 
 
-def _request(
-    as_of: str | None,
-    since: str | None,
-    known_on: str | None,
-    parties: list[str] | None,
-    issues: list[str] | None,
-    title: str | None,
+async def briefing_request(
+    as_of: AsOf = None,
+    since: Since = None,
+    known_on: KnownOn = None,
+    parties: Parties = None,
+    issues: Issues = None,
+    title: Title = None,
 ) -> BriefingRequest:
-    return BriefingRequest(
-        as_of=parse_day(as_of, field="as_of") or date.today(),
-        since=parse_day(since, field="since"),
-        known_on=parse_day(known_on, field="known_on"),
-        parties=briefing_service.parse_slugs(parties, field="parties"),
-        issues=briefing_service.parse_slugs(issues, field="issues"),
-        title=briefing_service.parse_title(title),
+    """The preview's and the PDF's parameters, declared once."""
+    return briefing_service.parse_request(
+        as_of=as_of, since=since, known_on=known_on, parties=parties, issues=issues, title=title
     )
+
+
+BriefingRequestDep = Annotated[BriefingRequest, Depends(briefing_request)]
 
 
 def _build_html(
@@ -87,15 +85,9 @@ async def briefing_page(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    as_of: AsOf = None,
-    since: Since = None,
-    known_on: KnownOn = None,
-    parties: Parties = None,
-    issues: Issues = None,
-    title: Title = None,
+    wanted: BriefingRequestDep,
 ) -> HTMLResponse:
     """The briefing as a web page: the same document the PDF prints, with a download link."""
-    wanted = _request(as_of, since, known_on, parties, issues, title)
     html, _ = await run_in_threadpool(
         _build_html, session, wanted, now, str(request.base_url), True
     )
@@ -112,15 +104,9 @@ async def briefing_pdf(
     request: Request,
     session: SessionDep,
     now: NowDep,
-    as_of: AsOf = None,
-    since: Since = None,
-    known_on: KnownOn = None,
-    parties: Parties = None,
-    issues: Issues = None,
-    title: Title = None,
+    wanted: BriefingRequestDep,
 ) -> Response:
     """The briefing PDF; at most a few render at once, the rest wait briefly and then get 503."""
-    wanted = _request(as_of, since, known_on, parties, issues, title)
     html, filename = await run_in_threadpool(
         _build_html, session, wanted, now, str(request.base_url), False
     )

@@ -65,9 +65,7 @@ async def matrix_page(
         raise InvalidParameter("since", "must be before as_of.")
     as_of_given = bool(as_of and as_of.strip())
     logged_in = auth.user is not None
-    version = versioning.heard(session, logged_in=logged_in)
-    if version is None:
-        version = await run_in_threadpool(versioning.current, session)
+    version = await versioning.for_view(session, logged_in=logged_in)
     key = ("matrix", version, day, known, since_day, as_of_given)
     fragment = wants_fragment(request)
     # The page around the matrix shows who is logged in and carries their CSRF token.
@@ -159,9 +157,7 @@ async def changes_page(
     known = parse_day(known_on, field="known_on")
     if since >= until:
         raise InvalidParameter("from", "must be before to.")
-    version = versioning.heard(session, logged_in=auth.user is not None)
-    if version is None:
-        version = await run_in_threadpool(versioning.current, session)
+    version = await versioning.for_view(session, logged_in=auth.user is not None)
     key = ("changes", version, since, until, known)
     html = matrix_cache.get(key)
     if not isinstance(html, str):
@@ -199,9 +195,7 @@ async def cell_page(
     day = _as_of(as_of)
     known = parse_day(known_on, field="known_on")
     logged_in = auth.user is not None
-    version = versioning.heard(session, logged_in=logged_in)
-    if version is None:
-        version = await run_in_threadpool(versioning.current, session)
+    version = await versioning.for_view(session, logged_in=logged_in)
     fragment = wants_fragment(request)
     key = ("cell", version, party, issue, day, known, logged_in, fragment)
     cached, cached_title = cell_cache.get(key), cell_cache.get((*key, "title"))

@@ -133,9 +133,7 @@ async def quote_search(
     anonymous = auth.user is None and not auth.csrf_token
     key: tuple[object, ...] | None = None
     if anonymous:
-        version = versioning.heard(session, logged_in=False)
-        if version is None:
-            version = await run_in_threadpool(versioning.current, session)
+        version = await versioning.for_view(session, logged_in=False)
         key = ("search", version, tuple(sorted(params.items())), page_number, fragment)
         cached = search_cache.get(key)
         if isinstance(cached, str):

@@ -299,6 +299,28 @@ def responses_shown(quote: Quote, *, as_of: date) -> list[Quote]:
     return [r for r in quote.responses if r.said_on <= as_of]
 
 
+def parse_request(
+    *,
+    as_of: str | None,
+    since: str | None,
+    known_on: str | None,
+    parties: list[str] | None,
+    issues: list[str] | None,
+    title: str | None,
+) -> BriefingRequest:
+    """A briefing request from what a link or the command line gave; InvalidParameter if bad."""
+    from app.forms import parse_day
+
+    return BriefingRequest(
+        as_of=parse_day(as_of, field="as_of") or date.today(),
+        since=parse_day(since, field="since"),
+        known_on=parse_day(known_on, field="known_on"),
+        parties=parse_slugs(parties, field="parties"),
+        issues=parse_slugs(issues, field="issues"),
+        title=parse_title(title),
+    )
+
+
 def build_briefing(
     session: Session,
     *,

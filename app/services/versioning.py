@@ -132,6 +132,14 @@ def heard(session: Session, *, logged_in: bool) -> int | None:
     return None
 
 
+async def for_view(session: Session, *, logged_in: bool) -> int:
+    """for_request() for async routes: the database is asked in the thread pool, if at all."""
+    from fastapi.concurrency import run_in_threadpool
+
+    version = heard(session, logged_in=logged_in)
+    return await run_in_threadpool(current, session) if version is None else version
+
+
 def for_request(session: Session, *, logged_in: bool) -> int:
     """The data version a view keys on: no query for readers while the listener is live."""
     version = heard(session, logged_in=logged_in)

@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.config import PROJECT_ROOT, get_settings
 from app.models import Stance
+from app.services.matrix import split_members
 
 HTMX_VERSION = "4.0.1"
 BASE_CONTEXT_KEYS = frozenset(
@@ -84,6 +85,7 @@ templates.env.filters["day"] = format_day
 templates.env.filters["highlight"] = highlight
 templates.env.filters["stance_label"] = stance_label
 templates.env.globals["stances"] = list(Stance)
+templates.env.globals["split_members"] = split_members
 
 
 def base_context(request: Request) -> dict[str, Any]:

@@ -256,7 +256,7 @@ def test_a_bloc_alone_still_shows_its_members_split(world: World) -> None:
             base_url="http://testserver/",
         )
         assert [p.slug for p in document.matrix.parties] == ["eu"]
-        assert [(m.slug, c.stance) for m, c in document.split(eu, ceasefire)] == [
+        assert [(m.slug, stance) for m, stance in document.split(eu, ceasefire)] == [
             ("uk", Stance.ACCEPTS),
             ("fr", Stance.REJECTS),
         ]

@@ -129,14 +129,15 @@ positions_strategy = st.lists(
 def test_matrix_matches_latest_position_on_or_before_as_of(
     session: Session, recorded: list[tuple[int, int, Stance, int]], as_of_offset: int
 ) -> None:
-    """Property: each cell is exactly the last recorded position with effective_from <= as_of."""
+    """Property: each cell's stance is the last recorded position with effective_from <= as_of,
+    and its "since" the start of the unbroken run of that stance (restatements don't restart it)."""
     nested = session.begin_nested()
     try:
         parties = [b.party(session) for _ in range(3)]
         issues = [b.issue(session) for _ in range(3)]
-        expected: dict[tuple[int, int], tuple[date, Stance]] = {}
+        held: dict[tuple[int, int], list[tuple[date, int, Stance]]] = {}
         as_of = D + timedelta(days=as_of_offset)
-        for p, i, stance, offset in recorded:
+        for n, (p, i, stance, offset) in enumerate(recorded):
             day = D + timedelta(days=offset)
             b.position(
                 session,
@@ -146,9 +147,17 @@ def test_matrix_matches_latest_position_on_or_before_as_of(
                 day,
                 condition="on a condition" if stance == Stance.CONDITIONAL else None,
             )
+            if day <= as_of:
+                held.setdefault((p, i), []).append((day, n, stance))
+        expected: dict[tuple[int, int], tuple[date, Stance]] = {}
+        for key, history in held.items():
             # Later recordings win ties on the same date, as in the service.
-            if day <= as_of and ((p, i) not in expected or expected[(p, i)][0] <= day):
-                expected[(p, i)] = (day, stance)
+            history.sort()
+            stance = history[-1][2]
+            start = len(history) - 1
+            while start > 0 and history[start - 1][2] == stance:
+                start -= 1
+            expected[key] = (history[start][0], stance)
         grid = matrix.build_matrix(session, as_of=as_of)
         for p, party in enumerate(parties):
             for i, issue in enumerate(issues):

@@ -21,6 +21,7 @@ STANCES = list(Stance)
 def _dataset(session: Session, parties: int, issues: int, history: int) -> None:
     party_rows = [b.party(session) for _ in range(parties)]
     issue_rows = [b.issue(session) for _ in range(issues)]
+    b.issue(session)  # no position on it: empty cells (one query counts unassessed quotes)
     for p, party in enumerate(party_rows):
         for i, issue in enumerate(issue_rows):
             for step in range(history):
@@ -39,10 +40,11 @@ def _dataset(session: Session, parties: int, issues: int, history: int) -> None:
 @pytest.mark.parametrize(
     ("url", "limit"),
     [
-        ("/?as_of=2025-06-01", 4),
-        ("/api/v1/matrix?as_of=2025-06-01", 4),
+        # Parties, issues, cells (runs and evidence), unassessed quotes of empty cells.
+        ("/?as_of=2025-06-01", 5),
+        ("/api/v1/matrix?as_of=2025-06-01", 5),
         # With `since`: the changes query and the quotes that show them (with speakers, sources).
-        ("/?as_of=2025-06-01&since=2025-01-05", 8),
+        ("/?as_of=2025-06-01&since=2025-01-05", 9),
         ("/changes?from=2025-01-05&to=2025-06-01", 8),
         # Search: the page of quotes, their citations (eager loads) and the filter lists.
         ("/quotes?q=statement", 16),

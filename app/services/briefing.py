@@ -30,16 +30,16 @@ from app.config import PROJECT_ROOT
 from app.models import (
     Issue,
     Party,
-    PartyKind,
     Position,
     Quote,
     QuoteStatus,
     Source,
     SourceTier,
+    Stance,
 )
 from app.services import catalog
 from app.services.errors import InvalidParameter
-from app.services.evidence import change_quotes, quote_loading
+from app.services.evidence import change_quotes, citation_loading
 from app.services.matrix import (
     Cell,
     Change,
@@ -48,6 +48,8 @@ from app.services.matrix import (
     current_cells,
     known_before,
     net_changed_cells,
+    runs_of,
+    split_members,
 )
 from app.services.timeline import Timeline, build_timeline
 from app.templating import templates
@@ -178,7 +180,7 @@ class PartyStance:
     cell: Cell | None
     position: Position | None
     quotes: list[Quote]
-    split: list[tuple[Party, Cell]]
+    split: list[tuple[Party, Stance]]
     changed: bool
 
 
@@ -210,7 +212,7 @@ class Briefing:
     generated_at: datetime
     base_url: str
     matrix: Matrix
-    splits: dict[tuple[int, int], list[tuple[Party, Cell]]]
+    splits: dict[tuple[int, int], list[tuple[Party, Stance]]]
     changes: list[ChangeItem]
     sections: list[IssueSection]
     sources: list[Source] = field(default_factory=list)
@@ -254,8 +256,8 @@ class Briefing:
         """The endnote number of the quote's source."""
         return self.citation_numbers[quote.source_id]
 
-    def split(self, party: Party, issue: Issue) -> list[tuple[Party, Cell]]:
-        """A bloc's members with their cells when they hold different stances; else []."""
+    def split(self, party: Party, issue: Issue) -> list[tuple[Party, Stance]]:
+        """A bloc's members with their stances when they hold different stances; else []."""
         return self.splits.get((party.id, issue.id), [])
 
     def matrix_tables(self) -> list[list[Issue]]:
@@ -336,19 +338,10 @@ def build_briefing(
     every_party = catalog.list_parties(session)
     parties = _select(every_party, request.parties, field="parties", noun="party")
     issues = _select(catalog.list_issues(session), request.issues, field="issues", noun="issue")
-    members = {
-        bloc.id: [p for p in every_party if p.parent_id == bloc.id]
-        for bloc in parties
-        if bloc.kind == PartyKind.BLOC
-    }
-    # A selected bloc's cell can say "split" even when its members are not rows of their own.
-    party_ids = (
-        sorted({p.id for p in parties} | {m.id for ms in members.values() for m in ms})
-        if request.parties
-        else None
-    )
-    issue_ids = [i.id for i in issues] if request.issues else None
+    # A selected bloc's cell can say "split" even when its members are not rows of their own:
+    # current_cells brings the members of the blocs it is given.
     row_ids = [p.id for p in parties] if request.parties else None
+    issue_ids = [i.id for i in issues] if request.issues else None
     grid = Matrix(
         as_of=as_of,
         known_on=known_on,
@@ -359,8 +352,10 @@ def build_briefing(
             as_of=as_of,
             known_on=known_on,
             stale_after_days=stale_after_days,
-            party_ids=party_ids,
+            party_ids=row_ids,
             issue_ids=issue_ids,
+            parties=every_party,
+            issues=issues,
         ),
         since=since,
     )
@@ -374,25 +369,36 @@ def build_briefing(
             issue_ids=issue_ids,
         )
         grid.changed = net_changed_cells(grid.changes)
-    splits: dict[tuple[int, int], list[tuple[Party, Cell]]] = {}
-    for bloc_id, bloc_members in members.items():
-        for issue in issues:
-            held = [
-                (m, c) for m in bloc_members if (c := grid.cells.get((m.id, issue.id))) is not None
-            ]
-            if len({c.stance for _, c in held}) > 1:
-                splits[(bloc_id, issue.id)] = held
+    splits: dict[tuple[int, int], list[tuple[Party, Stance]]] = {
+        key: members
+        for key, cell in grid.cells.items()
+        if (members := split_members(cell, every_party))
+    }
 
-    shown_ids = {p.id for p in parties}
-    in_force = _positions_with_evidence(
-        session, [c.position_id for c in grid.cells.values() if c.party_id in shown_ids]
-    )
     history = _history_by_issue(
         session, as_of=as_of, known_on=known_on, party_ids=row_ids, issue_ids=issue_ids
     )
+    # Key quotes are drawn from the evidence of the whole run in force, not only its latest
+    # position: a restatement resting on a press report keeps the minister's earlier words.
+    shown_ids = {p.id for p in parties}
+    current_runs: dict[tuple[int, int], list[int]] = {}
+    for positions in history.values():
+        by_cell: dict[tuple[int, int], list[Position]] = {}
+        for position in positions:
+            if position.party_id in shown_ids:
+                by_cell.setdefault((position.party_id, position.issue_id), []).append(position)
+        for key, held in by_cell.items():
+            cell = grid.cells.get(key)
+            if cell is not None and cell.assessed:
+                current_runs[key] = [p.id for p in runs_of(held)[-1].positions]
+    in_force = _positions_with_evidence(
+        session, [pid for ids in current_runs.values() for pid in ids]
+    )
     by_party = {p.id: p for p in parties}
     by_issue = {i.id: i for i in issues}
-    change_quote = change_quotes(session, position_ids=[c.position_id for c in grid.changes])
+    change_quote = change_quotes(
+        session, position_ids=[c.position_id for c in grid.changes], full_citations=True
+    )
     briefing = Briefing(
         request=request,
         generated_at=generated_at,
@@ -421,19 +427,20 @@ def build_briefing(
             timeline=build_timeline(history.get(issue.id, []), parties=parties, as_of=as_of),
         )
         for party in parties:
-            cell = grid.cells.get((party.id, issue.id))
-            split = splits.get((party.id, issue.id), [])
-            if cell is None and not split:
+            key = (party.id, issue.id)
+            cell = grid.cells.get(key)
+            if cell is None:
                 section.silent.append(party)
                 continue
-            position = in_force.get(cell.position_id) if cell is not None else None
+            run = [in_force[pid] for pid in current_runs.get(key, []) if pid in in_force]
+            evidence = {q.id: q for position in run for q in position.evidence}
             section.stances.append(
                 PartyStance(
                     party=party,
                     cell=cell,
-                    position=position,
-                    quotes=key_quotes(position.evidence, as_of=as_of) if position else [],
-                    split=split,
+                    position=in_force.get(cell.position_id) if cell.position_id else None,
+                    quotes=key_quotes(evidence.values(), as_of=as_of),
+                    split=splits.get(key, []),
                     changed=grid.has_changed(party, issue),
                 )
             )
@@ -449,7 +456,7 @@ def _positions_with_evidence(session: Session, position_ids: list[int]) -> dict[
     stmt = (
         select(Position)
         .where(Position.id.in_(position_ids))
-        .options(selectinload(Position.evidence).options(*quote_loading()))
+        .options(selectinload(Position.evidence).options(*citation_loading()))
     )
     return {position.id: position for position in session.scalars(stmt)}
 
@@ -487,6 +494,8 @@ def _number_citations(briefing: Briefing) -> None:
     for item in briefing.changes:
         if item.quote is not None:
             cite(item.quote)
+            for response in responses_shown(item.quote, as_of=briefing.request.as_of):
+                cite(response)
     for section in briefing.sections:
         for stance in section.stances:
             for quote in stance.quotes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -10,15 +10,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Source
+from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Source, Stance
 from app.services import catalog
+from app.services.errors import InvalidParameter
 from app.services.matrix import (
+    CONFIRMED,
+    DENIED,
     Cell,
     Change,
     Matrix,
+    Run,
     changes_between,
     current_cells,
     known_before,
+    restatement_ids,
+    runs_of,
+    split_members,
 )
 from app.services.timeline import Timeline, build_timeline
 
@@ -40,6 +47,11 @@ def quote_loading() -> list[Any]:
         selectinload(Quote.responses).selectinload(Quote.speaker),
         selectinload(Quote.responses).selectinload(Quote.party),
     ]
+
+
+def citation_loading() -> list[Any]:
+    """A quote with everything a printed citation shows, its responses' sources included."""
+    return [*quote_loading(), selectinload(Quote.responses).selectinload(Quote.source)]
 
 
 def position_history(
@@ -107,6 +119,13 @@ class CellDetail:
     history: list[Position]
     quotes: list[Quote]
     timeline: Timeline | None = None
+    members: list[tuple[Party, Stance]] = field(default_factory=list)
+
+    @property
+    def runs(self) -> list[Run]:
+        """The history as runs of one stance, newest first: a change starts a run, a
+        restatement adds to it."""
+        return list(reversed(runs_of(self.history)))
 
 
 def cell_detail(
@@ -121,6 +140,7 @@ def cell_detail(
     """Everything the cell page shows, or NotFound for an unknown party or issue."""
     party = catalog.get_party(session, slug=party_slug)
     issue = catalog.get_issue(session, slug=issue_slug)
+    parties = catalog.list_parties(session)
     cells = current_cells(
         session,
         as_of=as_of,
@@ -128,14 +148,18 @@ def cell_detail(
         stale_after_days=stale_after_days,
         party_ids=[party.id],
         issue_ids=[issue.id],
+        parties=parties,
     )
+    cell = cells.get((party.id, issue.id))
+    by_id = {p.id: p for p in parties}
     history = position_history(session, as_of=as_of, known_on=known_on, party=party, issue=issue)
     return CellDetail(
+        members=[(by_id[pid], stance) for pid, stance in cell.members] if cell else [],
         party=party,
         issue=issue,
         as_of=as_of,
         known_on=known_on,
-        cell=cells.get((party.id, issue.id)),
+        cell=cell,
         history=history,
         quotes=recent_quotes(
             session, as_of=as_of, party=party, issue=issue, limit=CELL_QUOTE_LIMIT
@@ -157,19 +181,30 @@ class PartyDetail:
     quotes: list[Quote]
 
 
+    @property
+    def restated(self) -> set[int]:
+        """Positions in the history that restate a stance rather than change it."""
+        return restatement_ids(self.history)
+
 def party_detail(
     session: Session, *, slug: str, as_of: date, stale_after_days: int = 60
 ) -> PartyDetail:
     """Everything the party page shows, or NotFound."""
     party = catalog.get_party(session, slug=slug)
-    members = [p for p in catalog.list_parties(session) if p.parent_id == party.id]
+    parties = catalog.list_parties(session)
+    issues = catalog.list_issues(session)
     return PartyDetail(
         party=party,
-        members=members,
+        members=[p for p in parties if p.parent_id == party.id],
         as_of=as_of,
-        issues=catalog.list_issues(session),
+        issues=issues,
         cells=current_cells(
-            session, as_of=as_of, stale_after_days=stale_after_days, party_ids=[party.id]
+            session,
+            as_of=as_of,
+            stale_after_days=stale_after_days,
+            party_ids=[party.id],
+            parties=parties,
+            issues=issues,
         ),
         history=position_history(session, as_of=as_of, party=party),
         quotes=recent_quotes(session, as_of=as_of, party=party),
@@ -189,6 +224,11 @@ class IssueDetail:
     timeline: Timeline | None = None
 
 
+    @property
+    def restated(self) -> set[int]:
+        """Positions in the history that restate a stance rather than change it."""
+        return restatement_ids(self.history)
+
 def issue_detail(
     session: Session, *, slug: str, as_of: date, stale_after_days: int = 60
 ) -> IssueDetail:
@@ -201,7 +241,11 @@ def issue_detail(
         as_of=as_of,
         parties=parties,
         cells=current_cells(
-            session, as_of=as_of, stale_after_days=stale_after_days, issue_ids=[issue.id]
+            session,
+            as_of=as_of,
+            stale_after_days=stale_after_days,
+            issue_ids=[issue.id],
+            parties=parties,
         ),
         history=history,
         quotes=recent_quotes(session, as_of=as_of, issue=issue),
@@ -209,8 +253,11 @@ def issue_detail(
     )
 
 
-def change_quotes(session: Session, *, position_ids: list[int]) -> dict[int, Quote]:
-    """For each position, the newest quote it cites (the one that shows the change)."""
+def change_quotes(
+    session: Session, *, position_ids: list[int], full_citations: bool = False
+) -> dict[int, Quote]:
+    """For each position, the newest quote it cites (the one that shows the change); with
+    `full_citations`, loaded with everything a citation shows (its confirmations and denials)."""
     if not position_ids:
         return {}
     stmt = (
@@ -218,7 +265,13 @@ def change_quotes(session: Session, *, position_ids: list[int]) -> dict[int, Quo
         .join(Quote, Quote.id == PositionEvidence.quote_id)
         .where(PositionEvidence.position_id.in_(position_ids))
         .order_by(PositionEvidence.position_id, Quote.said_on.desc(), Quote.id.desc())
-        .options(selectinload(Quote.speaker), selectinload(Quote.source))
+        .options(
+            *(
+                citation_loading()
+                if full_citations
+                else [selectinload(Quote.speaker), selectinload(Quote.source)]
+            )
+        )
     )
     shown: dict[int, Quote] = {}
     for position_id, quote in session.execute(stmt):
@@ -269,23 +322,119 @@ def change_list(
     )
 
 
+AGREE = "agree"
+DIFFER = "differ"
+UNCLEAR = "unclear"
+NOT_COMPARABLE = "not_comparable"
+VERDICT_WORDS = {
+    AGREE: "Agree",
+    DIFFER: "Differ",
+    UNCLEAR: "Unclear",
+    NOT_COMPARABLE: "Not comparable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """How the compared parties stand on one issue, and why when it is not a plain answer."""
+
+    word: str
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        """The verdict as shown: Agree, Differ, Unclear or Not comparable."""
+        return VERDICT_WORDS[self.word]
+
+
+def verdict_of(parties: list[Party], cells: list[Cell | None]) -> Verdict:
+    """Compare stances judged with their confirmation: a stance whose evidence is denied or only
+    reported, an ambiguous stance or a split bloc is never counted as agreeing."""
+    missing = [p.name for p, c in zip(parties, cells, strict=True) if c is None or not c.assessed]
+    split = [p.name for p, c in zip(parties, cells, strict=True) if c is not None and c.split]
+    if missing and not split:
+        return Verdict(NOT_COMPARABLE, f"No recorded position: {', '.join(missing)}.")
+    doubts: list[str] = []
+    for party, cell in zip(parties, cells, strict=True):
+        if cell is None:
+            continue
+        if cell.state != "position" and cell.split:
+            doubts.append(f"{party.name}'s members are split")
+        elif cell.confirmation == DENIED:
+            doubts.append(f"{party.name}'s evidence was denied")
+        elif cell.assessed and cell.confirmation != CONFIRMED:
+            doubts.append(f"{party.name}'s evidence is unconfirmed")
+        elif cell.stance == Stance.AMBIGUOUS:
+            doubts.append(f"{party.name}'s signals are ambiguous")
+    if missing:
+        doubts.append(f"no recorded position: {', '.join(missing)}")
+    if doubts:
+        reason = "; ".join(doubts)
+        return Verdict(UNCLEAR, reason[:1].upper() + reason[1:] + ".")
+    stances = {c.stance for c in cells if c is not None}
+    if len(stances) == 1:
+        conditions = {c.condition for c in cells if c is not None}
+        reason = "On different conditions." if len(conditions) > 1 else ""
+        return Verdict(AGREE, reason)
+    return Verdict(DIFFER)
+
+
 @dataclass(slots=True)
 class Comparison:
-    """Two parties side by side, issue by issue, as of a date."""
+    """Two or more parties side by side, issue by issue, as of a date."""
 
-    a: Party
-    b: Party
+    parties: list[Party]
     as_of: date
     issues: list[Issue]
     cells: dict[tuple[int, int], Cell]
     latest: dict[tuple[int, int], Quote]
+    all_parties: list[Party] = field(default_factory=list)
+    only_differences: bool = False
 
-    def verdict(self, issue: Issue) -> str:
-        """'agree', 'differ', or 'unknown' when either side has no recorded position."""
-        a, b = self.cells.get((self.a.id, issue.id)), self.cells.get((self.b.id, issue.id))
-        if a is None or b is None:
-            return "unknown"
-        return "agree" if a.stance == b.stance else "differ"
+    @property
+    def a(self) -> Party:
+        """The first party compared."""
+        return self.parties[0]
+
+    @property
+    def b(self) -> Party:
+        """The second party compared."""
+        return self.parties[1]
+
+    def verdict(self, issue: Issue) -> Verdict:
+        """Agree, differ, unclear (and why) or not comparable, for one issue."""
+        return verdict_of(self.parties, [self.cells.get((p.id, issue.id)) for p in self.parties])
+
+    @property
+    def verdicts(self) -> list[tuple[Issue, Verdict]]:
+        """Every issue with its verdict, in column order."""
+        return [(issue, self.verdict(issue)) for issue in self.issues]
+
+    @property
+    def rows(self) -> list[tuple[Issue, Verdict]]:
+        """The issues shown: all, or with `only_differences` those that differ or are unclear."""
+        if not self.only_differences:
+            return self.verdicts
+        return [(i, v) for i, v in self.verdicts if v.word in (DIFFER, UNCLEAR)]
+
+    @property
+    def summary(self) -> str:
+        """One line: how many issues agree, differ, are unclear and are not comparable."""
+        counts = dict.fromkeys(VERDICT_WORDS, 0)
+        for _, verdict in self.verdicts:
+            counts[verdict.word] += 1
+        return (
+            f"{counts[AGREE]} agree, {counts[DIFFER]} differ, {counts[UNCLEAR]} unclear, "
+            f"{counts[NOT_COMPARABLE]} not comparable"
+        )
+
+    def members(self, cell: Cell | None) -> list[tuple[Party, Stance]]:
+        """A bloc cell's members with their stances, when they differ."""
+        return split_members(cell, self.all_parties)
+
+
+MAX_COMPARED = 8
+"""Parties one comparison can show side by side."""
 
 
 def latest_quotes(
@@ -316,20 +465,43 @@ def latest_quotes(
 
 
 def compare(
-    session: Session, *, a_slug: str, b_slug: str, as_of: date, stale_after_days: int = 60
+    session: Session,
+    *,
+    slugs: list[str],
+    as_of: date,
+    stale_after_days: int = 60,
+    only_differences: bool = False,
 ) -> Comparison:
-    """Two parties' stances and latest quotes per issue, or NotFound."""
-    a = catalog.get_party(session, slug=a_slug)
-    b = catalog.get_party(session, slug=b_slug)
+    """Two or more parties' stances and latest quotes per issue; NotFound for an unknown party,
+    InvalidParameter for fewer than two, too many, or the same party twice."""
+    if len(slugs) < 2:
+        raise InvalidParameter("parties", "choose at least two parties to compare.")
+    if len(slugs) > MAX_COMPARED:
+        raise InvalidParameter("parties", f"compare at most {MAX_COMPARED} parties at once.")
+    repeated = sorted({s for s in slugs if slugs.count(s) > 1})
+    if repeated:
+        raise InvalidParameter(
+            "parties", f"'{repeated[0]}' is named twice; choose different parties."
+        )
+    chosen = [catalog.get_party(session, slug=slug) for slug in slugs]
+    every_party = catalog.list_parties(session)
+    issues = catalog.list_issues(session)
+    ids = [p.id for p in chosen]
     return Comparison(
-        a=a,
-        b=b,
+        parties=chosen,
         as_of=as_of,
-        issues=catalog.list_issues(session),
+        issues=issues,
         cells=current_cells(
-            session, as_of=as_of, stale_after_days=stale_after_days, party_ids=[a.id, b.id]
+            session,
+            as_of=as_of,
+            stale_after_days=stale_after_days,
+            party_ids=ids,
+            parties=every_party,
+            issues=issues,
         ),
-        latest=latest_quotes(session, party_ids=[a.id, b.id], as_of=as_of),
+        latest=latest_quotes(session, party_ids=ids, as_of=as_of),
+        all_parties=every_party,
+        only_differences=only_differences,
     )
 
 

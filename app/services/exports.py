@@ -13,9 +13,18 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(value: object) -> str:
-    """A cell's text, with a leading apostrophe when a spreadsheet would read it as a formula."""
+    """A cell's text, with a leading apostrophe when a spreadsheet would read it as a formula.
+
+    Text already starting with apostrophes before a formula character gets one more, so that
+    `restore` gives back exactly what was neutralised (an exported CSV imports unchanged)."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+
+
+def restore(text: str) -> str:
+    """The text `neutralise` was given: an import reading a CSV that an export wrote."""
+    neutralised = text.startswith("'") and text[1:].lstrip("'").startswith(FORMULA_STARTS)
+    return text[1:] if neutralised else text
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
@@ -96,31 +105,34 @@ def positions_csv(positions: Iterable[Position]) -> str:
 
 
 MATRIX_HEADER = [
-    "as_of", "party", "party_name", "issue", "issue_title", "stance", "condition",
-    "effective_from", "evidence_count", "latest_evidence_on", "confirmation", "stale",
+    "as_of", "party", "party_name", "issue", "issue_title", "state", "stance", "condition",
+    "since", "restated_on", "evidence_count", "latest_evidence_on", "confirmation", "stale",
+    "members", "unassessed_quotes",
 ]  # fmt: skip
 
 
 def matrix_csv(grid: Matrix) -> str:
-    """One row per party and issue; an empty stance means no recorded position."""
+    """One row per party and issue: its state (position, split, not_assessed or none), the stance
+    with the start of its run, and a bloc's members as "slug:stance; slug:stance"."""
+    slugs = {p.id: p.slug for p in grid.parties}
     rows = []
     for party in grid.parties:
         for issue in grid.issues:
             cell = grid.cell(party, issue)
+            if cell is None:
+                rows.append(
+                    [grid.as_of, party.slug, party.name, issue.slug, issue.title, "none",
+                     "", "", "", "", 0, "", "", "", "", 0]
+                )  # fmt: skip
+                continue
+            members = "; ".join(f"{slugs.get(pid, pid)}:{stance.value}" for pid, stance in cell.members)
             rows.append(
                 [
-                    grid.as_of,
-                    party.slug,
-                    party.name,
-                    issue.slug,
-                    issue.title,
-                    cell.stance.value if cell else "",
-                    (cell.condition or "") if cell else "",
-                    cell.effective_from if cell else "",
-                    cell.evidence_count if cell else 0,
-                    (cell.latest_evidence_on or "") if cell else "",
-                    cell.confirmation if cell else "",
-                    cell.stale if cell else "",
+                    grid.as_of, party.slug, party.name, issue.slug, issue.title, cell.state,
+                    cell.stance.value if cell.stance else "", cell.condition or "",
+                    cell.since or "", cell.restated_on or "", cell.evidence_count,
+                    cell.latest_evidence_on or "", cell.confirmation or "",
+                    cell.stale if cell.assessed else "", members, cell.unassessed,
                 ]  # fmt: skip
             )
     return to_csv(MATRIX_HEADER, rows)

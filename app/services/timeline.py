@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from app.models import Party, Position, Stance
+from app.services.matrix import runs_of
 
 WIDTH = 760.0
 LABEL_WIDTH = 130.0
@@ -86,20 +87,21 @@ def build_timeline(
         held = by_party.get(party.id)
         if not held:
             continue
-        # Per day keep the last recorded position: it is the one in force that day.
+        # Per day keep the last recorded position (the one in force that day), then one bar per
+        # run: a restatement of the same stance and condition does not start a new bar.
         latest_per_day: dict[date, Position] = {}
         for position in sorted(held, key=lambda p: (p.effective_from, p.recorded_at, p.id)):
             latest_per_day[position.effective_from] = position
-        days = sorted(latest_per_day)
+        runs = runs_of(latest_per_day.values())
         lane = Lane(party=party, y=TOP + len(lanes) * LANE_HEIGHT)
-        for index, day in enumerate(days):
-            until = days[index + 1] if index + 1 < len(days) else end
-            x0, x1 = _x(day, start, span, plot), _x(until, start, span, plot)
+        for index, run in enumerate(runs):
+            until = runs[index + 1].start if index + 1 < len(runs) else end
+            x0, x1 = _x(run.start, start, span, plot), _x(until, start, span, plot)
             lane.segments.append(
                 Segment(
-                    start=day,
+                    start=run.start,
                     end=until,
-                    stance=latest_per_day[day].stance,
+                    stance=run.stance,
                     x=round(x0, 1),
                     width=round(max(x1 - x0, 2.0), 1),
                 )

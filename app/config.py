@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from zxcvbn import zxcvbn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The checkout (or image) root: templates, static files, migrations and seeds live beside `app/`."""
@@ -16,6 +19,12 @@ EMBEDDED_DATABASE_PATH = PROJECT_ROOT / "var" / "peacetalks.db"
 
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - refused in production
 MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_BITS = 80
+"""Least estimated entropy of a production SECRET_KEY. zxcvbn's guess count is a lower bound
+that sees repeats, sequences, keyboard runs and words: 32 random hex digits estimate at 89 bits
+or more, `secrets.token_urlsafe(48)` at about 210, 32 × "a" at 9."""
+
+Environment = Literal["development", "test", "production"]
 
 
 class Settings(BaseSettings):
@@ -37,12 +46,12 @@ class Settings(BaseSettings):
             f"{MIN_SECRET_KEY_LENGTH} characters."
         ),
     )
-    env: str = Field(
+    env: Environment = Field(
         default="development",
         validation_alias="PEACETALKS_ENV",
         description=(
-            "'development' or 'production'; production refuses to start with unsafe settings "
-            "(see production_problems)."
+            "'development', 'test' or 'production' (any other value refuses to start); "
+            "production refuses to start with unsafe settings (see production_problems)."
         ),
     )
     debug: bool = Field(
@@ -57,9 +66,21 @@ class Settings(BaseSettings):
             "any, `*.example.org` any subdomain. Other hosts get 400."
         ),
     )
-    docs_enabled: bool = Field(
-        default=True,
-        description="Serve the interactive API docs (/docs, /redoc) and /openapi.json.",
+    docs_enabled: bool | None = Field(
+        default=None,
+        description=(
+            "Serve the interactive API docs (/docs, /redoc) and /openapi.json; unset means on, "
+            "except in production."
+        ),
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description=(
+            "Addresses or networks (CIDR) of the reverse proxies in front of the app, "
+            "comma-separated (TRUSTED_PROXIES). Only a request from one of them may set the "
+            "client address and scheme with X-Forwarded-For and X-Forwarded-Proto; empty "
+            "trusts no one (the connecting address is the client)."
+        ),
     )
     max_body_bytes: int = Field(
         default=1_000_000,
@@ -94,15 +115,24 @@ class Settings(BaseSettings):
         default=12, ge=1, description="A session ends this long after login, however active."
     )
     login_failures_per_account: int = Field(
-        default=5, ge=1, description="Failed logins per account within the window before 429."
+        default=5,
+        ge=1,
+        description=(
+            "Failed logins on one account from one client address before each further try "
+            "must wait (30 s, doubling with every failure, at most an hour: 429 meanwhile). "
+            "Other addresses, the account's owner's among them, are not held up."
+        ),
     )
     login_failures_per_client: int = Field(
         default=20,
         ge=1,
-        description="Failed logins per client address within the window before 429.",
+        description="Failed logins from one client address, on any accounts, within the window "
+        "before that address gets 429.",
     )
     login_window_minutes: int = Field(
-        default=15, ge=1, description="The window over which failed logins are counted."
+        default=15,
+        ge=1,
+        description="The window over which LOGIN_FAILURES_PER_CLIENT are counted.",
     )
     listen_for_data_version: bool = Field(
         default=True,
@@ -123,10 +153,36 @@ class Settings(BaseSettings):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
         return value
 
+    @field_validator("env", mode="before")
+    @classmethod
+    def _normalise_env(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        # Refused here, not ignored: a mistyped address would silently trust no proxy.
+        try:
+            return [str(ipaddress.ip_network(item, strict=False)) for item in value]
+        except ValueError as exc:
+            raise ValueError(f"TRUSTED_PROXIES takes IP addresses and networks: {exc}") from None
+
     @property
     def is_production(self) -> bool:
         """True when PEACETALKS_ENV says production."""
-        return self.env.strip().lower() == "production"
+        return self.env == "production"
+
+    @property
+    def serves_docs(self) -> bool:
+        """Whether /docs, /redoc and /openapi.json exist: DOCS_ENABLED, else not in production."""
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
 
     @property
     def is_embedded(self) -> bool:
@@ -145,6 +201,11 @@ class UnsafeProductionSettings(RuntimeError):
     """Production mode was asked for with settings that are not safe to serve with."""
 
 
+def secret_key_bits(key: str) -> float:
+    """The key's estimated entropy in bits (zxcvbn, which reads at most 72 characters)."""
+    return float(zxcvbn(key[:72])["guesses_log10"]) * math.log2(10)
+
+
 def production_problems(settings: Settings) -> list[str]:
     """What must change before `settings` may serve in production (empty outside production)."""
     if not settings.is_production:
@@ -160,6 +221,12 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append(
             f"SECRET_KEY is {len(settings.secret_key)} characters long: set SECRET_KEY to a "
             f"random value of at least {MIN_SECRET_KEY_LENGTH} characters"
+        )
+    elif (bits := secret_key_bits(settings.secret_key)) < MIN_SECRET_KEY_BITS:
+        problems.append(
+            f"SECRET_KEY is guessable (about {bits:.0f} bits of entropy, at least "
+            f"{MIN_SECRET_KEY_BITS} needed): set SECRET_KEY to a random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
         )
     if settings.debug:
         problems.append("DEBUG is on: set DEBUG=false")

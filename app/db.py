@@ -1,16 +1,22 @@
-"""Database plumbing: the declarative base, engines, and the request's session."""
+"""Database plumbing: the declarative base, engines, the request's session, and running a request
+again when the database was busy."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import EMBEDDED_DATABASE_PATH, get_settings
 
@@ -29,13 +35,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long a SQLite transaction waits for the write lock before it gives up."""
+SQLITE_DEFERRED = "sqlite_deferred"
+"""Execution option: this connection's SQLite transactions only read, so they begin deferred."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ATTEMPTS = 3
+"""How many times a request runs when the database is busy (see RetryWhenBusy)."""
+_ATTEMPT = "peacetalks.attempt"
+_BUSY = "peacetalks.database_busy"
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # SQLite leaves foreign keys off by default; WAL lets readers run beside one writer, and the
-    # busy timeout makes a second writer wait instead of failing at once.
+    # busy timeout makes a writer wait its turn for the write lock instead of failing at once.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
     # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
@@ -44,11 +61,19 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A transaction that read first cannot wait for the write lock when it then writes: SQLite
+    # fails it at once ("database is locked"). So every transaction takes the write lock up
+    # front (waiting its turn for up to the busy timeout), unless its connection is marked as
+    # one that only reads (SQLITE_DEFERRED: web GETs, the health check); readers never wait.
+    deferred = connection.get_execution_options().get(SQLITE_DEFERRED, False)
+    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`, with SQLite set up to enforce foreign keys and tolerate concurrency."""
+    # A failed statement's error names its SQL but never its parameters (a password hash, an
+    # email, a quote's text), so an error log cannot leak them.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -68,8 +93,21 @@ def get_engine() -> Engine:
     return make_engine(get_settings().effective_database_url)
 
 
+@lru_cache
+def get_reading_engine() -> Engine:
+    """The engine for work that only reads: on SQLite its transactions take no write lock."""
+    return get_engine().execution_options(**{SQLITE_DEFERRED: True})
+
+
 def request_transaction(session: Session) -> Iterator[Session]:
-    """Yield `session` for one request, then commit; roll back if anything raised."""
+    """Yield `session` for one request, then commit; roll back if anything raised.
+
+    Tests hand every request one session joined to an outer transaction: what it holds from
+    before the request (the test's own setup) is committed first, so that, as in production,
+    the request starts from committed data and data versions.
+    """
+    if session.in_transaction():
+        session.commit()
     try:
         yield session
         session.commit()
@@ -78,13 +116,37 @@ def request_transaction(session: Session) -> Iterator[Session]:
         raise
 
 
-async def get_session() -> AsyncIterator[Session]:
+def attempt(request: Request) -> int:
+    """Which run of this request this is (RetryWhenBusy runs it again when the database is busy)."""
+    return int(request.scope.get("state", {}).get(_ATTEMPT, 1))
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether `exc` says only that other writers were in the way, so running again can work:
+    SQLite's busy or locked, PostgreSQL's serialization failure or deadlock."""
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return getattr(exc.orig, "sqlstate", None) in {"40001", "40P01"}
+
+
+def note_busy(request: Request) -> None:
+    """Tell RetryWhenBusy that this run failed only because the database was busy."""
+    request.scope.setdefault("state", {})[_BUSY] = True
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request: commit once on success, roll back on any error.
 
+    On SQLite a GET only reads and begins deferred; any other request (and a GET run again
+    because it wrote after all) takes the write lock up front, waiting its turn.
     Async so that a request that never touches the database (a cached view) never waits for
     the thread pool; the commit and rollback, which do, run there.
     """
-    session = Session(get_engine(), expire_on_commit=False)
+    reads = request.method in SAFE_METHODS and attempt(request) == 1
+    session = Session(get_reading_engine() if reads else get_engine(), expire_on_commit=False)
     try:
         yield session
         if session.in_transaction():
@@ -106,8 +168,66 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def engine_dependency() -> Engine:
-    """The engine, as a dependency (tests point it at an unreachable database)."""
-    return get_engine()
+    """The reading engine, as a dependency (tests point it at an unreachable database)."""
+    return get_reading_engine()
 
 
 EngineDep = Annotated[Engine, Depends(engine_dependency)]
+
+
+class RetryWhenBusy:
+    """Runs a request again when its transaction failed only because the database was busy.
+
+    The app's error handler marks such a run (note_busy) and answers 503 with Retry-After. While
+    runs are left, that answer is dropped and the request runs again from the start, its body
+    replayed and its transaction taking the write lock up front; the last run's answer is
+    sent. The session commits before the response starts, so a dropped run sent nothing and
+    left nothing behind.
+    """
+
+    def __init__(self, app: ASGIApp, attempts: int = ATTEMPTS) -> None:
+        self.app = app
+        self.attempts = attempts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body: list[Message] = []
+        for run in range(1, self.attempts + 1):
+            if await self._run(scope, receive, send, body, run) or run == self.attempts:
+                return
+            await asyncio.sleep(random.uniform(0.005, 0.05))  # noqa: S311 - spreads retries
+
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, body: list[Message], run: int
+    ) -> bool:
+        """One run; False when its answer was dropped to run again."""
+        # The request's own state (outer middleware reads what the app leaves there), marked
+        # with this run's number.
+        state = scope.setdefault("state", {})
+        state[_ATTEMPT] = run
+        state.pop(_BUSY, None)
+        replayed = 0
+        dropped = False
+
+        async def receive_again() -> Message:
+            nonlocal replayed
+            if replayed < len(body):
+                replayed += 1
+                return body[replayed - 1]
+            message = await receive()
+            if message["type"] == "http.request":
+                body.append(message)
+                replayed += 1
+            return message
+
+        async def send_unless_busy(message: Message) -> None:
+            nonlocal dropped
+            if message["type"] == "http.response.start" and state.get(_BUSY):
+                dropped = run < self.attempts
+            if not dropped:
+                await send(message)
+
+        await self.app(dict(scope), receive_again, send_unless_busy)
+        return not dropped

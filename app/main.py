@@ -5,29 +5,28 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.openapi.docs import (
-    get_redoc_html,
-    get_swagger_ui_html,
-    get_swagger_ui_oauth2_redirect_html,
-)
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
 from app.config import PROJECT_ROOT, check_production_settings, get_settings
+from app.db import RetryWhenBusy, database_busy, note_busy
 from app.middleware import (
     CONTENT_SECURITY_POLICY,
+    HeadMiddleware,
     RequestContextMiddleware,
     RequestLimitMiddleware,
-    docs_policy,
 )
 from app.routes import (
     api,
     audit,
     auth,
     briefing,
+    docs,
     exports,
     feeds,
     manage,
@@ -116,6 +115,18 @@ async def _throttled(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    if not database_busy(exc):  # registered for OperationalError; anything else is a 500
+        raise exc
+    note_busy(request)  # RetryWhenBusy runs the request again while it may
+    response = _error(
+        request, 503, "Busy", "Others were saving at the same moment; nothing was saved. "
+        "Please try again in a few seconds.",
+    )  # fmt: skip
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, StarletteHTTPException):  # registered for it; narrows the type
         raise exc
@@ -136,28 +147,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _docs_policy(app: FastAPI) -> str:
-    """The CSP for the docs pages, allowing by hash the inline script FastAPI writes into them.
-
-    The script embeds the OpenAPI URL; mounted under a root_path it changes and the docs stop
-    loading (the app's own pages are unaffected): serve them from the root or set
-    DOCS_ENABLED=false.
-    """
-    openapi_url = app.openapi_url or ""
-    pages = [
-        get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=app.swagger_ui_oauth2_redirect_url,
-            init_oauth=app.swagger_ui_init_oauth,
-            swagger_ui_parameters=app.swagger_ui_parameters,
-        ),
-        get_swagger_ui_oauth2_redirect_html(),
-        get_redoc_html(openapi_url=openapi_url, title=f"{app.title} - ReDoc"),
-    ]
-    return docs_policy(bytes(page.body).decode() for page in pages)
-
-
 def create_app() -> FastAPI:
     """Build the app: one place wires routers, static files, error handlers and middleware.
 
@@ -165,8 +154,9 @@ def create_app() -> FastAPI:
     """
     settings = get_settings()
     check_production_settings(settings)
-    docs = settings.docs_enabled
-    templates.env.globals["docs_enabled"] = docs  # the header links to /docs only when it exists
+    serves_docs = settings.serves_docs
+    # The header links to /docs only when it exists.
+    templates.env.globals["docs_enabled"] = serves_docs
     app = FastAPI(
         # Every route checks CSRF on unsafe methods: a new route cannot forget it.
         dependencies=[Depends(csrf_guard)],
@@ -174,14 +164,19 @@ def create_app() -> FastAPI:
         version=__version__,
         summary="Where each party to the Ukraine peace talks stands on each term of a settlement.",
         debug=settings.debug,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
+        # Swagger UI and ReDoc come from our own static files (app.routes.docs), not a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if serves_docs else None,
     )
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
+    # Innermost: a request whose transaction met a busy database runs again (app.db).
+    app.add_middleware(RetryWhenBusy)
     # Compress larger responses on the fly (already-compressed ones, like the cached matrix
     # page, pass through untouched).
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=5)
+    # HEAD on every GET route: the app answers a GET and the body is dropped (see the class).
+    app.add_middleware(HeadMiddleware)
     readers = [Depends(reader_guard)]
     app.include_router(pages.router, dependencies=readers)
     app.include_router(search.router, dependencies=readers)
@@ -191,6 +186,8 @@ def create_app() -> FastAPI:
     app.include_router(api.router, dependencies=readers)
     app.include_router(api.health_router)
     app.include_router(auth.router)
+    if serves_docs:
+        app.include_router(docs.router)
     for editor_router in (quotes.router, positions.router, manage.router, audit.router):
         app.include_router(editor_router, dependencies=readers)
     app.add_exception_handler(NotFound, _not_found)
@@ -200,9 +197,10 @@ def create_app() -> FastAPI:
     app.add_exception_handler(Forbidden, _forbidden)
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Throttled, _throttled)
+    app.add_exception_handler(OperationalError, _database_busy)
 
     # Middleware runs outermost-last-added: request context (id, headers, log, 500) wraps the
-    # host check, which wraps the body limits, which wrap compression and the app.
+    # host check, which wraps the body limits, which wrap HEAD, compression and the app.
     app.add_middleware(
         RequestLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -211,14 +209,21 @@ def create_app() -> FastAPI:
     app.add_middleware(
         TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
     )
-    docs_paths = [app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url] if docs else []
     app.add_middleware(
         RequestContextMiddleware,
         https_only=settings.https_only,
         debug=settings.debug,
-        docs_paths=[path for path in docs_paths if path],
-        docs_policy=_docs_policy(app) if docs else CONTENT_SECURITY_POLICY,
+        docs_paths=docs.DOCS_PATHS if serves_docs else (),
+        docs_policy=(
+            docs.policy(openapi_url=app.openapi_url or "", title=app.title)
+            if serves_docs
+            else CONTENT_SECURITY_POLICY
+        ),
     )
+    if settings.trusted_proxies:
+        # Outermost: only a configured proxy's X-Forwarded-For/-Proto name the client and scheme
+        # that everything inside sees (the login throttle's address, the CSRF origin check).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app
 
 

@@ -73,6 +73,41 @@ def _user_id(scope: Scope) -> int | None:
     return user_id if isinstance(user_id, int) else None
 
 
+def _is_personal(scope: Scope) -> bool:
+    # A logged-in user's pages show their name, and a visitor holding a CSRF token (after the
+    # login form) gets it in every page: such pages are theirs alone.
+    state = scope.get("state")
+    auth = state.get("auth") if isinstance(state, dict) else None
+    return getattr(auth, "viewer", None) is not None or bool(getattr(auth, "csrf_token", ""))
+
+
+def _for_one_visitor(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A personal HTML response's headers: `Cache-Control: private, no-store` (unless it already
+    revalidates privately, like the matrix's per-user ETag) and `Vary` naming Cookie."""
+    cache_control = b", ".join(v for n, v in headers if n.lower() == b"cache-control").lower()
+    if not any(n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers):
+        return headers
+    private = b"private" in cache_control
+    vary = [
+        part.strip()
+        for name, value in headers
+        if name.lower() == b"vary"
+        for part in value.split(b",")
+        if part.strip()
+    ]
+    if b"cookie" not in {part.lower() for part in vary}:
+        vary.append(b"Cookie")
+    kept = [
+        (name, value)
+        for name, value in headers
+        if name.lower() != b"vary" and (private or name.lower() != b"cache-control")
+    ]
+    if not private:
+        kept.append((b"cache-control", b"private, no-store"))
+    kept.append((b"vary", b", ".join(vary)))
+    return kept
+
+
 def _header_list(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
@@ -131,6 +166,8 @@ class RequestContextMiddleware:
                 headers.append(id_header)
                 if no_store:
                     headers.append((b"cache-control", b"no-store"))
+                elif _is_personal(scope):
+                    headers = _for_one_visitor(headers)
                 message["headers"] = headers
             await send(message)
 
@@ -271,6 +308,8 @@ class RequestLimitMiddleware:
                         if NUL in (nul_tail + chunk).lower():
                             raise _nul()
                         nul_tail = (nul_tail + chunk)[-(len(NUL) - 1) :]
+                    elif b"\x00" in chunk:  # multipart: values are raw (no form takes a file)
+                        raise _nul()
                     window = tail + chunk
                     seen += sum(window.count(s) for s in separators)
                     tail = window[-(longest - 1) :] if longest > 1 else b""
@@ -346,8 +385,9 @@ async def _reject(scope: Scope, send: Send, exc: RequestRejected) -> None:
 
 
 def docs_policy(pages: Iterable[str]) -> str:
-    """The relaxed policy for /docs and /redoc only: Swagger UI and ReDoc load from a CDN and
-    Swagger UI starts with one inline script, allowed by its hash (never 'unsafe-inline')."""
+    """The policy for /docs and /redoc only: Swagger UI and ReDoc load from our own static
+    files, set styles inline, and Swagger UI starts with one inline script, allowed by its hash
+    (never 'unsafe-inline' for scripts); ReDoc searches in a worker it starts from a blob."""
     hashes = sorted(
         {
             "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
@@ -355,12 +395,39 @@ def docs_policy(pages: Iterable[str]) -> str:
             for script in re.findall(r"<script>(.*?)</script>", page, flags=re.DOTALL)
         }
     )
-    cdn = "https://cdn.jsdelivr.net"
     return (
-        f"default-src 'self'; script-src 'self' {cdn} {' '.join(hashes)}; "
-        f"style-src 'self' {cdn} https://fonts.googleapis.com 'unsafe-inline'; "
-        "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-        "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        "form-action 'self'"
+        f"default-src 'self'; script-src 'self' {' '.join(hashes)}; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; "
+        "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'; form-action 'self'"
     )
+
+
+class HeadMiddleware:
+    """Answers HEAD on every GET route (pages, fragments, feeds, CSVs, the API, the PDF) as GET
+    would, with the same status and headers and no body.
+
+    FastAPI registers an APIRoute for exactly the methods it names, so a HEAD reached the
+    router as a method no route allows (405). Here, once for every route: the app sees a GET,
+    and the body it sends back is dropped (Content-Length still says how long it would be).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        finished = False
+
+        async def send_without_body(message: Message) -> None:
+            nonlocal finished
+            if message["type"] in {"http.response.body", "http.response.pathsend"}:
+                if finished or message.get("more_body", False):
+                    return
+                finished = True
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

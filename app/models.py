@@ -384,7 +384,9 @@ class LoginAttempt(Base):
 
 
 class DataVersion(Base):
-    """One row whose number every write of evidence bumps: caches key on it across processes."""
+    """SQLite's data version: one row, bumped inside every commit that changes what views show
+    (caches key on it). On PostgreSQL the sequence data_version_seq holds the version instead
+    and this table is empty (app.services.versioning)."""
 
     __tablename__ = "data_version"
 

@@ -1,7 +1,9 @@
 """A small in-process cache of rendered views, keyed by their parameters and the data version.
 
 Because the key holds the data version read from the database on each request, a cached view
-is never served after a write, in this process or any other.
+is never served after a write, in this process or any other; and a view rendered inside a
+transaction with changes of its own not yet committed keys on a private number, so no other
+reader is ever served it (app.services.versioning).
 """
 
 from __future__ import annotations

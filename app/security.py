@@ -149,7 +149,10 @@ async def csrf_guard(request: Request, auth: AuthDep) -> None:
     ):
         value = (await request.form()).get("csrf_token")
         sent = value if isinstance(value, str) else None
-    if not sent or not hmac.compare_digest(sent, auth.csrf_token):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    if not sent or not hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), auth.csrf_token.encode()
+    ):
         raise Forbidden(
             "The form's security token is missing or out of date; reload the page and try again."
         )

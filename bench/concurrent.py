@@ -6,20 +6,27 @@ they are shown has it, and now and then two editors save the same quote from the
 on purpose. Afterwards the caller checks the database: every acknowledged write is there with
 its audit entry.
 
-Run by hand against PostgreSQL with 2 workers (prints throughput and p99):
+With --import-rows, editors save quotes while `peacetalks import` loads a CSV of that many
+quote rows, and the editors' save latency during the import is printed.
 
-    .venv/bin/python -m bench.concurrent [--duration 30] [--readers 30]
+Run by hand, on PostgreSQL with 2 workers or on the embedded SQLite default with 1 (prints
+throughput, p99 and 5xx counts):
+
+    .venv/bin/python -m bench.concurrent [--database postgresql|sqlite] [--duration 30]
+        [--readers 30] [--import-rows 100000]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import random
 import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,7 +92,7 @@ def log_in(client: httpx2.Client, email: str) -> str:
 
 def _reader(base: str, stop: threading.Event, report: Report, seed: int) -> None:
     rng = random.Random(seed)
-    with httpx2.Client(base_url=base, timeout=30) as client:
+    with httpx2.Client(base_url=base, timeout=120) as client:
         while not stop.is_set():
             started = time.perf_counter()
             response = client.get(rng.choice(READER_URLS))
@@ -95,45 +102,50 @@ def _reader(base: str, stop: threading.Event, report: Report, seed: int) -> None
                 report.read_latencies.append(elapsed)
 
 
+def _save_new_quote(
+    client: httpx2.Client, token: str, index: int, n: int, report: Report
+) -> tuple[httpx2.Response, date, str]:
+    """Editor `index` adds their n-th quote, recording a position; returns the response."""
+    slug, name = EDITOR_PARTIES[index]
+    stance = ["accepts", "rejects", "ambiguous"][n % 3]
+    day = date(2025, 5, 1) + timedelta(days=n % 365)  # never in the future, which is refused
+    text = f"{name} load statement {n} ({stance})"
+    form = {
+        "csrf_token": token, "text": text, "kind": "direct", "status": "confirmed",
+        "said_on": day.isoformat(), "party": slug, "language": "en", "source_url": SEED_SOURCE,
+        "issue_1": "ceasefire", "stance_1": stance, "also_record_position": "on",
+        "rationale": f"Load test statement {n}.",
+    }  # fmt: skip
+    started = time.perf_counter()
+    response = client.post("/quotes/new", data=form)
+    elapsed = (time.perf_counter() - started) * 1000
+    report.count(response.status_code)
+    with report.lock:
+        report.write_latencies.append(elapsed)
+        if response.status_code == 303:
+            report.acknowledged_quotes.append(text)
+        else:
+            report.refused[response.status_code] = report.refused.get(response.status_code, 0) + 1
+    return response, day, stance
+
+
 def _writer(
     base: str, index: int, stop: threading.Event, report: Report, shared_quote: int
 ) -> None:
-    slug, name = EDITOR_PARTIES[index]
-    stances = ["accepts", "rejects", "ambiguous"]
-    with httpx2.Client(base_url=base, timeout=30) as client:
+    _, name = EDITOR_PARTIES[index]
+    with httpx2.Client(base_url=base, timeout=120) as client:
         token = log_in(client, f"editor{index}@example.org")
         n = 0
         while not stop.is_set():
             n += 1
-            stance = stances[n % 3]
-            day = date(2025, 5, 1) + timedelta(days=n)
-            text = f"{name} load statement {n} ({stance})"
-            form = {
-                "csrf_token": token, "text": text, "kind": "direct", "status": "confirmed",
-                "said_on": day.isoformat(), "party": slug, "language": "en", "source_url": SEED_SOURCE,
-                "issue_1": "ceasefire", "stance_1": stance, "also_record_position": "on",
-                "rationale": f"Load test statement {n}.",
-            }  # fmt: skip
-            started = time.perf_counter()
-            response = client.post("/quotes/new", data=form)
-            elapsed = (time.perf_counter() - started) * 1000
-            report.count(response.status_code)
-            with report.lock:
-                report.write_latencies.append(elapsed)
+            response, day, stance = _save_new_quote(client, token, index, n, report)
             if response.status_code == 303:
-                with report.lock:
-                    report.acknowledged_quotes.append(text)
                 # The editor's own write must show at once, whichever worker answers.
                 page = client.get(f"/?as_of={(day + timedelta(days=1)).isoformat()}").text
                 expected = f"{name} on Ceasefire first: {stance.capitalize()}"
                 if expected not in page:
                     with report.lock:
                         report.stale_views.append(expected)
-            else:
-                with report.lock:
-                    report.refused[response.status_code] = (
-                        report.refused.get(response.status_code, 0) + 1
-                    )
             if index < 2 and n % 3 == 0:
                 _conflict(client, token, shared_quote, index, n, report)
 
@@ -202,6 +214,100 @@ def create_editors(database_url: str) -> None:
         )  # fmt: skip
 
 
+def prepare(database_url: str) -> None:
+    """Migrate and seed the (empty) database and create the editors, with the command line."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    for step in (["db", "upgrade"], ["seed"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *step], env=env, cwd=ROOT, capture_output=True,
+            text=True,
+        )  # fmt: skip
+        if done.returncode:
+            raise RuntimeError(f"`peacetalks {' '.join(step)}` failed:\n{done.stderr[-3000:]}")
+    create_editors(database_url)
+
+
+def serve_command(database_url: str) -> list[str]:
+    """`peacetalks serve`: 2 workers on PostgreSQL, 1 on SQLite (the embedded default's)."""
+    workers = "1" if database_url.startswith("sqlite") else "2"
+    return [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--workers", workers]
+
+
+def write_import_file(path: Path, rows: int) -> None:
+    """A quotes CSV of `rows` rows for `peacetalks import` (a new source every 50 rows)."""
+    from app.services.transfer import CSV_COLUMNS
+
+    parties = ["ru", "ua", "us"]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for n in range(rows):
+            writer.writerow(
+                {
+                    "text": f"Imported statement {n} on the terms of a settlement.",
+                    "kind": "reported",
+                    "said_on": f"2024-{n % 12 + 1:02d}-{n % 28 + 1:02d}",
+                    "party": parties[n % 3],
+                    "source_url": f"https://example.org/imported/{n // 50}",
+                    "source_title": f"Imported report {n // 50}",
+                    "source_outlet": "Wire",
+                    "source_kind": "news_report",
+                    "source_tier": "on_record",
+                    "language": "en",
+                    "status": "reported",
+                    "issues": "ceasefire:ambiguous",
+                }  # fmt: skip
+            )
+
+
+@dataclass
+class ImportReport:
+    """Editors' saves while an import ran, and how the import went."""
+
+    saves: Report
+    import_seconds: float
+    import_exit: int
+    import_output: str
+
+
+def edit_during_import(
+    base: str, database_url: str, file: Path, *, pause: float = 0.2
+) -> ImportReport:
+    """4 editors add quotes (one every `pause` seconds each) while `peacetalks import FILE` runs."""
+    report = Report()
+    clients = [httpx2.Client(base_url=base, timeout=300) for _ in EDITOR_PARTIES]
+    tokens = [log_in(client, f"editor{i}@example.org") for i, client in enumerate(clients)]
+    done = threading.Event()
+
+    def editor(index: int) -> None:
+        n = 0
+        while not done.is_set():
+            n += 1
+            _save_new_quote(clients[index], tokens[index], index, n, report)
+            done.wait(pause)
+
+    threads = [threading.Thread(target=editor, args=(i,)) for i in range(len(clients))]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "import", str(file)],
+            env=env, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        for thread in threads:
+            thread.start()
+        exit_code = process.wait()
+        seconds = time.perf_counter() - started
+        done.set()
+        for thread in threads:
+            thread.join(timeout=600)
+        output.seek(0)
+        text = output.read()
+    for client in clients:
+        client.close()
+    return ImportReport(report, seconds, exit_code, text)
+
+
 def summary(report: Report, duration: float) -> str:
     reads, writes = report.read_latencies, report.write_latencies
     return (
@@ -215,37 +321,85 @@ def summary(report: Report, duration: float) -> str:
     )
 
 
-def main() -> None:
+def import_summary(result: ImportReport, rows: int) -> str:
+    saves = result.saves.write_latencies
+    return (
+        f"import of {rows:,} rows: {result.import_seconds:.1f} s "
+        f"({rows / result.import_seconds:,.0f} rows/s), exit {result.import_exit}\n"
+        f"editors' saves during the import: {len(saves)}, p50 {statistics.median(saves or [0]):.0f} ms, "
+        f"p99 {_p99(saves):.0f} ms, max {max(saves or [0]):.0f} ms; "
+        f"statuses: {dict(sorted(result.saves.statuses.items()))}"
+    )
+
+
+def stored_quotes(database_url: str) -> tuple[set[str], int]:
+    """Every quote's text in the database, and how many audit entries concern quotes."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from app.db import make_engine
+    from app.models import AuditEntry, Quote
+
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            audited = session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.entity_type == "quotes")
+            )
+            return set(session.scalars(select(Quote.text))), audited or 0
+    finally:
+        engine.dispose()
+
+
+def fresh_database(kind: str, workdir: Path) -> str:
+    """An empty database: PostgreSQL's peacetalks_bench_concurrent, or a SQLite file."""
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'bench-concurrent.db'}"
     import psycopg
 
-    from bench.load import server, url_for
+    from bench.load import url_for
 
-    parser = argparse.ArgumentParser(description="readers and editors at once")
-    parser.add_argument("--duration", type=float, default=30)
-    parser.add_argument("--readers", type=int, default=30)
-    args = parser.parse_args()
     database = "peacetalks_bench_concurrent"
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{database}"')
-    url = url_for(database)
-    env = {**os.environ, "DATABASE_URL": url}
-    for step in (["db", "upgrade"], ["seed"]):
-        subprocess.run([sys.executable, "-m", "app.cli", *step], env=env, cwd=ROOT, check=True)
-    create_editors(url)
-    serve = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--workers", "2"]
-    with server(serve, {"DATABASE_URL": url}, "/healthz") as base:
-        report = run_load(base, duration=args.duration, readers=args.readers, shared_quote=1)
-    print(summary(report, args.duration))
-    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}") as conn:
-        stored = {row[0] for row in conn.execute("SELECT text FROM quotes")}
-        audited = conn.execute(
-            "SELECT count(*) FROM audit_entries WHERE entity_type = 'quotes'"
-        ).fetchone()
+    return url_for(database)
+
+
+def main() -> None:
+    from bench.load import server
+
+    parser = argparse.ArgumentParser(description="readers and editors at once")
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--duration", type=float, default=30)
+    parser.add_argument("--readers", type=int, default=30)
+    parser.add_argument(
+        "--import-rows", type=int, default=0,
+        help="instead: editors' saves while an import of this many quote rows runs",
+    )  # fmt: skip
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        url = fresh_database(args.database, Path(workdir))
+        prepare(url)
+        with server(serve_command(url), {"DATABASE_URL": url}, "/healthz") as base:
+            if args.import_rows:
+                file = Path(workdir) / "import.csv"
+                write_import_file(file, args.import_rows)
+                result = edit_during_import(base, url, file)
+                report = result.saves
+                print(import_summary(result, args.import_rows))
+                if result.import_exit:
+                    print(result.import_output[-2000:])
+            else:
+                report = run_load(
+                    base, duration=args.duration, readers=args.readers, shared_quote=1
+                )
+                print(summary(report, args.duration))
+        stored, audited = stored_quotes(url)
     missing = [t for t in report.acknowledged_quotes if t not in stored]
-    print(
-        f"acknowledged but missing: {len(missing)}; quotes audited: {audited[0] if audited else 0}"
-    )
+    print(f"acknowledged but missing: {len(missing)}; quotes audited: {audited}")
     fives = sum(count for status, count in report.statuses.items() if status >= 500)
     print(f"5xx responses: {fives}")
 

@@ -12,8 +12,8 @@ from app.db import Base, make_engine
 target_metadata = Base.metadata
 
 # Full-text search objects are dialect-specific and made by hand in a migration; autogenerate
-# must neither drop them nor expect them on the models.
-FTS_NAMES = {"search_vector", "ix_quotes_search_vector"}
+# must neither drop them nor expect them on the models (quotes.search_meta is kept by triggers).
+FTS_NAMES = {"search_vector", "search_meta", "ix_quotes_search_vector"}
 
 
 def include_object(

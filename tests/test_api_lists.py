@@ -14,8 +14,26 @@ def test_parties_issues_speakers(client: TestClient, seeded: Session) -> None:
         "crimea-recognition",
         "ceasefire",
     }
-    speakers = {s["name"]: s for s in client.get("/api/v1/speakers").json()}
+    listing = client.get("/api/v1/speakers").json()
+    assert (listing["page"], listing["page_size"], listing["has_next"]) == (1, 50, False)
+    speakers = {s["name"]: s for s in listing["items"]}
     assert speakers["Dmitry Peskov"]["party"] == "ru"
+
+
+def test_speakers_api_pages_like_the_other_lists(client: TestClient, seeded: Session) -> None:
+    every = client.get("/api/v1/speakers", params={"page_size": 100}).json()["items"]
+    names = [s["name"] for s in every]
+    assert len(names) >= 10 and names == sorted(names)
+    collected: list[str] = []
+    page = 1
+    while True:
+        body = client.get("/api/v1/speakers", params={"page_size": 4, "page": page}).json()
+        assert (body["page"], body["page_size"]) == (page, 4) and 1 <= len(body["items"]) <= 4
+        collected += [s["name"] for s in body["items"]]
+        if not body["has_next"]:
+            break
+        page += 1
+    assert collected == names and page == -(-len(names) // 4)
 
 
 def test_quotes_api_filters_and_pages(client: TestClient, seeded: Session) -> None:
@@ -68,6 +86,9 @@ def test_matrix_api_since_flags_changed_cells(client: TestClient, seeded: Sessio
         ("/api/v1/quotes?from=2025-99-01", "from"),
         ("/api/v1/positions?to=yesterday", "to"),
         ("/api/v1/sources?page_size=1000", "page_size"),
+        ("/api/v1/speakers?page_size=101", "page_size"),
+        ("/api/v1/speakers?page=0", "page"),
+        ("/api/v1/speakers?page=abc", "page"),
         ("/api/v1/changes?from=2025-05-01&to=2025-04-01", "from"),
         ("/api/v1/matrix?as_of=2025-04-23&since=2025-04-24", "since"),
     ],

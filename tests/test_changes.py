@@ -67,12 +67,16 @@ def test_bloc_cell_says_split_when_members_differ(session: Session) -> None:
     b.position(session, de, nato, Stance.ACCEPTS, D)
     grid = matrix.build_matrix(session, as_of=D)
     split = grid.split(eu, guarantees)
-    assert {(p.slug, c.stance) for p, c in split} == {
+    assert {(p.slug, stance) for p, stance in split} == {
         ("uk", Stance.ACCEPTS),
         ("fr", Stance.REJECTS),
     }
     assert grid.split(eu, nato) == []
-    assert grid.cell(eu, guarantees) is None  # the bloc itself has no position
+    # The bloc itself has no position: its cell is a split, with no stance of its own.
+    cell = grid.cell(eu, guarantees)
+    assert cell is not None and (cell.state, cell.stance, cell.split) == ("split", None, True)
+    agreed = grid.cell(eu, nato)  # members agree: no split, and no stance made up for the bloc
+    assert agreed is None
 
 
 def test_matrix_page_with_since_highlights_and_lists_changes(

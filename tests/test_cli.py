@@ -52,3 +52,32 @@ def test_cli_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for command in ("serve", "db", "seed"):
         assert command in result.stdout
+
+
+def test_cli_import_of_a_hostile_file_says_where_in_one_line_never_a_traceback(
+    backend: str, tmp_path: Path
+) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"quotes": ' + "[" * 100_000 + "]" * 100_000 + "}", "utf-8")
+    date = tmp_path / "date.yaml"
+    date.write_text(
+        "quotes:\n  - {text: Peace., kind: direct, said_on: 2025-02-30, party: ua,"
+        " source: 'https://example.org/x', status: confirmed}\n",
+        "utf-8",
+    )
+    with scratch_database(backend, tmp_path) as url:
+        _run(url, "db", "upgrade")
+        _run(url, "seed")
+        env = {**os.environ, "DATABASE_URL": url}
+        for file, expected in (
+            (deep, "file: nested too deeply to be an import file"),
+            (date, "quotes row 1, said_on: '2025-02-30' is not a real date"),
+        ):
+            result = subprocess.run(
+                [sys.executable, "-m", "app.cli", "import", str(file)],
+                env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert result.returncode == 1, result.stderr
+            assert "Traceback" not in result.stderr
+            assert expected in result.stderr
+            assert "1 error(s); nothing was imported." in result.stderr

@@ -61,9 +61,7 @@ def test_three_parties_summary_and_differences_only(client: TestClient, seeded: 
     html = client.get("/compare", params={"parties": "us,ua,ru", "as_of": "2025-04-23"}).text
     assert "United States, Ukraine and Russia, as of 23 Apr 2025" in html
     summary = html.split('class="compare-summary"><strong>')[1].split("</strong>")[0]
-    counts = dict(
-        (word, int(n)) for n, word in (part.split(" ", 1) for part in summary.split(", "))
-    )
+    counts = {word: int(n) for n, word in (part.split(" ", 1) for part in summary.split(", "))}
     assert set(counts) == {"agree", "differ", "unclear", "not comparable"}
     assert sum(counts.values()) == html.count('<tr class="verdict-')
     only = client.get(

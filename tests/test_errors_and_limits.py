@@ -16,8 +16,10 @@ from urllib.parse import quote_plus
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from app.db import SessionDep, make_engine
 from app.logging_setup import ERROR_LOGGER, REQUEST_LOGGER, JsonFormatter
 from app.security import SESSION_COOKIE
 from tests.auth_helpers import PASSWORD, login, make_user
@@ -312,3 +314,36 @@ def test_nul_characters_are_refused_not_a_server_error(client: TestClient, seede
         headers={"content-type": "application/x-www-form-urlencoded"},
     )  # fmt: skip
     assert response.status_code == 400
+
+
+SECRET_PARAMETER = "$argon2id$v=19$m=65536,t=3,p=4$c2VjcmV0LXNhbHQ$bm90LWEtcmVhbC1oYXNo"
+
+
+def test_a_failed_statement_is_logged_without_its_parameters(
+    app: FastAPI, session: Session, log_lines: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error log names the failed SQL, never the values bound to it (here a password hash)."""
+
+    @app.get("/_test/failing-insert")
+    def failing_insert(db: SessionDep) -> None:
+        db.execute(
+            text("INSERT INTO no_such_table (password_hash) VALUES (:hash)"),
+            {"hash": SECRET_PARAMETER},
+        )
+
+    with caplog.at_level(logging.DEBUG), TestClient(app) as client:
+        response = client.get("/_test/failing-insert")
+    assert response.status_code == 500
+    (error,) = _lines(log_lines, ERROR_LOGGER)
+    assert "no_such_table" in str(error["traceback"])  # the statement is there to debug with
+    captured = log_lines.getvalue() + caplog.text + repr([r.__dict__ for r in caplog.records])
+    assert SECRET_PARAMETER not in captured
+    assert "c2VjcmV0LXNhbHQ" not in captured
+
+
+def test_the_apps_engines_hide_statement_parameters(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        assert engine.hide_parameters
+    finally:
+        engine.dispose()

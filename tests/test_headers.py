@@ -153,6 +153,65 @@ def test_public_pages_keep_their_own_caching(client: TestClient, seeded: Session
     assert "no-store" not in client.get("/quotes").headers.get("cache-control", "")
 
 
+PERSONAL_PAGES = [
+    "/quotes",
+    "/quotes?q=ceasefire",
+    "/parties/ua",
+    "/issues/ceasefire",
+    "/compare?a=us&b=ua",
+    "/changes?from=2025-01-01&to=2025-05-01",
+]
+
+
+@pytest.mark.parametrize("path", PERSONAL_PAGES)
+def test_a_logged_in_users_pages_are_kept_out_of_every_cache(
+    client: TestClient, seeded: Session, path: str
+) -> None:
+    make_user(seeded, "ed@example.org")
+    login(client, "ed@example.org")
+    for headers in ({}, {"HX-Request": "true"}):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200, response.text
+        if not headers:  # the whole page shows who is logged in and carries their token
+            assert "Ed (editor)" in response.text and 'name="csrf-token"' in response.text
+        assert response.headers.get_list("cache-control") == ["private, no-store"], path
+        vary = [part.strip().lower() for part in response.headers["vary"].split(",")]
+        assert "cookie" in vary and "hx-request" in vary, vary
+        assert len(response.headers.get_list("vary")) == 1
+
+
+@pytest.mark.parametrize("path", PERSONAL_PAGES)
+def test_an_anonymous_readers_pages_stay_cacheable(
+    client: TestClient, seeded: Session, path: str
+) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert "no-store" not in response.headers.get("cache-control", "")
+
+
+def test_the_login_forms_token_keeps_later_pages_out_of_caches(
+    client: TestClient, seeded: Session
+) -> None:
+    token = csrf_token(client)  # the login form hands an anonymous visitor a token
+    page = client.get("/parties/ua")
+    assert token in page.text
+    assert page.headers["cache-control"] == "private, no-store"
+    assert "Cookie" in page.headers["vary"]
+
+
+def test_a_logged_in_users_matrix_still_revalidates_privately(
+    client: TestClient, seeded: Session
+) -> None:
+    make_user(seeded, "ed@example.org")
+    login(client, "ed@example.org")
+    page = client.get("/")
+    assert page.headers["cache-control"] == "private, no-cache"  # per-user ETag: 304s stay
+    assert "Cookie" in page.headers["vary"]
+    assert client.get("/", headers={"If-None-Match": page.headers["etag"]}).status_code == 304
+    css = client.get("/static/css/app.css")  # static files are nobody's own
+    assert "no-store" not in css.headers.get("cache-control", "")
+
+
 def test_docs_get_their_own_policy_allowing_only_their_inline_script(
     client: TestClient, session: Session
 ) -> None:
@@ -170,6 +229,33 @@ def test_docs_get_their_own_policy_allowing_only_their_inline_script(
     assert client.get("/redoc").headers["content-security-policy"] == policy
     # The schema itself is the app's own JSON: the strict policy.
     assert client.get("/openapi.json").headers["content-security-policy"] == EXPECTED_CSP
+    # Nothing from another origin: no CDN, no web fonts.
+    assert "http" not in policy and "*" not in policy
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_docs_load_only_our_own_pinned_files(
+    client: TestClient, session: Session, path: str
+) -> None:
+    from app.config import PROJECT_ROOT
+    from app.routes import docs
+
+    page = client.get(path)
+    assert page.status_code == 200
+    urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert urls and all(url.startswith("/static/") for url in urls), urls
+    assert "http" not in page.text.replace("http-equiv", "")  # no CDN, no fonts, no logo
+    for url in urls:
+        asset = client.get(url)
+        assert asset.status_code == 200 and asset.content, url
+        file = PROJECT_ROOT / url.removeprefix("/")
+        assert file.read_bytes() == asset.content
+        if "/vendor/" in url:  # vendored beside its licence, in a folder named by its version
+            assert (file.parent / "LICENSE").is_file()
+            assert file.parent.name in {
+                f"swagger-ui-{docs.SWAGGER_UI_VERSION}",
+                f"redoc-{docs.REDOC_VERSION}",
+            }
 
 
 def test_docs_can_be_switched_off(
@@ -229,7 +315,10 @@ def test_each_response_has_a_fresh_request_id(client: TestClient, session: Sessi
     ("incoming", "kept"),
     [
         ("abc-123-DEF", True),
+        ("3f2b8c1e-5d4a-4e0b-9c7f-2a6d8e1b4c90", True),  # a UUID, as most proxies send
         ("x" * 64, True),
+        ("\u0661\u0662\u0663".encode().decode("latin-1"), False),  # Arabic-Indic digits, as sent
+        ("abc\x7f", False),
         ("x" * 65, False),
         ("abc def", False),
         ("<script>", False),
@@ -240,7 +329,7 @@ def test_each_response_has_a_fresh_request_id(client: TestClient, session: Sessi
 def test_an_incoming_request_id_is_kept_only_if_short_and_plain(
     client: TestClient, session: Session, incoming: str, kept: bool
 ) -> None:
-    response = client.get("/healthz", headers={"X-Request-ID": incoming})
+    response = client.get("/healthz", headers={"X-Request-ID": incoming.encode("latin-1")})
     assert (response.headers["x-request-id"] == incoming) is kept
     assert len(response.headers.get_list("x-request-id")) == 1
 

@@ -50,13 +50,13 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
-def _matrix(url: str) -> list[tuple[str, str, str, str]]:
+def _matrix(url: str) -> list[tuple[str, str, str, str, str]]:
     engine = make_engine(url)
     try:
         with Session(engine) as session:
             grid = matrix.build_matrix(session, as_of=date(2025, 4, 23))
             return sorted(
-                (p.slug, i.slug, c.stance.value, c.confirmation)
+                (p.slug, i.slug, c.state, c.stance.value if c.stance else "", c.confirmation or "")
                 for p in grid.parties
                 for i in grid.issues
                 if (c := grid.cell(p, i)) is not None

@@ -148,3 +148,65 @@ def test_admin_routes_refuse_editors(
     token = csrf_token(client, "/")
     response = client.request(method, url, headers={"X-CSRF-Token": token}, follow_redirects=False)
     assert response.status_code == 403, (method, url)
+
+
+VARYING_HEADERS = {"date", "x-request-id"}
+"""Headers that differ between any two responses, whatever the method."""
+STAMPED = {"/briefing.pdf"}
+"""Rendered afresh with the time it is made: its length can differ by a few bytes."""
+
+
+def _sample_url(route: APIRoute, session: Session) -> str:
+    """The route's path with each parameter naming something of the seed data."""
+    from sqlalchemy import func, select
+
+    from app.models import Quote, Source, Speaker, User
+
+    first = {
+        "quote_id": Quote.id,
+        "speaker_id": Speaker.id,
+        "source_id": Source.id,
+        "user_id": User.id,
+    }
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in first:
+            return str(session.scalar(select(func.min(first[name]))))
+        if name == "issue" or (name == "slug" and "/issues/" in route.path):
+            return "crimea-recognition"
+        return "ua"
+
+    return re.sub(r"\{([^}]+)\}", value, route.path)
+
+
+def test_head_answers_every_get_route_like_get_without_a_body(
+    admin_client: TestClient, seeded: Session
+) -> None:
+    """HEAD on every GET route (pages, fragments, feeds, CSV, API, PDF): same status and headers."""
+    urls = sorted({_sample_url(r, seeded) for r in _routes() if "GET" in r.methods})
+    urls += ["/?as_of=2025-04-23", "/quotes/tag-row?n=2", "/static/css/app.css", "/openapi.json"]
+    statuses = {}
+    for url in urls:
+        got = admin_client.get(url, follow_redirects=False)
+        head = admin_client.head(url, follow_redirects=False)
+        statuses[url] = got.status_code
+        assert head.status_code == got.status_code, url
+        assert head.content == b"", url
+        varying = VARYING_HEADERS | ({"content-length"} if url in STAMPED else set())
+        assert {k: v for k, v in head.headers.items() if k not in varying} == {
+            k: v for k, v in got.headers.items() if k not in varying
+        }, url
+        assert "content-length" in head.headers or "transfer-encoding" in head.headers, url
+    for fragment in ("/cells/ua/crimea-recognition", "/changes"):
+        headers = {"HX-Request": "true"}
+        got = admin_client.get(fragment, headers=headers)
+        head = admin_client.head(fragment, headers=headers)
+        assert (head.status_code, head.content) == (200, b"")
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert len(urls) > 50
+    # /login sends a logged-in user on; /quotes/tag-row needs its `n`, given above.
+    assert [url for url, status in statuses.items() if status != 200] == [
+        "/login",
+        "/quotes/tag-row",
+    ]

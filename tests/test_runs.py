@@ -191,3 +191,26 @@ def test_quotes_without_a_position_are_not_assessed_not_nothing(
     assert (cell["state"], cell["stance"], cell["unassessed_quotes"]) == ("not_assessed", None, 2)
     detail = client.get("/cells/quiet/qi?as_of=2025-06-01").text
     assert "not assessed" in detail and "2 quotes are tagged" in detail
+
+
+def test_a_blocs_feed_follows_its_members(
+    client: TestClient, session: Session, bloc: tuple[Party, Party, Party, Issue]
+) -> None:
+    feed = client.get("/feeds/parties/xeu.atom").text
+    assert "Frankland (Europe X) on Guarantees X: no recorded position → accepts" in feed
+    assert "Kingdom (Europe X) on Guarantees X" in feed
+    assert "<title>Kingdom" not in client.get("/feeds/parties/xfr.atom").text
+
+
+def test_condition_changes_read_as_such_in_lists_and_feeds(
+    client: TestClient, session: Session
+) -> None:
+    party = b.party(session, "condi", name="Condiland")
+    issue = b.issue(session, "condi-issue", title="Condi issue")
+    b.position(session, party, issue, Stance.CONDITIONAL, MAR1, condition="a ceasefire first")
+    b.position(session, party, issue, Stance.CONDITIONAL, MAY1, condition="US guarantees")
+    feed = client.get("/feeds/parties/condi.atom").text
+    assert "conditional (if a ceasefire first) → conditional (if US guarantees)" in feed
+    page = client.get("/changes?from=2025-04-01&to=2025-06-01").text
+    item = page.split("Condiland")[1].split("</li>")[0]
+    assert "if a ceasefire first" in item and "if US guarantees" in item

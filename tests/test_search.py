@@ -8,10 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from app.models import QuoteStatus, Stance
-from app.services import search
+from app.models import Party, QuoteKind, QuoteStatus, Source, Speaker, Stance
+from app.services import catalog, quotes, search
 from app.templating import highlight
 from tests import builders as b
 
@@ -47,10 +48,14 @@ def _found(session: Session, **filters: object) -> list[int]:
     return [q.id for q in page.quotes]
 
 
-def test_words_must_all_match_and_results_are_newest_first(
+def test_words_must_all_match_and_sort_by_date_is_newest_first(
     session: Session, corpus: dict[str, int]
 ) -> None:
-    assert _found(session, q="ceasefire") == [corpus["full"], corpus["partial"]]
+    assert set(_found(session, q="ceasefire")) == {corpus["full"], corpus["partial"]}
+    assert _found(session, q="ceasefire", sort=search.QuoteSort.DATE) == [
+        corpus["full"],
+        corpus["partial"],
+    ]
     assert _found(session, q="ceasefire partial") == [corpus["partial"]]
 
 
@@ -109,6 +114,7 @@ def test_quotes_page_filters_in_url_and_fragment_for_htmx(
         {"from": "2025-02-30"},
         {"page": "0"},
         {"page": "-1"},
+        {"sort": "random"},
     ],
 )
 def test_bad_filters_are_400(client: TestClient, seeded: Session, params: dict[str, str]) -> None:
@@ -172,3 +178,279 @@ def test_cached_search_shows_a_new_quote_at_once(client: TestClient, session: Se
     assert "said words" not in client.get("/quotes", params={"q": "freshly"}).text
     b.quote(session, party, issue, text="Freshly said words")
     assert "<mark>Freshly</mark> said words" in client.get("/quotes", params={"q": "freshly"}).text
+
+
+# ---------------------------------------------------------------------------------------------
+# What analysts type: names, parties, issues, outlets, spellings, numbers, common words.
+
+
+def _said(
+    session: Session,
+    party: Party,
+    words: str,
+    *,
+    speaker: Speaker | None = None,
+    source: Source | None = None,
+    tags: list[tuple[object, Stance]] | None = None,
+    said_on: date = date(2025, 4, 1),
+) -> int:
+    quote = quotes.create_quote(
+        session,
+        actor=None,
+        text=words,
+        kind=QuoteKind.DIRECT,
+        said_on=said_on,
+        party=party,
+        source=source or b.source(session),
+        status=QuoteStatus.CONFIRMED,
+        speaker=speaker,
+        tags=tags or [],  # type: ignore[arg-type]
+    )
+    session.flush()
+    return quote.id
+
+
+def _speaker(session: Session, party: Party, name: str, role: str = "") -> Speaker:
+    speaker = catalog.create_speaker(session, actor=None, party=party, name=name, role=role)
+    session.flush()
+    return speaker
+
+
+def test_speaker_name_and_role_find_quotes_that_do_not_name_them(session: Session) -> None:
+    ua = b.party(session, "s-ua")
+    yermak = _speaker(session, ua, "Andriy Yermak", "Head of the Presidential Office")
+    theirs = _said(session, ua, "We discussed the framework in Geneva", speaker=yermak)
+    _said(session, ua, "Another framework was discussed")
+    assert _found(session, q="Yermak") == [theirs]
+    assert _found(session, q="yermak framework") == [theirs]
+    assert _found(session, q='"presidential office"') == [theirs]
+
+
+def test_party_name_and_short_name_find_the_partys_quotes(session: Session) -> None:
+    ours = b.party(session, "s-atl", name="Atlantic Federation")
+    other = b.party(session, "s-oth", name="Other Republic")
+    quote = _said(session, ours, "No comment at this stage")
+    _said(session, other, "No comment at this stage either")
+    assert _found(session, q="atlantic") == [quote]
+    assert _found(session, q="S-ATL") == [quote]  # the short name b.party gives
+
+
+def test_issue_title_finds_tagged_quotes_without_the_word(session: Session) -> None:
+    ru = b.party(session, "s-ru")
+    truce = b.issue(session, "s-truce", title="Ceasefire")
+    tagged = _said(
+        session, ru, "The guns will fall silent at Easter", tags=[(truce, Stance.ACCEPTS)]
+    )
+    _said(session, ru, "The guns will not fall silent")
+    assert _found(session, q="ceasefire") == [tagged]
+    assert _found(session, q="ceasefire guns") == [tagged]
+
+
+def test_source_outlet_finds_its_quotes(session: Session) -> None:
+    eu = b.party(session, "s-eu")
+    reported = _said(
+        session, eu, "Talks resume next week", source=b.source(session, outlet="Politico Europe")
+    )
+    _said(session, eu, "Talks resume next week", source=b.source(session, outlet="Wire"))
+    assert _found(session, q="politico") == [reported]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Zelensky", "Zelenskyy", "zelenskiy", "ZELENSKII", "Zelenskyi", '"president zelensky"'],
+)
+def test_transliterations_of_a_name_find_each_other(session: Session, query: str) -> None:
+    ua = b.party(session, "s-ua2")
+    spelled = {
+        "yy": _said(session, ua, "President Zelenskyy said no", said_on=date(2025, 4, 3)),
+        "y": _said(session, ua, "President Zelensky said yes", said_on=date(2025, 4, 2)),
+        "iy": _said(session, ua, "President Zelenskiy's office", said_on=date(2025, 4, 1)),
+    }
+    _said(session, ua, "Olena Zelenska travelled to Paris")
+    assert set(_found(session, q=query)) == set(spelled.values())
+
+
+def test_transliteration_does_not_widen_ordinary_words(session: Session) -> None:
+    us = b.party(session, "s-us")
+    policy = _said(session, us, "Our policy has not changed")
+    _said(session, us, "The police were not informed")
+    _said(session, us, "Policing the line is hard")
+    assert _found(session, q="policy") == [policy]
+    assert _found(session, q="policies") == [policy]
+
+
+def test_accents_do_not_matter(session: Session) -> None:
+    eu = b.party(session, "s-eu2")
+    accented = _said(session, eu, "Maroš Šefčovič met the delegation")
+    plain = _said(session, eu, "Sefcovic will travel")
+    assert set(_found(session, q="sefcovic")) == {accented, plain}
+    assert set(_found(session, q="Šefčovič")) == {accented, plain}
+
+
+@pytest.mark.parametrize("query", ["800000", "800,000", "800.000", '"800 000"', "800,000."])
+def test_numbers_match_however_their_thousands_are_written(session: Session, query: str) -> None:
+    ru = b.party(session, "s-ru2")
+    written = [
+        _said(session, ru, "They have 800,000 troops"),
+        _said(session, ru, "Some 800.000 soldiers"),
+        _said(session, ru, "About 800 000 reservists"),
+        _said(session, ru, "Exactly 800000 shells"),
+    ]
+    _said(session, ru, "Only 80,000 tanks and 800 drones")
+    assert set(_found(session, q=query)) == set(written)
+    assert _found(session, q="8000000") == []
+
+
+def test_phrase_of_common_words_matches(session: Session) -> None:
+    us = b.party(session, "s-us2")
+    meant = _said(session, us, "We want it but there are conditions")
+    reordered = _said(session, us, "There are conditions, but we want it")
+    assert _found(session, q='"it but there are"') == [meant]
+    assert _found(session, q="\u201cit but there are\u201d") == [meant]  # curly quotes
+    assert _found(session, q='"but there are conditions"') == [meant]
+    assert set(_found(session, q="there")) == {meant, reordered}
+
+
+def test_relevance_first_then_newest_among_equals(session: Session) -> None:
+    party = b.party(session, "s-rank")
+    titled = b.issue(session, "s-armistice", title="Armistice terms")
+    older = _said(session, party, "Armistice now", said_on=date(2025, 3, 1))
+    middle = _said(session, party, "Armistice now", said_on=date(2025, 3, 2))
+    newer = _said(session, party, "Armistice now", said_on=date(2025, 3, 3))
+    # Newest of all, but the word is only in its issue's title: it weighs less than the text.
+    only_tagged = _said(
+        session, party, "Talks go on", tags=[(titled, Stance.ACCEPTS)], said_on=date(2025, 3, 5)
+    )
+    assert _found(session, q="armistice") == [newer, middle, older, only_tagged]
+    assert _found(session, q="armistice", sort=search.QuoteSort.DATE) == [
+        only_tagged,
+        newer,
+        middle,
+        older,
+    ]
+    first = search.search_quotes(
+        session, filters=search.QuoteFilters(q="armistice"), page=1, page_size=2
+    )
+    second = search.search_quotes(
+        session, filters=search.QuoteFilters(q="armistice"), page=2, page_size=2
+    )
+    assert [q.id for q in first.quotes + second.quotes] == [newer, middle, older, only_tagged]
+    assert first.by_relevance and first.has_next and not second.has_next
+
+
+def test_only_the_newest_matches_are_ranked_and_older_ones_follow_newest_first(
+    session: Session,
+) -> None:
+    party = b.party(session, "s-window")
+    long = "A truce perhaps, said once in a long sentence about quite other matters"
+    strongest = _said(session, party, "Truce truce truce", said_on=date(2025, 1, 1))
+    long_old = _said(session, party, long, said_on=date(2025, 1, 2))
+    short_old = _said(session, party, "Truce now", said_on=date(2025, 1, 3))
+    long_new = _said(session, party, long, said_on=date(2025, 1, 4))
+    short_new = _said(session, party, "Truce now", said_on=date(2025, 1, 5))
+    truce = search.QuoteFilters(q="truce")
+    everything = search.search_quotes(session, filters=truce)
+    assert [q.id for q in everything.quotes] == [
+        strongest,
+        short_new,
+        short_old,
+        long_new,
+        long_old,
+    ]
+    assert everything.ranked_all
+
+    def window_of_three(page: int, size: int) -> search.QuotePage:
+        return search.search_quotes(
+            session, filters=truce, page=page, page_size=size, rank_window=3
+        )
+
+    whole = window_of_three(1, 25)
+    # The newest three ranked (short, short, long), then the two older ones newest first.
+    assert [q.id for q in whole.quotes] == [short_new, short_old, long_new, long_old, strongest]
+    assert not whole.ranked_all
+    pages = [window_of_three(n, 2) for n in (1, 2, 3)]
+    assert [q.id for p in pages for q in p.quotes] == [q.id for q in whole.quotes]
+    assert [p.has_next for p in pages] == [True, True, False]
+
+
+def _index_is_consistent(session: Session) -> None:
+    if session.get_bind().dialect.name == "sqlite":
+        # Raises "database disk image is malformed" when the index and its content disagree.
+        session.execute(
+            sql("INSERT INTO quotes_fts(quotes_fts, rank) VALUES ('integrity-check', 1)")
+        )
+
+
+def test_renames_and_retagging_keep_the_index_current(session: Session) -> None:
+    ua = b.party(session, "s-ua3", name="Ukraine Test")
+    speaker = _speaker(session, ua, "Andriy Yermak")
+    source = b.source(session, outlet="Old Herald")
+    issue = b.issue(session, "s-guarantees", title="Security guarantees")
+    quote_id = _said(
+        session, ua, "The plan is acceptable", speaker=speaker, source=source,
+        tags=[(issue, Stance.ACCEPTS)],
+    )  # fmt: skip
+    _index_is_consistent(session)
+
+    catalog.update_speaker(
+        session, actor=None, speaker=speaker, expected_version=speaker.version, party=ua,
+        name="Rustem Umerov", role="Secretary of the Security Council",
+    )  # fmt: skip
+    session.flush()
+    assert _found(session, q="umerov") == [quote_id]
+    assert _found(session, q="yermak") == []
+    assert _found(session, q='"security council"') == [quote_id]
+
+    catalog.update_issue(
+        session, actor=None, issue=issue, expected_version=issue.version,
+        title="Reassurance force", proposition=issue.proposition, description="", sort_order=1,
+    )  # fmt: skip
+    session.flush()
+    assert _found(session, q="reassurance") == [quote_id]
+    assert _found(session, q="guarantees") == []
+
+    catalog.update_party(
+        session, actor=None, party=ua, expected_version=ua.version, name="Kyiv Government",
+        short_name="KG", kind=ua.kind, parent=None, sort_order=ua.sort_order,
+    )  # fmt: skip
+    session.flush()
+    assert _found(session, q="kyiv government") == [quote_id]
+    assert _found(session, q="Ukraine") == []
+
+    # Written by plain SQL, past every service: the database keeps the index current itself.
+    session.execute(
+        sql("UPDATE sources SET outlet = 'New Courier' WHERE id = :id"), {"id": source.id}
+    )
+    assert _found(session, q="courier") == [quote_id]
+    assert _found(session, q="herald") == []
+
+    quote = session.get(quotes.Quote, quote_id)
+    assert quote is not None
+    session.refresh(quote, ["issue_tags"])
+    quote.issue_tags.clear()
+    session.flush()
+    assert _found(session, q="reassurance") == []
+    truce = b.issue(session, "s-truce2", title="Ceasefire")
+    quote.issue_tags.append(quotes.QuoteIssue(issue_id=truce.id, stance=Stance.REJECTS))
+    quote.text = "The plan is unacceptable"
+    session.flush()
+    assert _found(session, q="ceasefire unacceptable") == [quote_id]
+    _index_is_consistent(session)
+
+    session.execute(sql("DELETE FROM quotes WHERE id = :id"), {"id": quote_id})
+    assert _found(session, q="ceasefire") == []
+    _index_is_consistent(session)
+
+
+def test_search_page_marks_every_spelling_and_orders_by_choice(
+    client: TestClient, seeded: Session
+) -> None:
+    page = client.get("/quotes", params={"q": "Zelensky"})
+    assert page.status_code == 200
+    assert "<mark>Zelenskyy</mark>" in page.text
+    assert '<option value="relevance" selected>' in page.text
+    by_date = client.get("/quotes", params={"q": "Zelensky", "sort": "date"})
+    assert '<option value="date" selected>' in by_date.text
+    api = client.get("/api/v1/quotes", params={"q": "Zelensky", "sort": "date"})
+    days = [item["said_on"] for item in api.json()["items"]]
+    assert days and days == sorted(days, reverse=True)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import PROJECT_ROOT
 from app.db import Base
-from app.models import Issue, Party, Quote, QuoteStatus, Stance
+from app.models import AuditEntry, Issue, Party, Position, Quote, QuoteStatus, Stance
 from app.services import catalog, matrix, seed
+from app.services.users import as_utc
 
 TALKS = date(2025, 4, 23)
 REQUIRED_ISSUES = {
@@ -119,3 +120,28 @@ def test_seed_europe_has_its_members_beneath_it(seeded: Session) -> None:
     eu = slugs.index("eu")
     assert slugs[eu + 1 : eu + 5] == ["uk", "fr", "de", "eu-institutions"]
     assert {p.slug for p in grid.members(grid.parties[eu])} == {"uk", "fr", "de", "eu-institutions"}
+
+
+def test_seed_positions_are_recorded_as_of_the_article_day(seeded: Session) -> None:
+    recorded = {as_utc(p.recorded_at) for p in seeded.scalars(select(Position))}
+    assert recorded == {datetime(2025, 4, 23, 12, tzinfo=UTC)}
+
+
+def test_seed_matrix_is_what_was_known_on_the_article_day(seeded: Session) -> None:
+    def stances(known_on: date | None) -> dict[tuple[int, int], Stance | None]:
+        grid = matrix.build_matrix(seeded, as_of=TALKS, known_on=known_on)
+        return {key: c.stance for key, c in grid.cells.items() if c.position_id is not None}
+
+    assert stances(TALKS) == stances(None)
+    assert len(stances(TALKS)) >= 10
+    assert stances(TALKS - timedelta(days=1)) == {}
+
+
+def test_seed_positions_audit_says_they_carry_their_recording_date(seeded: Session) -> None:
+    entries = list(seeded.scalars(select(AuditEntry).where(AuditEntry.entity_type == "positions")))
+    assert len(entries) == seeded.scalar(select(func.count()).select_from(Position))
+    for entry in entries:
+        assert entry.after is not None
+        assert entry.after["note"] == (
+            "imported with its original recording date, 2025-04-23T12:00:00+00:00"
+        )

@@ -12,9 +12,9 @@ from sqlalchemy import text
 
 from app.config import get_settings
 from app.db import EngineDep, SessionDep
-from app.forms import parse_day
+from app.forms import parse_day, parse_whole_number
 from app.models import Party, Position, Quote, Source
-from app.routes.search import QuoteQueryDep, parse_int
+from app.routes.search import QuoteQueryDep
 from app.services import catalog, evidence, matrix, search
 from app.services.errors import InvalidParameter
 
@@ -41,19 +41,27 @@ class IssueOut(BaseModel):
 
 
 class CellOut(BaseModel):
-    """A party's position on an issue; absent cells mean no recorded position."""
+    """A party on an issue. `state` is `position` (a stance in force: `since` is the start of its
+    unbroken run, restatements included), `split` (a bloc with no position of its own whose
+    members differ: `stance` is null) or `not_assessed` (quotes tagged, no position yet). Absent
+    cells mean nothing is recorded."""
 
     party: str
     issue: str
-    stance: str
+    state: str
+    stance: str | None
     condition: str | None
-    effective_from: date
+    since: date | None
+    effective_from: date | None
+    restated_on: date | None
     evidence_count: int
     latest_evidence_on: date | None
-    confirmation: str
+    confirmation: str | None
     stale: bool
     changed: bool = False
-    split: dict[str, str] | None = None
+    split: bool = False
+    members: dict[str, str] | None = None
+    unassessed_quotes: int = 0
 
 
 class MatrixOut(BaseModel):
@@ -124,15 +132,20 @@ def matrix_api(
             CellOut(
                 party=slugs[c.party_id],
                 issue=issue_slugs[c.issue_id],
-                stance=c.stance.value,
+                state=c.state,
+                stance=c.stance.value if c.stance else None,
                 condition=c.condition,
+                since=c.since,
                 effective_from=c.effective_from,
+                restated_on=c.restated_on,
                 evidence_count=c.evidence_count,
                 latest_evidence_on=c.latest_evidence_on,
                 confirmation=c.confirmation,
                 stale=c.stale,
                 changed=grid.has_changed(party, issue),
-                split={m.slug: mc.stance.value for m, mc in grid.split(party, issue)} or None,
+                split=c.split,
+                members={slugs[pid]: stance.value for pid, stance in c.members} or None,
+                unassessed_quotes=c.unassessed,
             )
             for party in grid.parties
             for issue in grid.issues
@@ -248,8 +261,8 @@ class Page(BaseModel, Generic[T]):
 
 
 def _paging(page: str | None, page_size: str | None) -> tuple[int, int]:
-    number = parse_int(page, field="page")
-    size = parse_int(page_size, field="page_size")
+    number = parse_whole_number(page, field="page")
+    size = parse_whole_number(page_size, field="page_size")
     number = 1 if number is None else number
     size = 50 if size is None else size
     if number < 1 or number > search.MAX_PAGE:
@@ -342,13 +355,19 @@ def issues_api(session: SessionDep) -> list[IssueDetailOut]:
     ]
 
 
-@router.get("/speakers", response_model=list[SpeakerOut], summary="Every speaker")
-def speakers_api(session: SessionDep) -> list[SpeakerOut]:
-    """Speakers by name, with the party each speaks for."""
-    return [
-        SpeakerOut(id=s.id, name=s.name, role=s.role, party=s.party.slug)
-        for s in search.speakers_for_filter(session)
-    ]
+@router.get("/speakers", response_model=Page[SpeakerOut], responses=Errors, summary="Speakers")
+def speakers_api(
+    session: SessionDep, page: Param = None, page_size: Param = None
+) -> Page[SpeakerOut]:
+    """Speakers by name with the party each speaks for, a page at a time (page_size at most 100)."""
+    number, size = _paging(page, page_size)
+    rows, has_next = catalog.page_speakers(session, page=number, page_size=size)
+    return Page(
+        items=[SpeakerOut(id=s.id, name=s.name, role=s.role, party=s.party.slug) for s in rows],
+        page=number,
+        page_size=size,
+        has_next=has_next,
+    )
 
 
 @router.get("/sources", response_model=Page[SourceOut], responses=Errors, summary="Sources")
@@ -370,7 +389,7 @@ def quotes_api(
     page: Param = None,
     page_size: Param = None,
 ) -> Page[QuoteOut]:
-    """Quotes newest first, with the same filters as the /quotes page."""
+    """Quotes best match (or newest) first, with the same filters and order as the /quotes page."""
     number, size = _paging(page, page_size)
     filters = query.filters
     results = search.search_quotes(session, filters=filters, page=number, page_size=size)

@@ -26,6 +26,7 @@ WRONG_CREDENTIALS = "Email or password is incorrect, or the account is disabled.
 
 
 def _client(request: Request) -> str:
+    """The client's address: the connecting peer, or whom a trusted proxy names (TRUSTED_PROXIES)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -54,7 +55,8 @@ def login(
     password: Annotated[str, Form(max_length=4096)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the credentials (throttled), then start a fresh session."""
+    """Check the credentials (throttled per account and client address), then start a fresh
+    session."""
     settings = get_settings()
     limits = users.LoginLimits(
         per_account=settings.login_failures_per_account,

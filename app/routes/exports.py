@@ -32,7 +32,7 @@ def _csv(body: str, filename: str) -> Response:
 
 @router.get("/quotes.csv", summary="Quotes as CSV (the search's filters apply)")
 def quotes_export(session: SessionDep, query: QuoteQueryDep) -> Response:
-    """The quotes the same filters show on /quotes, newest first (at most 20,000 rows)."""
+    """The quotes the same filters show on /quotes, in its order (at most 20,000 rows)."""
     filters = query.filters
     found = search.search_quotes(session, filters=filters, page=1, page_size=MAX_ROWS)
     return _csv(exports.quotes_csv(found.quotes), "quotes.csv")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, Request
@@ -10,12 +11,27 @@ from starlette.responses import Response
 from app.db import SessionDep
 from app.services import catalog, evidence
 from app.services.matrix import changes_between
+from app.services.users import as_utc
 from app.templating import templates
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
 FEED_SIZE = 50
 BEGINNING = date(1900, 1, 1)
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters XML 1.0 forbids: one in a feed makes every reader refuse the whole feed."""
+
+
+def rfc3339(moment: datetime | date) -> str:
+    """A timestamp as RFC 3339 in UTC (a date as its midnight UTC), as Atom wants."""
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+    return as_utc(moment).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def utc_day(moment: datetime) -> date:
+    """The UTC calendar day of a stored timestamp."""
+    return as_utc(moment).astimezone(UTC).date()
 
 
 def _atom(
@@ -36,15 +52,21 @@ def _atom(
         issue_ids=issue_ids,
     )
     listing = evidence.change_list(session, since=BEGINNING, until=date.today(), changes=changes)
-    updated = max((c.recorded_at for c in changes), default=datetime(2025, 1, 1, tzinfo=UTC))
+    # An entry is updated when the change was recorded; the feed, when its newest entry was.
+    updated = max(
+        (as_utc(c.recorded_at) for c in changes), default=datetime(2025, 1, 1, tzinfo=UTC)
+    )
     body = templates.get_template("feeds/atom.xml").render(
         base=str(request.base_url).rstrip("/"),
         feed_path=feed_path,
         title=title,
         listing=listing,
         updated=updated,
+        rfc3339=rfc3339,
+        utc_day=utc_day,
     )
-    return Response(body, media_type="application/atom+xml; charset=utf-8")
+    # Forms refuse these characters; text saved before they did (or imported) is cleaned here.
+    return Response(NOT_XML.sub("", body), media_type="application/atom+xml; charset=utf-8")
 
 
 @router.get("/changes.atom", summary="Atom feed of every change of position")
@@ -57,14 +79,16 @@ def all_changes(request: Request, session: SessionDep) -> Response:
 
 @router.get("/parties/{slug}.atom", summary="Atom feed of one party's changes")
 def party_changes(request: Request, session: SessionDep, slug: str) -> Response:
-    """The newest changes of stance of one party."""
+    """The newest changes of stance of one party; a bloc's feed includes its members' changes
+    (a member moving is how a bloc comes to be split)."""
     party = catalog.get_party(session, slug=slug)
+    members = [p.id for p in catalog.list_parties(session) if p.parent_id == party.id]
     return _atom(
         request,
         session,
         title=f"peacetalks: {party.name} changes of position",
         feed_path=f"/feeds/parties/{party.slug}.atom",
-        party_ids=[party.id],
+        party_ids=[party.id, *members],
     )
 
 

@@ -12,13 +12,13 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, BeforeValidator, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
-from app.forms import parse_form
+from app.forms import day_in_range, parse_form, text_field, whole_number
 from app.models import Issue, Party, PartyKind, Role, Source, SourceKind, SourceTier, Speaker, User
 from app.security import AdminDep, EditorDep
 from app.services import catalog, users
@@ -48,10 +48,10 @@ def _blank_to_none(value: object) -> object:
 
 def _whole_number(value: object) -> object:
     if isinstance(value, str):
-        text = value.strip()
-        if not text.lstrip("-").isdigit() or len(text) > 9:
+        number = whole_number(value.strip(), signed=True)
+        if number is None:
             raise ValueError("Enter a whole number, e.g. 50.")
-        return int(text)
+        return number
     return value
 
 
@@ -59,25 +59,27 @@ def _optional_whole_number(value: object) -> object:
     return _whole_number(_blank_to_none(value))
 
 
-def _text(limit: int, *, required: bool = True) -> Any:
-    """Text of at most `limit` characters, surrounding space removed; required means non-blank."""
-    return StringConstraints(strip_whitespace=True, min_length=int(required), max_length=limit)
+def _text(limit: int, *, required: bool = True, name: bool = False) -> Any:
+    """Text of at most `limit` characters, surrounding space removed, no control characters;
+    required means non-blank; a name (also a slug, an email, a web address) may not hold
+    text-direction controls either."""
+    return text_field(limit, required=required, directional=not name)
 
 
-Text40 = Annotated[str, _text(40)]
-Text60 = Annotated[str, _text(60)]
+Text40 = Annotated[str, _text(40, name=True)]
+Text60 = Annotated[str, _text(60, name=True)]
 Text120 = Annotated[str, _text(120)]
-Text200 = Annotated[str, _text(200)]
-Text320 = Annotated[str, _text(320)]
+Text200 = Annotated[str, _text(200, name=True)]
+Text320 = Annotated[str, _text(320, name=True)]
 Text400 = Annotated[str, _text(400)]
 Text500 = Annotated[str, _text(500)]
-Text2000 = Annotated[str, _text(2000)]
-OptionalText60 = Annotated[str, _text(60, required=False)]
+Text2000 = Annotated[str, _text(2000, name=True)]
+OptionalText60 = Annotated[str, _text(60, required=False, name=True)]
 OptionalText200 = Annotated[str, _text(200, required=False)]
 OptionalText5000 = Annotated[str, _text(5000, required=False)]
 SortOrder = Annotated[int, BeforeValidator(_whole_number)]
 OptionalSortOrder = Annotated[int | None, BeforeValidator(_optional_whole_number)]
-OptionalDay = Annotated[date | None, BeforeValidator(_blank_to_none)]
+OptionalDay = Annotated[date | None, BeforeValidator(_blank_to_none), AfterValidator(day_in_range)]
 
 
 class PartyForm(BaseModel):
@@ -156,8 +158,8 @@ class PasswordForm(BaseModel):
 
 def _version(data: Mapping[str, str]) -> int:
     """The version the edit form was based on; a missing one counts as stale (-1)."""
-    text = data.get("version", "").strip()
-    return int(text) if text.isdigit() and len(text) < 10 else -1
+    number = whole_number(data.get("version", "").strip())
+    return -1 if number is None else number
 
 
 # --- Choices shown in selects ----------------------------------------------------------------

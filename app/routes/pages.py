@@ -17,7 +17,7 @@ from app.db import SessionDep
 from app.forms import parse_day
 from app.render_cache import cell_cache, etag, matrix_cache
 from app.security import AuthDep
-from app.services import catalog, evidence, matrix, versioning
+from app.services import coverage, evidence, matrix, versioning
 from app.services.errors import InvalidParameter
 from app.templating import render, templates, wants_fragment
 
@@ -66,7 +66,8 @@ async def matrix_page(
     as_of_given = bool(as_of and as_of.strip())
     logged_in = auth.user is not None
     version = await versioning.for_view(session, logged_in=logged_in)
-    key = ("matrix", version, day, known, since_day, as_of_given)
+    # Logged in or not: an empty matrix offers editors a link to record the first position.
+    key = ("matrix", version, day, known, since_day, as_of_given, logged_in)
     fragment = wants_fragment(request)
     # The page around the matrix shows who is logged in and carries their CSRF token.
     tag = etag(*key, fragment, auth.user.id if auth.user else "-", auth.csrf_token)
@@ -82,8 +83,9 @@ async def matrix_page(
     html = matrix_cache.get(key)
     if not isinstance(html, str):
         html = await run_in_threadpool(
-            _render_matrix, session, day=day, known=known, since=since_day, as_of_given=as_of_given
-        )
+            _render_matrix, session, day=day, known=known, since=since_day,
+            as_of_given=as_of_given, editable=logged_in,
+        )  # fmt: skip
         matrix_cache.put(key, html)
     if fragment:
         return HTMLResponse(html, headers=headers)
@@ -120,7 +122,13 @@ def _page_response(compressed: str | bytes, gzip_ok: bool, headers: dict[str, st
 
 
 def _render_matrix(
-    session: Session, *, day: date, known: date | None, since: date | None, as_of_given: bool
+    session: Session,
+    *,
+    day: date,
+    known: date | None,
+    since: date | None,
+    as_of_given: bool,
+    editable: bool,
 ) -> str:
     grid = matrix.build_matrix(
         session,
@@ -134,8 +142,13 @@ def _render_matrix(
         if since is not None
         else None
     )
+    empty = (
+        coverage.explain_view(session, as_of=day, known_on=known, since=since)
+        if coverage.shows_nothing(grid.cells.values())
+        else None
+    )
     return templates.get_template("matrix/_matrix.html").render(
-        matrix=grid, changes=changes, as_of_given=as_of_given
+        matrix=grid, changes=changes, as_of_given=as_of_given, empty=empty, editable=editable
     )
 
 
@@ -174,7 +187,12 @@ async def changes_page(
 
 def _render_changes(session: Session, since: date, until: date, known: date | None) -> str:
     listing = evidence.change_list(session, since=since, until=until, known_on=known)
-    return templates.get_template("changes/_list.html").render(changes=listing)
+    empty = (
+        None
+        if listing.changes
+        else coverage.explain_changes(session, since=since, until=until, known_on=known)
+    )
+    return templates.get_template("changes/_list.html").render(changes=listing, changes_empty=empty)
 
 
 @router.get("/cells/{party}/{issue}", response_class=HTMLResponse, summary="A cell's evidence")
@@ -238,8 +256,20 @@ def _render_cell(
         known_on=known,
         stale_after_days=get_settings().stale_after_days,
     )
+    empty = (
+        coverage.explain_view(
+            session,
+            as_of=day,
+            known_on=known,
+            party_ids=[detail.party.id],
+            issue_ids=[detail.issue.id],
+        )
+        if detail.cell is None or coverage.shows_nothing([detail.cell])
+        else None
+    )
     html = templates.get_template("cells/_detail.html").render(
         detail=detail,
+        empty=empty,
         editable=editable,
         as_fragment=as_fragment,
         site_name=get_settings().site_name,
@@ -255,7 +285,12 @@ def party_page(
     detail = evidence.party_detail(
         session, slug=slug, as_of=_as_of(as_of), stale_after_days=get_settings().stale_after_days
     )
-    return render(request, "parties/page.html", {"detail": detail})
+    empty = (
+        coverage.explain_view(session, as_of=detail.as_of, party_ids=[detail.party.id])
+        if coverage.shows_nothing(detail.cells.values())
+        else None
+    )
+    return render(request, "parties/page.html", {"detail": detail, "empty": empty})
 
 
 @router.get("/issues/{slug}", response_class=HTMLResponse, summary="An issue across parties")
@@ -266,30 +301,51 @@ def issue_page(
     detail = evidence.issue_detail(
         session, slug=slug, as_of=_as_of(as_of), stale_after_days=get_settings().stale_after_days
     )
-    return render(request, "issues/page.html", {"detail": detail})
+    empty = (
+        coverage.explain_view(session, as_of=detail.as_of, issue_ids=[detail.issue.id])
+        if coverage.shows_nothing(detail.cells.values())
+        else None
+    )
+    return render(request, "issues/page.html", {"detail": detail, "empty": empty})
 
 
-@router.get("/compare", response_class=HTMLResponse, summary="Two parties side by side")
+@router.get("/compare", response_class=HTMLResponse, summary="Two or more parties side by side")
 def compare_page(
     request: Request,
     session: SessionDep,
-    a: Annotated[str, Query(max_length=60, description="First party's slug")] = "us",
-    b: Annotated[str, Query(max_length=60, description="Second party's slug")] = "ua",
+    parties: Annotated[
+        list[str] | None,
+        Query(
+            max_length=500,
+            description="Party slugs to compare, comma-separated or repeated (two to eight); "
+            "default us,ua.",
+        ),
+    ] = None,
+    a: Annotated[str | None, Query(max_length=60, description="First party (older links)")] = None,
+    b: Annotated[str | None, Query(max_length=60, description="Second party (older links)")] = None,
+    only: Annotated[
+        str | None, Query(max_length=20, description="'differences': only issues that differ")
+    ] = None,
     as_of: AsOf = None,
 ) -> HTMLResponse:
-    """Issue by issue: where two parties agree and differ, with each one's latest quote."""
+    """Issue by issue: where the parties agree, differ or are unclear, with each one's latest
+    quote and a summary line."""
+    slugs = [s.strip() for v in parties or [] for s in v.split(",") if s.strip()]
+    if not slugs:
+        slugs = [s for s in (a, b) if s] if a or b else ["us", "ua"]
+    if only not in (None, "", "differences"):
+        raise InvalidParameter("only", "use only=differences, or leave it out.")
     comparison = evidence.compare(
         session,
-        a_slug=a,
-        b_slug=b,
+        slugs=slugs,
         as_of=_as_of(as_of),
         stale_after_days=get_settings().stale_after_days,
+        only_differences=only == "differences",
     )
-    parties = catalog.list_parties(session)
     return render(
         request,
         "compare/page.html",
-        {"comparison": comparison, "party_options": [(p.slug, p.name) for p in parties]},
+        {"comparison": comparison},
         fragment="compare/_table.html",
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
+from app.forms import whole_number
 from app.models import Stance
 from app.routes.quotes import FormDep
 from app.security import EditorDep
@@ -23,7 +24,8 @@ Slug = Annotated[str | None, Query(max_length=60)]
 
 
 def _selected(values: Sequence[str]) -> list[int]:
-    return [int(v) for v in values if v.isdigit() and len(v) < 12][: positions.MAX_EVIDENCE]
+    ids = [whole_number(v, digits=11) for v in values]
+    return [i for i in ids if i is not None][: positions.MAX_EVIDENCE]
 
 
 def _form_context(

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
+from app.forms import whole_number
 from app.models import Quote, QuoteKind, QuoteStatus, SourceKind, SourceTier, Stance
 from app.security import EditorDep
 from app.services import catalog, quotes
@@ -96,7 +97,7 @@ def _form_context(
         "speaker_options": quotes.speaker_choices(session),
         "quote_options": quotes.quote_choices(
             session,
-            include_id=int(confirms) if confirms.isdigit() and len(confirms) < 12 else None,
+            include_id=whole_number(confirms.strip(), digits=11),
             exclude_id=quote.id if quote else None,
         ),
     }
@@ -220,7 +221,7 @@ def update_quote(
     quote = quotes.get_quote(session, quote_id=quote_id)
     values = form_values(form)
     version = values.get("version", "")
-    expected = int(version) if version.isdigit() and len(version) < 12 else None
+    expected = whole_number(version.strip(), digits=11)
     try:
         if expected != quote.version:
             raise quotes.EditConflict()

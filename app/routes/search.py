@@ -1,4 +1,4 @@
-"""Quote search for analysts: full text plus filters, newest first, paginated, state in the URL."""
+"""Quote search for analysts: full text plus filters, best match first, paginated, state in the URL."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
-from app.forms import parse_day
+from app.forms import parse_day, parse_whole_number
 from app.models import QuoteStatus, SourceTier, Stance
 from app.render_cache import search_cache
 from app.security import AuthDep
@@ -36,15 +36,6 @@ def parse_choice(value: str | None, choices: type[E], *, field: str) -> E | None
         raise InvalidParameter(field, f"must be one of: {allowed}.") from None
 
 
-def parse_int(value: str | None, *, field: str) -> int | None:
-    """A whole number from a query parameter, or None when empty."""
-    if not value:
-        return None
-    if not value.isdigit() or len(value) > 9:
-        raise InvalidParameter(field, "must be a whole number.")
-    return int(value)
-
-
 def filters_from_query(
     *,
     q: str | None,
@@ -56,18 +47,20 @@ def filters_from_query(
     tier: str | None,
     date_from: str | None,
     date_to: str | None,
+    sort: str | None = None,
 ) -> search.QuoteFilters:
     """Turn raw query parameters into filters, with a clear 400 for anything malformed."""
     return search.QuoteFilters(
         q=q or "",
         party=party or None,
         issue=issue or None,
-        speaker=parse_int(speaker, field="speaker"),
+        speaker=parse_whole_number(speaker, field="speaker"),
         stance=parse_choice(stance, Stance, field="stance"),
         status=parse_choice(status, QuoteStatus, field="status"),
         tier=parse_choice(tier, SourceTier, field="tier"),
         date_from=parse_day(date_from, field="from"),
         date_to=parse_day(date_to, field="to"),
+        sort=parse_choice(sort, search.QuoteSort, field="sort") or search.QuoteSort.RELEVANCE,
     )
 
 
@@ -96,15 +89,22 @@ async def quote_query(
         str | None, Query(alias="from", max_length=100, description="YYYY-MM-DD")
     ] = None,
     to: Annotated[str | None, Query(max_length=100, description="YYYY-MM-DD")] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="relevance (best match first, the default when there are words) or date",
+        ),
+    ] = None,
 ) -> QuoteQuery:
     """The filters of /quotes, the quotes API and the quotes CSV, declared once."""
     filters = filters_from_query(
         q=q, party=party, issue=issue, speaker=speaker, stance=stance, status=status, tier=tier,
-        date_from=from_, date_to=to,
+        date_from=from_, date_to=to, sort=sort,
     )  # fmt: skip
     raw = {
         "q": filters.q, "party": party, "issue": issue, "speaker": speaker, "stance": stance,
-        "status": status, "tier": tier, "from": from_, "to": to,
+        "status": status, "tier": tier, "from": from_, "to": to, "sort": sort,
     }  # fmt: skip
     return QuoteQuery(filters=filters, params={k: v for k, v in raw.items() if v})
 
@@ -120,13 +120,13 @@ async def quote_search(
     query: QuoteQueryDep,
     page: Text = None,
 ) -> Response:
-    """Quotes newest first, narrowed by text and filters; typing updates the results with htmx.
+    """Quotes best match (or newest) first, narrowed by text and filters; htmx updates as you type.
 
     An anonymous reader's page is rendered once per data version and parameters (popular
     searches repeat); editors' pages, with their edit links, are rendered each time.
     """
     filters, params = query.filters, query.params
-    page_number = 1 if page is None or page == "" else parse_int(page, field="page") or 0
+    page_number = 1 if not page else parse_whole_number(page, field="page") or 0
     if not 1 <= page_number <= search.MAX_PAGE:
         raise InvalidParameter("page", f"must be between 1 and {search.MAX_PAGE}.")
     fragment = wants_fragment(request)
@@ -170,6 +170,7 @@ def _render_search(
             "stance_options": [(s.value, s.value) for s in Stance],
             "status_options": [(s.value, s.value) for s in QuoteStatus],
             "tier_options": [(t.value, t.value.replace("_", " ")) for t in SourceTier],
+            "sort_options": [("relevance", "Best match"), ("date", "Newest")],
         },
         fragment="search/_results.html",
     )

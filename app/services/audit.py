@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.db import Base
+from app.forms import whole_number
 from app.models import AuditEntry, User
 
 SECRET_FIELDS = frozenset({"password_hash"})
@@ -104,7 +105,8 @@ def list_entries(
     if actor == SYSTEM_ACTOR:
         conditions.append(AuditEntry.actor_id.is_(None))
     elif actor:
-        conditions.append(AuditEntry.actor_id == (int(actor) if actor.isdigit() else -1))
+        actor_id = whole_number(actor)
+        conditions.append(AuditEntry.actor_id == (-1 if actor_id is None else actor_id))
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
     entries = session.scalars(
         select(AuditEntry)

@@ -470,6 +470,22 @@ def list_speakers(session: Session) -> list[Speaker]:
     return speakers
 
 
+def page_speakers(
+    session: Session, *, page: int = 1, page_size: int = 50
+) -> tuple[list[Speaker], bool]:
+    """Speakers by name with their party, a page at a time; returns the page and whether more follow."""
+    rows = list(
+        session.scalars(
+            select(Speaker)
+            .order_by(Speaker.name, Speaker.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size + 1)
+            .options(selectinload(Speaker.party))
+        )
+    )
+    return rows[:page_size], len(rows) > page_size
+
+
 def get_speaker(session: Session, *, speaker_id: int) -> Speaker:
     """The speaker with this id (party loaded), or NotFound."""
     speaker = session.scalar(

@@ -180,11 +180,11 @@ class PartyDetail:
     history: list[Position]
     quotes: list[Quote]
 
-
     @property
     def restated(self) -> set[int]:
         """Positions in the history that restate a stance rather than change it."""
         return restatement_ids(self.history)
+
 
 def party_detail(
     session: Session, *, slug: str, as_of: date, stale_after_days: int = 60
@@ -223,11 +223,11 @@ class IssueDetail:
     quotes: list[Quote]
     timeline: Timeline | None = None
 
-
     @property
     def restated(self) -> set[int]:
         """Positions in the history that restate a stance rather than change it."""
         return restatement_ids(self.history)
+
 
 def issue_detail(
     session: Session, *, slug: str, as_of: date, stale_after_days: int = 60
@@ -347,6 +347,11 @@ class Verdict:
         return VERDICT_WORDS[self.word]
 
 
+def possessive(name: str) -> str:
+    """A name in the possessive: "Russia's", "the United States'"."""
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
 def verdict_of(parties: list[Party], cells: list[Cell | None]) -> Verdict:
     """Compare stances judged with their confirmation: a stance whose evidence is denied or only
     reported, an ambiguous stance or a split bloc is never counted as agreeing."""
@@ -359,13 +364,13 @@ def verdict_of(parties: list[Party], cells: list[Cell | None]) -> Verdict:
         if cell is None:
             continue
         if cell.state != "position" and cell.split:
-            doubts.append(f"{party.name}'s members are split")
+            doubts.append(f"{possessive(party.name)} members are split")
         elif cell.confirmation == DENIED:
-            doubts.append(f"{party.name}'s evidence was denied")
+            doubts.append(f"{possessive(party.name)} evidence was denied")
         elif cell.assessed and cell.confirmation != CONFIRMED:
-            doubts.append(f"{party.name}'s evidence is unconfirmed")
+            doubts.append(f"{possessive(party.name)} evidence is unconfirmed")
         elif cell.stance == Stance.AMBIGUOUS:
-            doubts.append(f"{party.name}'s signals are ambiguous")
+            doubts.append(f"{possessive(party.name)} signals are ambiguous")
     if missing:
         doubts.append(f"no recorded position: {', '.join(missing)}")
     if doubts:

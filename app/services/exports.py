@@ -125,14 +125,27 @@ def matrix_csv(grid: Matrix) -> str:
                      "", "", "", "", 0, "", "", "", "", 0]
                 )  # fmt: skip
                 continue
-            members = "; ".join(f"{slugs.get(pid, pid)}:{stance.value}" for pid, stance in cell.members)
+            members = "; ".join(
+                f"{slugs.get(pid, pid)}:{stance.value}" for pid, stance in cell.members
+            )
             rows.append(
                 [
-                    grid.as_of, party.slug, party.name, issue.slug, issue.title, cell.state,
-                    cell.stance.value if cell.stance else "", cell.condition or "",
-                    cell.since or "", cell.restated_on or "", cell.evidence_count,
-                    cell.latest_evidence_on or "", cell.confirmation or "",
-                    cell.stale if cell.assessed else "", members, cell.unassessed,
+                    grid.as_of,
+                    party.slug,
+                    party.name,
+                    issue.slug,
+                    issue.title,
+                    cell.state,
+                    cell.stance.value if cell.stance else "",
+                    cell.condition or "",
+                    cell.since or "",
+                    cell.restated_on or "",
+                    cell.evidence_count,
+                    cell.latest_evidence_on or "",
+                    cell.confirmation or "",
+                    cell.stale if cell.assessed else "",
+                    members,
+                    cell.unassessed,
                 ]  # fmt: skip
             )
     return to_csv(MATRIX_HEADER, rows)

@@ -10,16 +10,11 @@ from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.forms import parse_form
+from app.forms import parse_form, text_field, whole_number
 from app.models import Issue, Party, Position, Quote, Source, Speaker, Stance, User
 from app.services import audit, catalog
 from app.services.errors import ValidationFailed
-from app.services.quotes import (
-    MAX_CONDITION,
-    MAX_RATIONALE,
-    Day,
-    text_field,
-)
+from app.services.quotes import MAX_CONDITION, MAX_RATIONALE, Day
 
 
 def find_position(
@@ -48,8 +43,12 @@ def record_position(
     evidence: Sequence[Quote],
     condition: str | None = None,
     recorded_at: datetime | None = None,
+    audit_note: str | None = None,
 ) -> Position:
-    """Record a new position (a change of stance never overwrites an old one, so history stays)."""
+    """Record a new position (a change of stance never overwrites an old one, so history stays).
+
+    `recorded_at` is for imports from an archive (default: now); `audit_note` says so in the log.
+    """
     errors: dict[str, str] = {}
     condition = (condition or "").strip() or None
     if stance == Stance.CONDITIONAL and condition is None:
@@ -90,7 +89,10 @@ def record_position(
         actor=actor,
         action="create",
         entity=position,
-        extra={"evidence": sorted(q.id for q in evidence)},
+        extra={
+            "evidence": sorted(q.id for q in evidence),
+            **({"note": audit_note} if audit_note else {}),
+        },
     )
     return position
 
@@ -110,10 +112,11 @@ def _quote_ids(value: object) -> list[int]:
         text = item.strip() if isinstance(item, str) else str(item)
         if not text:
             continue
-        if not text.isdigit() or len(text) > 12:
+        number = whole_number(text, digits=12)
+        if number is None:
             raise ValueError("Choose quotes from the list.")
-        if int(text) not in ids:
-            ids.append(int(text))
+        if number not in ids:
+            ids.append(number)
     if len(ids) > MAX_EVIDENCE:
         raise ValueError(f"Cite at most {MAX_EVIDENCE} quotes.")
     return ids

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.forms import parse_form
+from app.forms import form_day, parse_form, text_field, whole_number
 from app.models import (
     Issue,
     Party,
@@ -128,34 +128,16 @@ MAX_URL = 2000
 MAX_SOURCE_TITLE = 500
 CHOICE_LIMIT = 200
 
-_DAY_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 _TAG_FIELD = re.compile(r"(issue|stance)_([0-9]{1,3})")
 
 
-def _day(value: object, *, required: bool) -> object:
-    if isinstance(value, date) or (value is None and not required):
-        return value
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        if required:
-            raise ValueError("This field is required.")
-        return None
-    if _DAY_PATTERN.fullmatch(text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            pass
-    shown = text if len(text) <= 40 else text[:40] + "…"
-    raise ValueError(f"'{shown}' is not a real date; use the form YYYY-MM-DD, e.g. 2025-04-23.")
-
-
 def _required_day(value: object) -> object:
-    return _day(value, required=True)
+    return form_day(value, required=True)
 
 
 def _optional_day(value: object) -> object:
-    return _day(value, required=False)
+    return form_day(value, required=False)
 
 
 def _not_future(value: date | None) -> date | None:
@@ -191,9 +173,10 @@ def _choice_id(message: str) -> Callable[[object], int | None]:
         text = value.strip() if isinstance(value, str) else ""
         if not text:
             return None
-        if not text.isdigit() or len(text) > 12:
+        number = whole_number(text, digits=12)
+        if number is None:
             raise ValueError(message)
-        return int(text)
+        return number
 
     return parse
 
@@ -215,13 +198,16 @@ def _language(value: str) -> str:
     return value
 
 
-def text_field(max_length: int, *, required: bool = False) -> StringConstraints:
-    """A stripped string of at most `max_length` characters (and not blank when required)."""
-    return StringConstraints(
-        strip_whitespace=True, min_length=1 if required else 0, max_length=max_length
-    )
-
-
+WebAddress = Annotated[
+    str, text_field(MAX_URL, required=True, directional=False), AfterValidator(_http_url)
+]
+"""A source's web address: http:// or https://, a host, no spaces (forms and imports alike)."""
+Language = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=12),
+    AfterValidator(_language),
+]
+"""A language code such as en, uk or ru (forms and imports alike)."""
 SpeakerId = Annotated[int | None, BeforeValidator(_choice_id("Choose a speaker from the list."))]
 QuoteId = Annotated[int | None, BeforeValidator(_choice_id("Choose a quote from the list."))]
 OptionalSourceKind = Annotated[SourceKind | None, BeforeValidator(_blank_to_none)]
@@ -246,23 +232,15 @@ class QuoteInput(BaseModel):
     published_on: OptionalDay = None
     party: Annotated[str, text_field(60, required=True)]
     speaker_id: SpeakerId = None
-    new_speaker_name: Annotated[str, text_field(MAX_NAME)] = ""
+    new_speaker_name: Annotated[str, text_field(MAX_NAME, directional=False)] = ""
     new_speaker_role: Annotated[str, text_field(MAX_NAME)] = ""
-    source_url: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_URL),
-        AfterValidator(_http_url),
-    ]
+    source_url: WebAddress
     source_title: Annotated[str, text_field(MAX_SOURCE_TITLE)] = ""
-    source_outlet: Annotated[str, text_field(MAX_NAME)] = ""
+    source_outlet: Annotated[str, text_field(MAX_NAME, directional=False)] = ""
     source_published_on: OptionalDay = None
     source_kind: OptionalSourceKind = None
     source_tier: OptionalSourceTier = None
-    language: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=12),
-        AfterValidator(_language),
-    ] = "en"
+    language: Language = "en"
     is_translation: Checkbox = False
     status: QuoteStatus
     confirms_or_denies: QuoteId = None

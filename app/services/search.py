@@ -1,18 +1,61 @@
-"""Quote search: full-text (PostgreSQL tsvector, SQLite FTS5) with filters, newest first, paginated.
+"""Quote search: full-text (PostgreSQL tsvector, SQLite FTS5) with filters, best match first, paginated.
 
 The query language is the one people type into web search boxes: words (all must match),
 "quoted phrases", OR between alternatives, and -word to exclude. Any input is accepted: what
 cannot be understood is dropped, so a search returns results or none, never an error.
+
+What is searched: a quote's text and note, and who said it, for whom, on what and where (the
+speaker's name and role, the party's name and short name, the titles of the issues it is
+tagged with, the source's outlet and title). Database triggers keep that document current
+(migration 999e27deeea4), so renaming a speaker or retagging a quote is searchable at once.
+
+How words match, the same on both databases:
+- Case and accents do not matter, in the index and in the query alike: PostgreSQL's
+  `peacetalks_search` configuration runs words through unaccent, SQLite's tokenizer removes
+  diacritics.
+- Words are stemmed (English) and no word is a stop word, so "it but there are" is a phrase
+  like any other.
+- Transliterated names: a word ending in one of NAME_ENDINGS after at least three letters
+  whose last is a consonant (Zelensky, Zelenskyy, Zelenskiy, Zelenskii, Zelenskyi, Zelenskij,
+  Zelenskyj) stands for every spelling with the same stem and any of those endings. The index
+  keeps words as written and a query word is expanded to all of them; ordinary words gain
+  only spellings that do not occur, so nothing else widens.
+- Numbers: a number of four or more digits, typed plain or grouped by thousands with commas,
+  dots or spaces (800000, 800,000, 800.000, "800 000"), matches every one of those writings.
+- Highlighting marks every spelling a word was expanded to.
+
+Order: by relevance when there are words to rank by (PostgreSQL ts_rank_cd, SQLite bm25; the
+quote's text weighs most, then the who/what/where part, then the note), newest first among
+equals. Only the newest RANK_WINDOW matches are ranked and older ones follow newest first, so
+the cost of ranking does not grow with the number of matches (a common word matches a good part
+of a million quotes). `sort=date` (or a search without words) orders every match newest first.
 """
 
 from __future__ import annotations
 
+import enum
+import itertools
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, exists, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
     Issue,
@@ -33,23 +76,51 @@ MAX_QUERY = 1000
 """Characters of a search kept (a longer paste is cut, not refused)."""
 PAGE_SIZE = 25
 MAX_PAGE = 400
+MAX_TERMS = 64
+"""Words and phrases of one search that are used (the rest are dropped)."""
+MAX_SPELLINGS = 8
+"""Spellings one word or number stands for at most."""
+MAX_PHRASE_FORMS = 32
+"""Spellings of a whole phrase at most (FTS5 needs each as its own phrase)."""
+
+NAME_ENDINGS = ("yy", "iy", "ii", "yi", "ij", "yj", "y")
+"""Endings that transliterations of one Slavic name use interchangeably (longest first)."""
+
+TEXT_SEARCH_CONFIG = "peacetalks_search"
+"""PostgreSQL text search configuration: English stemming without stop words."""
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-_WORD = re.compile(r"\w+", re.UNICODE)
+_CURLY_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"'})
+_WORD = re.compile(r"[^\W_]+")
+# Characters that are quoting syntax in a tsquery or an FTS5 query; as text they only separate.
+_QUOTING = re.compile(r"[\"'`\\\u2018\u2019\u201c\u201d]")
+_GROUPED_NUMBER = re.compile(r"[0-9]{1,3}(?:[,. \u00a0\u2009\u202f][0-9]{3})+")
+_PLAIN_NUMBER = re.compile(r"[0-9]{4,15}")
+_EDGE_PUNCTUATION = re.compile(r"^[^\w]+|[^\w]+$")
+
+
+class QuoteSort(enum.StrEnum):
+    """How results are ordered: best match first, or newest first."""
+
+    RELEVANCE = "relevance"
+    DATE = "date"
+
+
+Chunk = tuple[str, ...]
+"""One word as typed (lowercase), then the other spellings it stands for."""
+Phrase = tuple[Chunk, ...]
+"""Words that must appear in this order."""
 
 
 @dataclass(slots=True)
 class ParsedQuery:
     """A search as clauses: every clause must match; a clause is alternatives (each a phrase)."""
 
-    clauses: list[list[list[str]]] = field(default_factory=list)
-    excluded: list[list[str]] = field(default_factory=list)
-
-    @property
-    def terms(self) -> list[str]:
-        """The words to highlight in results."""
-        return [word for clause in self.clauses for phrase in clause for word in phrase]
+    clauses: list[list[Phrase]] = field(default_factory=list)
+    excluded: list[Phrase] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    """The words to highlight in results: as typed and every spelling searched for."""
 
     @property
     def empty(self) -> bool:
@@ -61,36 +132,127 @@ def clean(query: str) -> str:
     return _CONTROL.sub(" ", query)[:MAX_QUERY].strip()
 
 
+def name_spellings(word: str) -> list[str]:
+    """A lowercase word and, for a name with a variant ending (Zelensky), its other spellings."""
+    for ending in NAME_ENDINGS:
+        if word.endswith(ending):
+            stem = word[: -len(ending)]
+            if len(stem) >= 3 and stem.isascii() and stem.isalpha() and stem[-1] not in "aeiouy":
+                return [word, *(stem + other for other in NAME_ENDINGS if other != ending)]
+            break
+    return [word]
+
+
+def number_spellings(chunk: str) -> list[str] | None:
+    """Every writing of a number of 4+ digits (plain, or grouped by , . or space); else None."""
+    core = _EDGE_PUNCTUATION.sub("", chunk)
+    if not (_GROUPED_NUMBER.fullmatch(core) or _PLAIN_NUMBER.fullmatch(core)):
+        return None
+    digits = re.sub(r"[^0-9]", "", core)
+    head = len(digits) % 3 or 3
+    groups = [digits[:head], *(digits[i : i + 3] for i in range(head, len(digits), 3))]
+    writings = [digits, ",".join(groups), ".".join(groups), " ".join(groups)]
+    return list(dict.fromkeys([core, *writings]))
+
+
+def _chunk(word: str) -> Chunk:
+    numbers = number_spellings(word)
+    if numbers is not None:
+        return tuple(numbers)
+    # The word's parts alternate with what separates them ("zelensky-led": zelensky, -, led).
+    parts = re.split(r"([^\W_]+)", word.lower())
+    options = [name_spellings(part) if i % 2 else [part] for i, part in enumerate(parts)]
+    combos = itertools.islice(itertools.product(*options), MAX_SPELLINGS)
+    return tuple("".join(combo) for combo in combos)
+
+
+def _merge_digit_groups(words: list[str]) -> list[str]:
+    # Inside a phrase, "800 000" is one number written with a space.
+    merged: list[str] = []
+    for word in words:
+        if (
+            merged
+            and re.fullmatch(r"[0-9]{3}", word)
+            and re.fullmatch(r"[0-9]{1,3}(?: [0-9]{3})*", merged[-1])
+        ):
+            merged[-1] += " " + word
+        else:
+            merged.append(word)
+    return merged
+
+
+def _phrase(raw: str) -> tuple[Phrase, list[str]]:
+    """The phrase a typed term stands for, and the words to highlight for it."""
+    words = _merge_digit_groups([w for w in _QUOTING.sub(" ", raw).split() if _WORD.search(w)])
+    phrase = tuple(_chunk(word) for word in words)
+    terms: list[str] = []
+    for word, chunk in zip(words, phrase, strict=True):
+        if number_spellings(word) is not None:
+            terms.extend(chunk)
+        else:
+            terms.extend(_WORD.findall(word.lower()))
+            terms.extend(w for spelling in chunk for w in _WORD.findall(spelling))
+    return phrase, terms
+
+
 def parse(query: str) -> ParsedQuery:
     """Parse web-search syntax into clauses; never fails."""
     parsed = ParsedQuery()
     pending_or = False
-    for match in _TOKEN.finditer(clean(query)):
+    used = 0
+    # A phone keyboard's curly quotes open and close a phrase too.
+    for match in _TOKEN.finditer(clean(query).translate(_CURLY_QUOTES)):
         negate, quoted, bare = match.group(1), match.group(2), match.group(3)
         if bare is not None and bare.upper() == "OR":
             pending_or = bool(parsed.clauses)
             continue
         if bare is not None and bare.startswith("-") and len(bare) > 1:
             negate, bare = "-", bare[1:]
-        words = [w.lower() for w in _WORD.findall(quoted if quoted is not None else bare or "")]
-        if not words:
+        phrase, terms = _phrase(quoted if quoted is not None else bare or "")
+        if not phrase:
             continue
+        used += 1
+        if used > MAX_TERMS:
+            break
         if negate:
-            parsed.excluded.append(words)
+            parsed.excluded.append(phrase)
             pending_or = False
-        elif pending_or:
-            parsed.clauses[-1].append(words)
+            continue
+        parsed.terms.extend(terms)
+        if pending_or:
+            parsed.clauses[-1].append(phrase)
             pending_or = False
         else:
-            parsed.clauses.append([words])
+            parsed.clauses.append([phrase])
+    parsed.terms = list(dict.fromkeys(parsed.terms))
     return parsed
 
 
-def _fts5_phrase(words: list[str]) -> str:
-    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+def _tsquery_phrase(phrase: Phrase) -> str:
+    # Each spelling is a quoted string that PostgreSQL's own parser splits as it split the text.
+    chunks = []
+    for chunk in phrase:
+        spellings = [f"'{spelling}'" for spelling in chunk]
+        chunks.append(spellings[0] if len(spellings) == 1 else "(" + " | ".join(spellings) + ")")
+    return "(" + " <-> ".join(chunks) + ")"
 
 
-def fts5_match(clauses: list[list[list[str]]]) -> str:
+def tsquery(clauses: list[list[Phrase]], excluded: list[Phrase]) -> str:
+    """A to_tsquery() expression in which every user word is a quoted string (nothing to inject)."""
+    parts = ["(" + " | ".join(_tsquery_phrase(p) for p in clause) + ")" for clause in clauses]
+    parts.extend("!" + _tsquery_phrase(phrase) for phrase in excluded)
+    return " & ".join(parts)
+
+
+def _fts5_phrase(phrase: Phrase) -> str:
+    forms = [
+        '"' + " ".join(combo).replace('"', '""') + '"'
+        for combo in itertools.islice(itertools.product(*phrase), MAX_PHRASE_FORMS)
+    ]
+    return forms[0] if len(forms) == 1 else "(" + " OR ".join(forms) + ")"
+
+
+def fts5_match(clauses: list[list[Phrase]], excluded: list[Phrase] | None = None) -> str:
     """An FTS5 MATCH expression in which every user word is a quoted string (nothing to inject)."""
     parts = []
     for clause in clauses:
@@ -98,12 +260,15 @@ def fts5_match(clauses: list[list[list[str]]]) -> str:
         parts.append(
             alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
         )
-    return " AND ".join(parts)
+    positive = " AND ".join(parts)
+    if excluded:
+        return f"({positive}) NOT ({' OR '.join(_fts5_phrase(p) for p in excluded)})"
+    return positive
 
 
 @dataclass(slots=True)
 class QuoteFilters:
-    """What the quote list is narrowed to; every field optional."""
+    """What the quote list is narrowed to and how it is ordered; every field optional."""
 
     q: str = ""
     party: str | None = None
@@ -114,6 +279,7 @@ class QuoteFilters:
     tier: SourceTier | None = None
     date_from: date | None = None
     date_to: date | None = None
+    sort: QuoteSort = QuoteSort.RELEVANCE
 
 
 @dataclass(slots=True)
@@ -126,55 +292,85 @@ class QuotePage:
     terms: list[str]
     party: Party | None
     issue: Issue | None
+    by_relevance: bool = False
+    ranked_all: bool = True
+    """False when more quotes matched than the rank window: only the newest were ranked."""
+    rank_window: int = 0
 
 
-def _text_condition(session: Session, parsed: ParsedQuery, raw: str) -> list[object]:
-    conditions: list[object] = []
-    if session.get_bind().dialect.name == "postgresql":
-        if parsed.clauses:
-            conditions.append(
-                text("quotes.search_vector @@ websearch_to_tsquery('english', :q)").bindparams(
-                    bindparam("q", clean(raw))
-                )
-            )
-        elif parsed.excluded:
-            negatives = " OR ".join(" ".join(w) for w in parsed.excluded)
-            conditions.append(
-                text(
-                    "NOT (quotes.search_vector @@ websearch_to_tsquery('english', :neg))"
-                ).bindparams(bindparam("neg", negatives))
-            )
-        return conditions
-    if parsed.clauses:
-        conditions.append(
-            text(
-                "quotes.id IN (SELECT rowid FROM quotes_fts WHERE quotes_fts MATCH :match)"
-            ).bindparams(bindparam("match", fts5_match(parsed.clauses)))
+RANK_WINDOW = 500
+"""Newest matches ranked by relevance; older ones follow newest first (the cost stays bounded)."""
+
+_VECTOR: ColumnElement[Any] = literal_column("quotes.search_vector")
+_CONFIG: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
+
+
+@dataclass(frozen=True, slots=True)
+class _TextMatch:
+    """How the words narrow the quotes: FTS5 hits to join, or a condition; and a relevance score."""
+
+    hits: Any = None
+    condition: ColumnElement[bool] | None = None
+    score: ColumnElement[Any] | None = None
+    higher_is_better: bool = True
+
+    def narrow(self, stmt: Select[Any]) -> Select[Any]:
+        """The statement with the text search applied."""
+        if self.hits is not None:
+            stmt = stmt.join(self.hits, self.hits.c.id == Quote.id)
+        if self.condition is not None:
+            stmt = stmt.where(self.condition)
+        return stmt
+
+
+_FTS5_HITS = "SELECT rowid AS id FROM quotes_fts WHERE quotes_fts MATCH :match"
+# bm25 weights follow the columns (text, note, meta) as PostgreSQL's weights A, C and B do.
+_FTS5_SCORED_HITS = (
+    "SELECT rowid AS id, bm25(quotes_fts, 1.0, 0.2, 0.4) AS score "
+    "FROM quotes_fts WHERE quotes_fts MATCH :match"
+)
+
+
+def _fts5_hits(match: str, *, scored: bool) -> Any:
+    hits = text(_FTS5_SCORED_HITS if scored else _FTS5_HITS).bindparams(bindparam("match", match))
+    if scored:
+        return hits.columns(id=Integer, score=Float).subquery("hits")
+    return hits.columns(id=Integer).subquery("hits")
+
+
+def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _TextMatch | None:
+    """The text search for this dialect, or None when there are no words."""
+    if parsed.empty:
+        return None
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not parsed.clauses:  # only exclusions: anything that has none of them
+        if postgresql:
+            negatives = func.to_tsquery(_CONFIG, bindparam("tsq", tsquery([parsed.excluded], [])))
+            return _TextMatch(condition=~_VECTOR.op("@@", is_comparison=True)(negatives))
+        excluded = _fts5_hits(fts5_match([parsed.excluded]), scored=False)
+        return _TextMatch(condition=Quote.id.not_in(select(excluded.c.id)))
+    if postgresql:
+        query = func.to_tsquery(_CONFIG, bindparam("tsq", tsquery(parsed.clauses, parsed.excluded)))
+        return _TextMatch(
+            condition=_VECTOR.op("@@", is_comparison=True)(query),
+            # Normalisation 1 divides by 1 + log(length): a long document does not win by size.
+            score=func.ts_rank_cd(_VECTOR, query, 1) if scored else None,
         )
-    if parsed.excluded:
-        any_excluded = " OR ".join(_fts5_phrase(phrase) for phrase in parsed.excluded)
-        conditions.append(
-            text(
-                "quotes.id NOT IN (SELECT rowid FROM quotes_fts WHERE quotes_fts MATCH :excluded)"
-            ).bindparams(bindparam("excluded", any_excluded))
-        )
-    return conditions
+    hits = _fts5_hits(fts5_match(parsed.clauses, parsed.excluded), scored=scored)
+    return _TextMatch(hits=hits, score=hits.c.score if scored else None, higher_is_better=False)
 
 
-def search_quotes(
-    session: Session, *, filters: QuoteFilters, page: int = 1, page_size: int = PAGE_SIZE
-) -> QuotePage:
-    """Quotes matching the filters, newest first; unknown party, issue or speaker is a 400."""
-    if page < 1 or page > MAX_PAGE:
-        raise InvalidParameter("page", f"must be between 1 and {MAX_PAGE}.")
-    parsed = parse(filters.q)
+def _filter_conditions(
+    session: Session, filters: QuoteFilters
+) -> tuple[list[ColumnElement[bool]], Party | None, Issue | None]:
+    """The conditions of every filter but the text; unknown party, issue or speaker is a 400."""
+    conditions: list[ColumnElement[bool]] = []
     party = issue = None
-    stmt = select(Quote)
     if filters.party:
         party = catalog.find_party(session, slug=filters.party)
         if party is None:
             raise InvalidParameter("party", f"there is no party '{filters.party[:60]}'.")
-        stmt = stmt.where(Quote.party_id == party.id)
+        conditions.append(Quote.party_id == party.id)
     if filters.issue:
         issue = catalog.find_issue(session, slug=filters.issue)
         if issue is None:
@@ -185,28 +381,99 @@ def search_quotes(
             tag = tag.where(QuoteIssue.issue_id == issue.id)
         if filters.stance is not None:
             tag = tag.where(QuoteIssue.stance == filters.stance)
-        stmt = stmt.where(exists(tag))
+        conditions.append(exists(tag))
     if filters.speaker is not None:
         if session.get(Speaker, filters.speaker) is None:
             raise InvalidParameter("speaker", "there is no such speaker.")
-        stmt = stmt.where(Quote.speaker_id == filters.speaker)
+        conditions.append(Quote.speaker_id == filters.speaker)
     if filters.status is not None:
-        stmt = stmt.where(Quote.status == filters.status)
+        conditions.append(Quote.status == filters.status)
     if filters.tier is not None:
-        stmt = stmt.where(Quote.source_id.in_(select(Source.id).where(Source.tier == filters.tier)))
+        conditions.append(Quote.source_id.in_(select(Source.id).where(Source.tier == filters.tier)))
     if filters.date_from is not None:
-        stmt = stmt.where(Quote.said_on >= filters.date_from)
+        conditions.append(Quote.said_on >= filters.date_from)
     if filters.date_to is not None:
-        stmt = stmt.where(Quote.said_on <= filters.date_to)
-    for condition in _text_condition(session, parsed, filters.q):
-        stmt = stmt.where(condition)  # type: ignore[arg-type]
-    stmt = (
-        stmt.order_by(Quote.said_on.desc(), Quote.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size + 1)
-        .options(*quote_loading())
+        conditions.append(Quote.said_on <= filters.date_to)
+    return conditions, party, issue
+
+
+def _ranked_page(
+    conditions: list[ColumnElement[bool]],
+    match: _TextMatch,
+    score: ColumnElement[Any],
+    offset: int,
+    limit: int,
+    window: int,
+) -> Select[Any]:
+    """Quotes best match first among the newest `window` matches, then older ones newest first.
+
+    Each row also carries how many matches were ranked. Ranking every match would read every
+    matching row (a common word matches a large part of a million quotes); the window keeps
+    the cost to `window` rows plus the page.
+    """
+    newest = (Quote.said_on.desc(), Quote.id.desc())
+    ranked = (
+        match.narrow(select(Quote.id, score.label("score")).where(*conditions))
+        .order_by(*newest)
+        .limit(window)
+        .cte("ranked")
     )
-    rows = list(session.scalars(stmt))
+    parts: list[Select[Any]] = [
+        select(ranked.c.id, literal(0).label("part"), ranked.c.score.label("score"))
+    ]
+    older_needed = offset + limit - window
+    if older_needed > 0:
+        older = (
+            match.narrow(select(Quote.id).where(*conditions))
+            .where(Quote.id.not_in(select(ranked.c.id)))
+            .order_by(*newest)
+            .limit(older_needed)
+            .subquery("older")
+        )
+        parts.append(select(older.c.id, literal(1), null()))
+    order = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("ordered")
+    best = order.c.score.desc() if match.higher_is_better else order.c.score.asc()
+    window_size = select(func.count()).select_from(ranked).scalar_subquery()
+    return (
+        select(Quote, window_size)
+        .join(order, order.c.id == Quote.id)
+        .order_by(order.c.part, best, *newest)
+        .offset(offset)
+        .limit(limit)
+    )
+
+
+def search_quotes(
+    session: Session,
+    *,
+    filters: QuoteFilters,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    rank_window: int = RANK_WINDOW,
+) -> QuotePage:
+    """Quotes matching the filters, best match (or newest) first; an unknown filter value is a 400."""
+    if page < 1 or page > MAX_PAGE:
+        raise InvalidParameter("page", f"must be between 1 and {MAX_PAGE}.")
+    parsed = parse(filters.q)
+    conditions, party, issue = _filter_conditions(session, filters)
+    by_relevance = bool(parsed.clauses) and filters.sort == QuoteSort.RELEVANCE
+    match = _text_match(session, parsed, scored=by_relevance)
+    offset, limit = (page - 1) * page_size, page_size + 1
+    ranked_all = True
+    if match is not None and match.score is not None:
+        found = session.execute(
+            _ranked_page(conditions, match, match.score, offset, limit, rank_window).options(
+                *quote_loading()
+            )
+        ).all()
+        rows = [quote for quote, _ in found]
+        ranked_all = not found or found[0][1] < rank_window
+    else:
+        stmt = select(Quote).where(*conditions)
+        if match is not None:
+            stmt = match.narrow(stmt)
+        stmt = stmt.order_by(Quote.said_on.desc(), Quote.id.desc()).offset(offset).limit(limit)
+        rows = list(session.scalars(stmt.options(*quote_loading())))
     return QuotePage(
         quotes=rows[:page_size],
         page=page,
@@ -214,13 +481,14 @@ def search_quotes(
         terms=parsed.terms,
         party=party,
         issue=issue,
+        by_relevance=by_relevance,
+        ranked_all=ranked_all,
+        rank_window=rank_window,
     )
 
 
 def speakers_for_filter(session: Session) -> list[Speaker]:
     """Every speaker by name, with their party, for the speaker filter."""
-    from sqlalchemy.orm import selectinload
-
     return list(
         session.scalars(select(Speaker).order_by(Speaker.name).options(selectinload(Speaker.party)))
     )

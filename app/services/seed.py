@@ -1,42 +1,102 @@
-"""Loading data files (the seeds, later imports) through the same service functions the app uses."""
+"""Data files (the seeds, imports): their rows, held to the forms' rules, and loading the seeds.
+
+Every field of a row is checked by the rule its form applies (app.forms and the form models of
+the services): the same lengths, the same date range (and no future date where the form refuses
+one), no control characters, the same messages. app.services.bulk writes the rows.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 from sqlalchemy.orm import Session
 
-from app.models import (
-    Issue,
-    Party,
-    PartyKind,
-    Quote,
-    QuoteKind,
-    QuoteStatus,
-    Source,
-    SourceKind,
-    SourceTier,
-    Speaker,
-    Stance,
+from app.forms import out_of_range, text_field
+from app.models import PartyKind, QuoteKind, QuoteStatus, SourceKind, SourceTier, Stance
+from app.services.bulk import SECTIONS, Loader
+from app.services.positions import MAX_EVIDENCE
+from app.services.quotes import (
+    MAX_CONDITION,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_QUOTE_LENGTH,
+    MAX_RATIONALE,
+    MAX_SOURCE_TITLE,
+    MAX_TAGS,
+    MAX_URL,
+    Day,
+    Language,
+    OptionalDay,
+    WebAddress,
 )
-from app.services import catalog, positions, quotes
-from app.services.errors import ValidationFailed
+
+# ---------------------------------------------------------------------------------------------
+# Reading YAML
+
+
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml's when present), leaving dates as text."""
+
+
+# A date is read as text and parsed by its row's model, so that an impossible one (2025-02-30)
+# is an error at its row, not one that fails the whole file with no place named.
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML text safely, dates left as text (yaml.YAMLError when it is not YAML)."""
+    return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=60)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, text_field(MAX_NAME, required=True, directional=False)]
+Ref = Annotated[str, text_field(200, required=True, directional=False)]
+"""A quote's name within a file, for the positions and responses that cite it."""
+SortOrder = Annotated[int, Field(ge=-999_999_999, le=999_999_999)]
+"""A place in the lists, as the forms take it: at most nine digits."""
+
+
+def _recorded_in_the_past(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    # Stored as UTC (SQLite keeps no offset); a time without an offset is taken as UTC.
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    problem = out_of_range(value.date())
+    if problem:
+        raise ValueError(problem)
+    if value > datetime.now(UTC):
+        raise ValueError(
+            f"{value.isoformat()} is in the future: a recording date says when a position"
+            " was learnt, so it cannot be later than now"
+        )
+    return value
+
+
+def _cited_quotes(refs: list[str]) -> list[str]:
+    if not refs:
+        raise ValueError("Cite at least one quote.")
+    if len(refs) > MAX_EVIDENCE:
+        raise ValueError(f"Cite at most {MAX_EVIDENCE} quotes.")
+    return refs
 
 
 class _Row(BaseModel):
@@ -48,50 +108,39 @@ class PartyRow(_Row):
 
     slug: Slug
     name: Name
-    short_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
-    ]
+    short_name: Annotated[str, text_field(40, required=True, directional=False)]
     kind: PartyKind
     parent: Slug | None = None
-    sort_order: int = 0
+    sort_order: SortOrder = 0
 
 
 class IssueRow(_Row):
     """An issue as written in a data file."""
 
     slug: Slug
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    proposition: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=400)
-    ]
-    description: str = ""
-    sort_order: int = 0
+    title: Annotated[str, text_field(120, required=True)]
+    proposition: Annotated[str, text_field(400, required=True)]
+    description: Annotated[str, text_field(5000)] = ""
+    sort_order: SortOrder = 0
 
 
 class SpeakerRow(_Row):
     """A speaker as written in a data file."""
 
     name: Name
-    role: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    role: Annotated[str, text_field(MAX_NAME)] = ""
     party: Slug
 
 
 class SourceRow(_Row):
     """A source as written in a data file."""
 
-    url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    url: WebAddress
+    title: Annotated[str, text_field(MAX_SOURCE_TITLE, required=True)]
     outlet: Name
-    published_on: date | None = None
+    published_on: OptionalDay = None
     kind: SourceKind
     tier: SourceTier
-
-    @field_validator("url")
-    @classmethod
-    def _http_only(cls, url: str) -> str:
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError("only http:// and https:// URLs are accepted")
-        return url
 
 
 class TagRow(_Row):
@@ -104,23 +153,20 @@ class TagRow(_Row):
 class QuoteRow(_Row):
     """A quote as written in a data file; `ref` names it for positions and responses in the file."""
 
-    ref: str | None = None
-    text: Annotated[
-        str,
-        StringConstraints(strip_whitespace=True, min_length=1, max_length=quotes.MAX_QUOTE_LENGTH),
-    ]
+    ref: Ref | None = None
+    text: Annotated[str, text_field(MAX_QUOTE_LENGTH, required=True)]
     kind: QuoteKind
-    said_on: date
-    published_on: date | None = None
+    said_on: Day
+    published_on: OptionalDay = None
     speaker: Name | None = None
     party: Slug
-    source: str
-    language: Annotated[str, StringConstraints(min_length=2, max_length=12)] = "en"
+    source: Annotated[str, text_field(MAX_URL, required=True, directional=False)]
+    language: Language = "en"
     translated: bool = False
     status: QuoteStatus
-    confirms_or_denies: str | None = None
-    note: str | None = None
-    issues: list[TagRow] = Field(default_factory=list)
+    confirms_or_denies: Ref | None = None
+    note: Annotated[str, text_field(MAX_NOTE)] | None = None
+    issues: list[TagRow] = Field(default_factory=list, max_length=MAX_TAGS)
 
     @model_validator(mode="after")
     def _published_after_said(self) -> QuoteRow:
@@ -137,11 +183,12 @@ class PositionRow(_Row):
     party: Slug
     issue: Slug
     stance: Stance
-    condition: str | None = None
-    effective_from: date
-    rationale: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-    evidence: list[str] = Field(min_length=1)
-    recorded_at: datetime | None = None
+    condition: Annotated[str, text_field(MAX_CONDITION)] | None = None
+    effective_from: Day
+    rationale: Annotated[str, text_field(MAX_RATIONALE, required=True)]
+    evidence: Annotated[list[Ref], AfterValidator(_cited_quotes)]
+    recorded_at: Annotated[datetime | None, AfterValidator(_recorded_in_the_past)] = None
+    """When the position was recorded, for an archive's own rows (default: when it is loaded)."""
 
     @model_validator(mode="after")
     def _condition_iff_conditional(self) -> PositionRow:
@@ -167,188 +214,22 @@ class DataFile(_Row):
 def read_seed_files(directory: Path) -> list[DataFile]:
     """Parse every *.yaml file in `directory`, in name order."""
     files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-    return [
-        DataFile.model_validate(yaml.safe_load(path.read_text("utf-8")) or {}) for path in files
-    ]
-
-
-class _Loader:
-    """Resolves references across files and creates what is missing, counting what it added."""
-
-    def __init__(self, session: Session, progress: Callable[[int], None] | None = None) -> None:
-        self.session = session
-        self.progress = progress or (lambda _n: None)
-        self.added: Counter[str] = Counter()
-        self.parties: dict[str, Party] = {}
-        self.issues: dict[str, Issue] = {}
-        self.sources: dict[str, Source] = {}
-        self.refs: dict[str, Quote] = {}
-
-    def party(self, slug: str, where: str) -> Party:
-        if slug not in self.parties:
-            try:
-                self.parties[slug] = catalog.get_party(self.session, slug=slug)
-            except LookupError:
-                raise ValidationFailed({where: f"unknown party '{slug}'"}) from None
-        return self.parties[slug]
-
-    def issue(self, slug: str, where: str) -> Issue:
-        if slug not in self.issues:
-            try:
-                self.issues[slug] = catalog.get_issue(self.session, slug=slug)
-            except LookupError:
-                raise ValidationFailed({where: f"unknown issue '{slug}'"}) from None
-        return self.issues[slug]
-
-    def source(self, url: str, where: str) -> Source:
-        if url not in self.sources:
-            found = catalog.find_source(self.session, url=url)
-            if found is None:
-                raise ValidationFailed({where: f"unknown source '{url}'"})
-            self.sources[url] = found
-        return self.sources[url]
-
-    def speaker(self, party: Party, name: str, where: str) -> Speaker:
-        found = catalog.find_speaker(self.session, party=party, name=name)
-        if found is None:
-            raise ValidationFailed({where: f"unknown speaker '{name}' of party '{party.slug}'"})
-        return found
-
-    def load(self, data: DataFile) -> None:
-        session = self.session
-        for row in data.parties:
-            if catalog.find_party(session, slug=row.slug) is None:
-                parent = self.party(row.parent, "parties.parent") if row.parent else None
-                catalog.create_party(
-                    session,
-                    actor=None,
-                    slug=row.slug,
-                    name=row.name,
-                    short_name=row.short_name,
-                    kind=row.kind,
-                    parent=parent,
-                    sort_order=row.sort_order,
-                )
-                self.added["parties"] += 1
-        for issue_row in data.issues:
-            if catalog.find_issue(session, slug=issue_row.slug) is None:
-                catalog.create_issue(
-                    session,
-                    actor=None,
-                    slug=issue_row.slug,
-                    title=issue_row.title,
-                    proposition=issue_row.proposition,
-                    description=issue_row.description,
-                    sort_order=issue_row.sort_order,
-                )
-                self.added["issues"] += 1
-        for speaker_row in data.speakers:
-            party = self.party(speaker_row.party, "speakers.party")
-            if catalog.find_speaker(session, party=party, name=speaker_row.name) is None:
-                catalog.create_speaker(
-                    session, actor=None, party=party, name=speaker_row.name, role=speaker_row.role
-                )
-                self.added["speakers"] += 1
-        for source_row in data.sources:
-            if catalog.find_source(session, url=source_row.url) is None:
-                catalog.create_source(
-                    session,
-                    actor=None,
-                    url=source_row.url,
-                    title=source_row.title,
-                    outlet=source_row.outlet,
-                    published_on=source_row.published_on,
-                    kind=source_row.kind,
-                    tier=source_row.tier,
-                )
-                self.added["sources"] += 1
-        pending_responses: list[tuple[Quote, str]] = []
-        for quote_row in data.quotes:
-            self._load_quote(quote_row, pending_responses)
-            self.progress(1)
-        for quote, ref in pending_responses:
-            target = self.refs.get(ref)
-            if target is None:
-                raise ValidationFailed({"quotes.confirms_or_denies": f"unknown quote ref '{ref}'"})
-            quote.confirms_or_denies_id = target.id
-        session.flush()
-        for position_row in data.positions:
-            self._load_position(position_row)
-            self.progress(1)
-
-    def _load_quote(self, row: QuoteRow, pending: list[tuple[Quote, str]]) -> None:
-        party = self.party(row.party, "quotes.party")
-        source = self.source(row.source, "quotes.source")
-        speaker = self.speaker(party, row.speaker, "quotes.speaker") if row.speaker else None
-        quote = quotes.find_quote(
-            self.session, source=source, speaker=speaker, said_on=row.said_on, text=row.text
-        )
-        if quote is None:
-            quote = quotes.create_quote(
-                self.session,
-                actor=None,
-                text=row.text,
-                kind=row.kind,
-                said_on=row.said_on,
-                published_on=row.published_on,
-                party=party,
-                source=source,
-                speaker=speaker,
-                language=row.language,
-                is_translation=row.translated,
-                status=row.status,
-                note=row.note or "",
-                tags=[(self.issue(t.issue, "quotes.issues"), t.stance) for t in row.issues],
-            )
-            self.added["quotes"] += 1
-            if row.confirms_or_denies:
-                pending.append((quote, row.confirms_or_denies))
-        if row.ref:
-            if row.ref in self.refs:
-                raise ValidationFailed({"quotes.ref": f"duplicate ref '{row.ref}'"})
-            self.refs[row.ref] = quote
-
-    def _load_position(self, row: PositionRow) -> None:
-        party = self.party(row.party, "positions.party")
-        issue = self.issue(row.issue, "positions.issue")
-        existing = positions.find_position(
-            self.session,
-            party=party,
-            issue=issue,
-            stance=row.stance,
-            effective_from=row.effective_from,
-        )
-        if existing is not None:
-            return
-        evidence = []
-        for ref in row.evidence:
-            if ref not in self.refs:
-                raise ValidationFailed({"positions.evidence": f"unknown quote ref '{ref}'"})
-            evidence.append(self.refs[ref])
-        positions.record_position(
-            self.session,
-            actor=None,
-            party=party,
-            issue=issue,
-            stance=row.stance,
-            condition=row.condition,
-            effective_from=row.effective_from,
-            rationale=row.rationale,
-            evidence=evidence,
-            recorded_at=row.recorded_at,
-        )
-        self.added["positions"] += 1
+    return [DataFile.model_validate(read_yaml(path.read_text("utf-8")) or {}) for path in files]
 
 
 def load(
     session: Session, files: list[DataFile], progress: Callable[[int], None] | None = None
 ) -> Counter[str]:
     """Create whatever the files hold that the database lacks; returns counts of what was added."""
-    loader = _Loader(session, progress)
+    loader = Loader(session, progress)
     for data in files:
-        loader.load(data)
-    session.flush()
-    return loader.added
+        loader.sections(
+            {
+                name: [((name, n), row) for n, row in enumerate(getattr(data, name), start=1)]
+                for name in SECTIONS
+            }
+        )
+    return loader.counts
 
 
 def load_seeds(session: Session, directory: Path) -> Counter[str]:

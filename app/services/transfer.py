@@ -1,56 +1,165 @@
 """Bulk import and export: YAML, JSON or CSV in the shape of seeds/, all-or-nothing, idempotent.
 
-An import is checked whole before anything is written: every row's fields, every reference
-(party, issue, speaker, source, quote ref) against the database and the file itself, and the
-rules across records. Errors name their row. Only a file with no error is loaded, in the
-caller's single transaction, so an interrupted import leaves the database as it was.
+An import is checked whole before anything is written: every row's fields by the rules of the
+forms (seed's row models), every reference (party, issue, speaker, source, quote ref) against
+the database and the file itself, and the rules across records. Errors name their row (a
+CSV's line), and a file that cannot be read at all gets one message saying where and why. Only
+a file with no error is loaded, in the caller's single transaction, in bulk (bulk.Loader), so
+an interrupted import leaves the database as it was.
+
+A CSV is streamed: read a line at a time to be checked, then again to be loaded in batches, so
+its size is not bounded by memory. A JSON or YAML file is parsed whole, so it may hold at most
+MAX_DOCUMENT_BYTES (YAML less: its parser keeps every node of the file, some 35 bytes of memory
+for each byte of text); a bigger collection of quotes goes by CSV.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Issue, Party, Position, Quote, QuoteIssue, Source, Speaker
-from app.services import catalog, seed
+from app.forms import field_errors
+from app.models import Issue, Party, PartyKind, Position, Quote, QuoteIssue, Source, Speaker
+from app.services import catalog, exports, seed
+from app.services.bulk import CHUNK, Loader, RowError, RowRefused, Where
+from app.services.seed import IssueRow, PartyRow, PositionRow, QuoteRow, SourceRow, SpeakerRow
 
+__all__ = ["ImportRejected", "Plan", "RowError", "check_file", "import_file", "load"]
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem in an import file: where (section and row number), which field, what."""
+MAX_DOCUMENT_BYTES = {".json": 20_000_000, ".yaml": 6_000_000, ".yml": 6_000_000}
+"""The largest JSON or YAML file an import reads (it is read whole; a CSV is streamed): an
+import then stays under 400 MB of memory."""
+MAX_CSV_LINE = 1_000_000
+"""The longest line (and so field) of a CSV, in bytes: far beyond any field's limit."""
+MAX_LISTED_ERRORS = 1000
+"""Errors kept to be shown; the rest are counted."""
 
-    section: str
-    row: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.row}" if self.section == "line" else f"{self.section} row {self.row}"
-        return f"{where}, {self.field}: {self.message}"
+Progress = Callable[[int], None]
+RowT = TypeVar("RowT", bound=BaseModel)
 
 
 class ImportRejected(Exception):
-    """The file has errors; nothing was written."""
+    """The file has errors; nothing was written. `total` counts them all, `errors` lists the
+    first MAX_LISTED_ERRORS."""
 
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__(f"{len(errors)} error(s)")
+    def __init__(self, errors: list[RowError], total: int | None = None) -> None:
         self.errors = errors
+        self.total = max(total or 0, len(errors))
+        super().__init__(f"{self.total} error(s)")
+
+
+class _Errors:
+    """The errors found so far: each counted once per row, the first MAX_LISTED_ERRORS kept."""
+
+    def __init__(self) -> None:
+        self.listed: list[RowError] = []
+        self.total = 0
+        self._row: tuple[str, int] | None = None
+        self._seen: set[tuple[str, str]] = set()
+
+    def add(self, error: RowError) -> None:
+        if (error.section, error.row) != self._row:
+            self._row, self._seen = (error.section, error.row), set()
+        if (error.field, error.message) in self._seen:
+            return  # a CSV row's quote and position can say the same thing
+        self._seen.add((error.field, error.message))
+        self.total += 1
+        if len(self.listed) < MAX_LISTED_ERRORS:
+            self.listed.append(error)
+
+    def rejected(self) -> ImportRejected:
+        return ImportRejected(self.listed, self.total)
+
+
+def _messages(exc: ValidationError) -> dict[str, str]:
+    """Each field's message as its form gives it (forms.field_errors), except that a choice
+    names the values allowed, since a file has no list to pick from."""
+    messages = field_errors(exc)
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error.get("loc", ())) or "form"
+        if error.get("type") in {"enum", "literal_error"}:
+            messages[name] = str(error.get("msg"))
+        elif error.get("type") == "extra_forbidden":
+            messages[name] = "unknown field"
+    return {("-" if name == "form" else name): message for name, message in messages.items()}
+
+
+def _validate(
+    model: type[RowT],
+    raw: object,
+    where: Where,
+    errors: _Errors,
+    columns: Mapping[str, str] | None = None,
+) -> RowT | None:
+    """`raw` as a `model` row, or None with its errors added (named as the CSV's `columns`)."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        for name, message in _messages(exc).items():
+            if columns is not None:
+                top = name.split(".")[0]
+                name = columns.get(top, top)
+            errors.add(RowError(*where, name, message))
+        return None
+
+
+@dataclass
+class _Known:
+    """What the database holds that a file may refer to, read once."""
+
+    parties: dict[str, PartyKind]
+    issues: set[str]
+    speakers: set[tuple[str, str]]
+    sources: set[str]
+
+    @classmethod
+    def read(cls, session: Session) -> _Known:
+        return cls(
+            parties=dict(session.execute(select(Party.slug, Party.kind)).all()),
+            issues=set(session.scalars(select(Issue.slug))),
+            speakers={
+                (slug, name)
+                for slug, name in session.execute(
+                    select(Party.slug, Speaker.name).join(Speaker, Speaker.party_id == Party.id)
+                )
+            },
+            sources=set(session.scalars(select(Source.url))),
+        )
+
+
+@dataclass
+class Plan:
+    """A checked import file, ready to load: a YAML or JSON file's rows, or what a CSV defines
+    (new speakers and sources) and how many rows it has (its quotes are read again to load)."""
+
+    path: Path
+    quotes: int = 0
+    positions: int = 0
+    sections: dict[str, list[tuple[Where, Any]]] | None = None
+    speakers: list[tuple[Where, SpeakerRow]] = field(default_factory=list)
+    sources: list[tuple[Where, SourceRow]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Quotes and positions in the file, to size a progress bar."""
+        return self.quotes + self.positions
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading files
+# Reading a quotes CSV, a line at a time
 
 CSV_COLUMNS = [
     "text", "kind", "said_on", "published_on", "party", "speaker", "speaker_role", "source_url",
@@ -59,279 +168,461 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 """Columns of a quotes CSV; `issues` is "slug:stance; slug:stance", and a non-empty
 position_rationale records a position per tagged issue from said_on, citing the row's quote."""
+REQUIRED_COLUMNS = ("text", "kind", "said_on", "party", "source_url", "status")
+
+SOURCE_COLUMNS = {
+    "url": "source_url", "title": "source_title", "outlet": "source_outlet",
+    "published_on": "source_published_on", "kind": "source_kind", "tier": "source_tier",
+}  # fmt: skip
+SPEAKER_COLUMNS = {"name": "speaker", "role": "speaker_role"}
+QUOTE_COLUMNS = {"source": "source_url"}
+POSITION_COLUMNS = {
+    "issue": "issues", "stance": "issues", "condition": "issues", "-": "issues",
+    "effective_from": "said_on", "rationale": "position_rationale",
+    "evidence": "position_rationale",
+}  # fmt: skip
+"""Where a CSV row's parts come from: a row model's field -> the CSV column that gave it."""
 
 
-def _csv_document(text: str) -> tuple[dict[str, Any], dict[int, int]]:
-    """Turn quote rows into the seeds shape; returns it and each quote's CSV line number."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
-    document: dict[str, list[dict[str, Any]]] = {
-        "speakers": [], "sources": [], "quotes": [], "positions": []
-    }  # fmt: skip
-    seen_sources: set[str] = set()
-    seen_speakers: set[tuple[str, str]] = set()
-    lines: dict[int, int] = {}
-    for index, row in enumerate(reader):
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        ref = f"row{index + 1}"
-        lines[index] = index + 2  # the header is line 1
-        url = row.get("source_url", "")
-        if url and url not in seen_sources and row.get("source_title"):
-            seen_sources.add(url)
-            document["sources"].append(
-                {
-                    "url": url,
-                    "title": row.get("source_title", ""),
-                    "outlet": row.get("source_outlet", ""),
-                    "published_on": row.get("source_published_on") or None,
-                    "kind": row.get("source_kind", ""),
-                    "tier": row.get("source_tier", ""),
-                }
-            )
-        speaker = row.get("speaker", "")
-        if speaker and (row.get("party", ""), speaker) not in seen_speakers:
-            seen_speakers.add((row.get("party", ""), speaker))
-            document["speakers"].append(
-                {
-                    "name": speaker,
-                    "role": row.get("speaker_role", ""),
-                    "party": row.get("party", ""),
-                }
-            )
-        tags = []
-        for part in filter(None, (p.strip() for p in row.get("issues", "").split(";"))):
-            issue, _, stance = part.partition(":")
-            tags.append({"issue": issue.strip(), "stance": stance.strip()})
-        document["quotes"].append(
-            {
-                "ref": ref,
-                "text": row.get("text", ""),
-                "kind": row.get("kind", ""),
-                "said_on": row.get("said_on", ""),
-                "published_on": row.get("published_on") or None,
-                "speaker": speaker or None,
-                "party": row.get("party", ""),
-                "source": url,
-                "language": row.get("language") or "en",
-                "translated": row.get("translated", "").lower() in {"1", "true", "yes"},
-                "status": row.get("status", ""),
-                "note": row.get("note") or None,
-                "issues": tags,
-            }
-        )
-        if row.get("position_rationale"):
-            for tag in tags:
-                document["positions"].append(
-                    {
-                        "party": row.get("party", ""),
-                        "issue": tag["issue"],
-                        "stance": tag["stance"],
-                        "effective_from": row.get("said_on", ""),
-                        "rationale": row["position_rationale"],
-                        "evidence": [ref],
+class _Unreadable(Exception):
+    """A CSV that cannot be read on from `line`: not UTF-8, a line too long, broken quoting."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def _csv_lines(handle: BinaryIO, progress: Progress) -> Iterator[str]:
+    """The file's lines as text, each at most MAX_CSV_LINE bytes (so never the whole file)."""
+    number = 0
+    while raw := handle.readline(MAX_CSV_LINE + 1):
+        number += 1
+        if len(raw) > MAX_CSV_LINE:
+            raise _Unreadable(number, f"a line longer than {MAX_CSV_LINE:,} bytes")
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Unreadable(
+                number, f"not UTF-8 text (byte {exc.start + 1} of the line); save it as UTF-8"
+            ) from None
+        progress(len(raw))
+        yield line
+
+
+def _header_problem(header: list[str]) -> str | None:
+    unknown = [name for name in header if name not in CSV_COLUMNS]
+    if unknown:
+        return f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(CSV_COLUMNS)}"
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        return f"column(s) {', '.join(map(repr, repeated))} given twice"
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        return f"missing column(s) {', '.join(missing)}"
+    return None
+
+
+def _csv_records(path: Path, progress: Progress) -> Iterator[tuple[int, dict[str, str], int]]:
+    """Each row as {column: value} with the line it starts on and how many fields it has beyond
+    the header's columns; _Unreadable when the file cannot be read on."""
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_LINE))
+    with path.open("rb") as handle:
+        reader = csv.reader(_csv_lines(handle, progress), strict=True)
+        try:
+            header = [name.strip() for name in next(reader, [])]
+            problem = _header_problem(header)
+            if problem:
+                raise _Unreadable(1, problem)
+            start = reader.line_num + 1
+            for record in reader:
+                if any(value.strip() for value in record):
+                    values = {
+                        name: exports.restore(text) if (text := value.strip())[:1] == "'" else text
+                        for name, value in zip(header, record, strict=False)
                     }
-                )
-    return document, lines
+                    yield start, values, max(0, len(record) - len(header))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise _Unreadable(reader.line_num, f"not readable as CSV: {exc}") from None
+
+
+@dataclass
+class _CsvRow:
+    """One CSV row in the seeds' shape: its quote, the source and speaker it may define, and a
+    position per tagged issue when it has a position_rationale."""
+
+    quote: dict[str, Any]
+    source: dict[str, Any] | None
+    speaker: dict[str, Any] | None
+    positions: list[dict[str, Any]]
+
+
+def _csv_row(row: Mapping[str, str], ref: str) -> _CsvRow:
+    party, speaker, url = row.get("party", ""), row.get("speaker", ""), row.get("source_url", "")
+    tags = []
+    for part in filter(None, (p.strip() for p in row.get("issues", "").split(";"))):
+        issue, _, stance = part.partition(":")
+        tags.append({"issue": issue.strip(), "stance": stance.strip()})
+    quote = {
+        "ref": ref, "text": row.get("text", ""), "kind": row.get("kind", ""),
+        "said_on": row.get("said_on", ""), "published_on": row.get("published_on") or None,
+        "speaker": speaker or None, "party": party, "source": url,
+        "language": row.get("language") or "en", "translated": row.get("translated") or False,
+        "status": row.get("status", ""), "note": row.get("note") or None, "issues": tags,
+    }  # fmt: skip
+    source = None
+    if url and row.get("source_title"):
+        source = {
+            "url": url, "title": row.get("source_title", ""),
+            "outlet": row.get("source_outlet", ""),
+            "published_on": row.get("source_published_on") or None,
+            "kind": row.get("source_kind", ""), "tier": row.get("source_tier", ""),
+        }  # fmt: skip
+    rationale = row.get("position_rationale", "")
+    return _CsvRow(
+        quote=quote,
+        source=source,
+        speaker=(
+            {"name": speaker, "role": row.get("speaker_role", ""), "party": party}
+            if speaker
+            else None
+        ),
+        positions=[
+            {
+                "party": party,
+                "issue": tag["issue"],
+                "stance": tag["stance"],
+                "effective_from": row.get("said_on", ""),
+                "rationale": rationale,
+                "evidence": [ref],
+            }  # fmt: skip
+            for tag in (tags if rationale else [])
+        ],
+    )
+
+
+def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress) -> Plan:
+    """Check a quotes CSV a row at a time, keeping only the speakers and sources it defines."""
+    known = _Known.read(session)
+    plan = Plan(path)
+    sources: dict[str, tuple[Where, SourceRow]] = {}
+    speakers: dict[tuple[str, str], tuple[Where, SpeakerRow]] = {}
+    wanted: dict[str, list[int]] = {}  # a source not (yet) defined -> the lines citing it
+    try:
+        for index, (line, row, extra) in enumerate(_csv_records(path, progress)):
+            where: Where = ("line", line)
+            if extra:
+                errors.add(RowError(*where, "-", f"{extra} field(s) more than the header names"))
+            parts = _csv_row(row, f"row{index + 1}")
+            plan.quotes += 1
+            plan.positions += len(parts.positions)
+            url = parts.source["url"] if parts.source else None
+            if url and url not in known.sources and url not in sources:
+                source = _validate(SourceRow, parts.source, where, errors, SOURCE_COLUMNS)
+                if source is not None:
+                    sources[source.url] = (where, source)
+            if parts.speaker and parts.speaker["party"] in known.parties:
+                identity = (parts.speaker["party"], parts.speaker["name"])
+                if identity not in known.speakers and identity not in speakers:
+                    speaker = _validate(SpeakerRow, parts.speaker, where, errors, SPEAKER_COLUMNS)
+                    if speaker is not None:
+                        speakers[(speaker.party, speaker.name)] = (where, speaker)
+            quote = _validate(QuoteRow, parts.quote, where, errors, QUOTE_COLUMNS)
+            if quote is not None:
+                if quote.party not in known.parties:
+                    errors.add(RowError(*where, "party", f"unknown party '{quote.party}'"))
+                for tag in quote.issues:
+                    if tag.issue not in known.issues:
+                        errors.add(RowError(*where, "issues", f"unknown issue '{tag.issue}'"))
+                if quote.source not in known.sources and quote.source not in sources:
+                    cited = wanted.setdefault(quote.source, [])
+                    if len(cited) < MAX_LISTED_ERRORS:
+                        cited.append(line)
+            for position in parts.positions:
+                if position["stance"] == "conditional":
+                    message = (
+                        "a conditional position needs its condition, which a CSV has no column"
+                        " for; import it as YAML or JSON"
+                    )
+                    errors.add(RowError(*where, "issues", message))
+                    continue
+                checked = _validate(PositionRow, position, where, errors, POSITION_COLUMNS)
+                if checked is not None:
+                    if checked.party not in known.parties:
+                        errors.add(RowError(*where, "party", f"unknown party '{checked.party}'"))
+                    if checked.issue not in known.issues:
+                        errors.add(RowError(*where, "issues", f"unknown issue '{checked.issue}'"))
+    except _Unreadable as exc:
+        errors.add(RowError("line", exc.line, "-", exc.message))
+        raise errors.rejected() from None
+    for url, lines in wanted.items():
+        if url not in sources:
+            message = f"unknown source '{url}' (give its title, outlet, kind and tier)"
+            for line in lines:
+                errors.add(RowError("line", line, "source_url", message))
+    plan.speakers = list(speakers.values())
+    plan.sources = list(sources.values())
+    return plan
+
+
+Batch = tuple[list[tuple[Where, QuoteRow]], list[tuple[Where, PositionRow]]]
+
+
+def _csv_batches(path: Path) -> Iterator[Batch]:
+    """A checked CSV's quotes and positions again, CHUNK rows at a time."""
+    quotes: list[tuple[Where, QuoteRow]] = []
+    positions: list[tuple[Where, PositionRow]] = []
+    where: Where = ("line", 1)
+    try:
+        for index, (line, row, _extra) in enumerate(_csv_records(path, lambda _n: None)):
+            where = ("line", line)
+            parts = _csv_row(row, f"row{index + 1}")
+            quotes.append((where, QuoteRow.model_validate(parts.quote)))
+            positions.extend((where, PositionRow.model_validate(p)) for p in parts.positions)
+            if len(quotes) >= CHUNK:
+                yield quotes, positions
+                quotes, positions = [], []
+    except (_Unreadable, ValidationError):
+        message = "the file changed after it was checked; nothing was imported"
+        raise ImportRejected([RowError(*where, "-", message)]) from None
+    if quotes:
+        yield quotes, positions
 
 
 def read_document(path: Path) -> tuple[dict[str, Any], dict[int, int] | None]:
-    """Parse a YAML, JSON or CSV file into the seeds shape (CSV also gives line numbers)."""
-    text = path.read_text("utf-8")
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _csv_document(text)
-    loaded = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
-    if loaded is None:
-        loaded = {}
-    if not isinstance(loaded, dict):
-        raise ImportRejected([RowError("file", 0, "-", "expected a mapping of sections")])
-    return loaded, None
+    """A whole small file in the seeds' shape (for a CSV, with each quote's line number); an
+    import streams a CSV instead of reading it whole."""
+    if path.suffix.lower() != ".csv":
+        return _parse_document(path), None
+    document: dict[str, list[dict[str, Any]]] = {
+        "speakers": [], "sources": [], "quotes": [], "positions": []
+    }  # fmt: skip
+    defined: set[Any] = set()
+    lines: dict[int, int] = {}
+    try:
+        for index, (line, row, _extra) in enumerate(_csv_records(path, lambda _n: None)):
+            parts = _csv_row(row, f"row{index + 1}")
+            lines[index] = line
+            for section, part, identity in (
+                ("sources", parts.source, parts.source and parts.source["url"]),
+                ("speakers", parts.speaker, parts.speaker and (row["party"], row["speaker"])),
+            ):
+                if part and identity not in defined:
+                    defined.add(identity)
+                    document[section].append(part)
+            document["quotes"].append(parts.quote)
+            document["positions"].extend(parts.positions)
+    except _Unreadable as exc:
+        raise ImportRejected([RowError("line", exc.line, "-", exc.message)]) from None
+    return document, lines
 
 
 # ---------------------------------------------------------------------------------------------
-# Checking
+# Reading a YAML or JSON file, whole
 
 
-def _row_label(section: str, index: int, csv_lines: dict[int, int] | None) -> int:
-    if csv_lines is not None and section == "quotes":
-        return csv_lines.get(index, index + 2)
-    return index + 1
+def _parse_document(path: Path) -> dict[str, Any]:
+    """A YAML or JSON file's sections; ImportRejected (one error) when it cannot be read."""
+
+    def refuse(line: int, message: str) -> ImportRejected:
+        return ImportRejected([RowError("line" if line else "file", line, "-", message)])
+
+    size, suffix = path.stat().st_size, path.suffix.lower()
+    if size > MAX_DOCUMENT_BYTES[suffix]:
+        limit = MAX_DOCUMENT_BYTES[suffix] / 1e6
+        raise refuse(
+            0,
+            f"{size / 1e6:.1f} MB is more than the {limit:.0f} MB a {suffix[1:].upper()} import"
+            " may hold (it is read whole); import the quotes as CSV, which is read a line at a"
+            " time (or, from YAML, as JSON: up to 20 MB)",
+        )
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise refuse(line, "not UTF-8 text; save it as UTF-8") from None
+    del data
+    try:
+        loaded = json.loads(text) if suffix == ".json" else seed.read_yaml(text)
+    except json.JSONDecodeError as exc:
+        raise refuse(exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        message = f"not valid YAML: {exc.reason} (character #x{exc.character:04x})"
+        raise refuse(line, message) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "cannot be parsed"
+        where = f" (column {mark.column + 1})" if mark else ""
+        raise refuse(mark.line + 1 if mark else 0, f"not valid YAML: {problem}{where}") from None
+    except yaml.YAMLError as exc:
+        raise refuse(0, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise refuse(0, "nested too deeply to be an import file") from None
+    except ValueError as exc:  # a number too long to read, say
+        raise refuse(0, f"cannot be read: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise refuse(0, "expected a mapping of sections (parties, issues, speakers, ...)")
+    return loaded
 
 
-SECTIONS: dict[str, type[seed._Row]] = {
-    "parties": seed.PartyRow,
-    "issues": seed.IssueRow,
-    "speakers": seed.SpeakerRow,
-    "sources": seed.SourceRow,
-    "quotes": seed.QuoteRow,
-    "positions": seed.PositionRow,
+SECTIONS: dict[str, type[BaseModel]] = {
+    "parties": PartyRow,
+    "issues": IssueRow,
+    "speakers": SpeakerRow,
+    "sources": SourceRow,
+    "quotes": QuoteRow,
+    "positions": PositionRow,
 }
 
 
-def check(
-    session: Session, document: dict[str, Any], csv_lines: dict[int, int] | None = None
-) -> tuple[seed.DataFile | None, list[RowError]]:
-    """Validate every row of a document, then the references between the valid ones.
-
-    Returns the parsed file when there is no error at all, and every error found otherwise.
-    """
-    errors: list[RowError] = []
-    unknown = set(document) - set(SECTIONS)
-    for name in sorted(unknown):
-        errors.append(RowError(name, 0, "-", "unknown section"))
-    valid: dict[str, list[Any]] = {}
-    origins: dict[str, list[int]] = {}
+def _check_document(session: Session, path: Path, errors: _Errors) -> Plan:
+    """Check each row of a YAML or JSON file, then the references between them."""
+    document = _parse_document(path)
+    for name in sorted(map(str, set(document) - set(SECTIONS))):
+        errors.add(RowError(name, 0, "-", "unknown section"))
+    sections: dict[str, list[tuple[Where, Any]]] = {}
+    failed_refs: set[str] = set()
     for name, model in SECTIONS.items():
         rows = document.get(name) or []
+        sections[name] = []
         if not isinstance(rows, list):
-            errors.append(RowError(name, 0, "-", "expected a list"))
+            errors.add(RowError(name, 0, "-", "expected a list"))
             continue
-        valid[name] = []
-        origins[name] = []
         for index, raw in enumerate(rows):
-            label = "line" if csv_lines is not None and name == "quotes" else name
-            row = _row_label(name, index, csv_lines)
-            try:
-                valid[name].append(model.model_validate(raw))
-                origins[name].append(index)
-            except ValidationError as exc:
-                for error in exc.errors():
-                    field = ".".join(str(part) for part in error.get("loc", ())) or "-"
-                    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-                    errors.append(RowError(label, row, field, message))
-    data = seed.DataFile.model_validate({k: [r.model_dump() for r in v] for k, v in valid.items()})
-    known_refs = {raw.get("ref") for raw in document.get("quotes") or [] if isinstance(raw, dict)}
-    errors.extend(
-        e
-        for e in check_references(session, data, csv_lines, origins)
-        if not (e.field in {"evidence", "confirms_or_denies"} and _names_known_ref(e, known_refs))
+            where: Where = (name, index + 1)
+            row = _validate(model, raw, where, errors)
+            if row is not None:
+                sections[name].append((where, row))
+            elif name == "quotes" and isinstance(raw, dict) and isinstance(raw.get("ref"), str):
+                failed_refs.add(raw["ref"])  # reported once, at that row
+            rows[index] = None  # what is checked is not kept twice
+    _check_references(session, sections, failed_refs, errors)
+    return Plan(
+        path,
+        quotes=len(sections["quotes"]),
+        positions=len(sections["positions"]),
+        sections=sections,
     )
-    return (data if not errors else None), errors
 
 
-def _names_known_ref(error: RowError, refs: set[Any]) -> bool:
-    # A reference to a row that itself failed validation is reported once, at that row.
-    return error.message.startswith("unknown quote ref") and error.message.split("'")[1] in refs
-
-
-def check_references(
+def _check_references(
     session: Session,
-    data: seed.DataFile,
-    csv_lines: dict[int, int] | None = None,
-    origins: dict[str, list[int]] | None = None,
-) -> list[RowError]:
-    """Every reference must name something in the database or earlier in the file.
-
-    `origins` maps each section's valid rows back to their index in the file.
-    """
-
-    def at(section: str, index: int) -> int:
-        original = origins[section][index] if origins else index
-        return _row_label(section, original, csv_lines)
-
-    errors: list[RowError] = []
-    label = "line" if csv_lines is not None else None
-    parties = set(session.scalars(select(Party.slug))) | {p.slug for p in data.parties}
-    issues = set(session.scalars(select(Issue.slug))) | {i.slug for i in data.issues}
-    sources = set(session.scalars(select(Source.url))) | {s.url for s in data.sources}
-    speakers = {
-        (slug, name)
-        for slug, name in session.execute(
-            select(Party.slug, Speaker.name).join(Speaker, Speaker.party_id == Party.id)
-        )
-    } | {(s.party, s.name) for s in data.speakers}
-    for index, party in enumerate(data.parties):
-        if party.parent and party.parent not in parties:
-            errors.append(
-                RowError("parties", index + 1, "parent", f"unknown party '{party.parent}'")
-            )
-    for index, speaker in enumerate(data.speakers):
-        if speaker.party not in parties:
-            errors.append(
-                RowError("speakers", index + 1, "party", f"unknown party '{speaker.party}'")
-            )
-    said_on: dict[str, date] = {}
-    quote_party: dict[str, str] = {}
-    for index, quote in enumerate(data.quotes):
-        row = at("quotes", index)
-        where = label or "quotes"
-        if quote.party not in parties:
-            errors.append(RowError(where, row, "party", f"unknown party '{quote.party}'"))
-        if quote.source not in sources:
-            errors.append(
-                RowError(
-                    where,
-                    row,
-                    "source",
-                    f"unknown source '{quote.source}' (give its title, outlet, kind and tier)",
-                )
-            )
-        if quote.speaker and (quote.party, quote.speaker) not in speakers:
-            errors.append(
-                RowError(
-                    where,
-                    row,
-                    "speaker",
-                    f"unknown speaker '{quote.speaker}' of party '{quote.party}'",
-                )
-            )
+    sections: dict[str, list[tuple[Where, Any]]],
+    failed_refs: set[str],
+    errors: _Errors,
+) -> None:
+    """Every reference must name something in the database or earlier in the file (a quote
+    ref, anywhere in it)."""
+    known = _Known.read(session)
+    for where, party in sections["parties"]:
+        if party.slug in known.parties:
+            continue
+        if party.parent:
+            kind = known.parties.get(party.parent)
+            if kind is None:
+                message = f"unknown party '{party.parent}' (a bloc comes before its members)"
+                errors.add(RowError(*where, "parent", message))
+            elif kind != PartyKind.BLOC:
+                errors.add(RowError(*where, "parent", f"'{party.parent}' is not a bloc"))
+        known.parties[party.slug] = party.kind
+    known.issues.update(issue.slug for _, issue in sections["issues"])
+    for where, speaker in sections["speakers"]:
+        if speaker.party not in known.parties:
+            errors.add(RowError(*where, "party", f"unknown party '{speaker.party}'"))
+        known.speakers.add((speaker.party, speaker.name))
+    known.sources.update(source.url for _, source in sections["sources"])
+    quotes: dict[str, tuple[str, date]] = {}
+    for where, quote in sections["quotes"]:
+        if quote.party not in known.parties:
+            errors.add(RowError(*where, "party", f"unknown party '{quote.party}'"))
+        if quote.source not in known.sources:
+            message = f"unknown source '{quote.source}' (give its title, outlet, kind and tier)"
+            errors.add(RowError(*where, "source", message))
+        if quote.speaker and (quote.party, quote.speaker) not in known.speakers:
+            message = f"unknown speaker '{quote.speaker}' of party '{quote.party}'"
+            errors.add(RowError(*where, "speaker", message))
         for tag in quote.issues:
-            if tag.issue not in issues:
-                errors.append(RowError(where, row, "issues", f"unknown issue '{tag.issue}'"))
+            if tag.issue not in known.issues:
+                errors.add(RowError(*where, "issues", f"unknown issue '{tag.issue}'"))
         if quote.ref:
-            if quote.ref in said_on:
-                errors.append(RowError(where, row, "ref", f"duplicate ref '{quote.ref}'"))
-            said_on[quote.ref] = quote.said_on
-            quote_party[quote.ref] = quote.party
-    for index, quote in enumerate(data.quotes):
-        if quote.confirms_or_denies and quote.confirms_or_denies not in said_on:
-            errors.append(
-                RowError(
-                    label or "quotes",
-                    _row_label("quotes", index, csv_lines),
-                    "confirms_or_denies",
-                    f"unknown quote ref '{quote.confirms_or_denies}'",
-                )
-            )
-    for index, position in enumerate(data.positions):
-        row = at("positions", index)
-        if position.party not in parties:
-            errors.append(RowError("positions", row, "party", f"unknown party '{position.party}'"))
-        if position.issue not in issues:
-            errors.append(RowError("positions", row, "issue", f"unknown issue '{position.issue}'"))
+            if quote.ref in quotes:
+                errors.add(RowError(*where, "ref", f"duplicate ref '{quote.ref}'"))
+            quotes[quote.ref] = (quote.party, quote.said_on)
+    for where, quote in sections["quotes"]:
+        target = quote.confirms_or_denies
+        if target and target not in quotes and target not in failed_refs:
+            message = f"unknown quote ref '{target}'"
+            errors.add(RowError(*where, "confirms_or_denies", message))
+    for where, position in sections["positions"]:
+        if position.party not in known.parties:
+            errors.add(RowError(*where, "party", f"unknown party '{position.party}'"))
+        if position.issue not in known.issues:
+            errors.add(RowError(*where, "issue", f"unknown issue '{position.issue}'"))
         for ref in position.evidence:
-            if ref not in said_on:
-                errors.append(RowError("positions", row, "evidence", f"unknown quote ref '{ref}'"))
-            elif quote_party[ref] != position.party:
-                errors.append(
-                    RowError("positions", row, "evidence", f"quote '{ref}' is of another party")
-                )
-            elif said_on[ref] > position.effective_from:
-                errors.append(
-                    RowError(
-                        "positions",
-                        row,
-                        "effective_from",
-                        f"before the evidence it cites ({said_on[ref].isoformat()})",
-                    )
-                )
-    return errors
+            if ref in failed_refs:
+                continue
+            if ref not in quotes:
+                errors.add(RowError(*where, "evidence", f"unknown quote ref '{ref}'"))
+            elif quotes[ref][0] != position.party:
+                errors.add(RowError(*where, "evidence", f"quote '{ref}' is of another party"))
+            elif quotes[ref][1] > position.effective_from:
+                message = f"before the evidence it cites ({quotes[ref][1].isoformat()})"
+                errors.add(RowError(*where, "effective_from", message))
 
 
-def import_file(
-    session: Session, path: Path, *, progress: Callable[[int], None] | None = None
-) -> Counter[str]:
+# ---------------------------------------------------------------------------------------------
+# Importing
+
+
+def check_file(session: Session, path: Path, *, progress: Progress | None = None) -> Plan:
+    """Check a whole import file, writing nothing; ImportRejected lists its errors.
+
+    `progress` is told how many bytes of the file have been read, as they are."""
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".json", ".yaml", ".yml"}:
+        message = "use a .csv, .json, .yaml or .yml file"
+        raise ImportRejected([RowError("file", 0, "-", message)])
+    errors = _Errors()
+    if suffix == ".csv":
+        plan = _check_csv(session, path, errors, progress or (lambda _n: None))
+    else:
+        plan = _check_document(session, path, errors)
+        if progress:
+            progress(path.stat().st_size)
+    if errors.total:
+        raise errors.rejected()
+    return plan
+
+
+def load(session: Session, plan: Plan, *, progress: Progress | None = None) -> Counter[str]:
+    """Load a checked file in the caller's transaction; returns counts of what was added.
+
+    `progress` is told how many quotes and positions have been written, as they are."""
+    loader = Loader(session, progress)
+    try:
+        if plan.sections is not None:
+            loader.sections(plan.sections)
+        else:
+            loader.speakers_from(plan.speakers)
+            loader.sources_from(plan.sources)
+            for quotes, positions in _csv_batches(plan.path):
+                loader.quotes_from(quotes)
+                loader.positions_from(positions)
+    except RowRefused as exc:  # the database changed since the check
+        raise ImportRejected([exc.error]) from None
+    return loader.counts
+
+
+def import_file(session: Session, path: Path, *, progress: Progress | None = None) -> Counter[str]:
     """Check the whole file, then load it; ImportRejected (nothing written) on any error."""
-    document, csv_lines = read_document(path)
-    data, errors = check(session, document, csv_lines)
-    if errors or data is None:
-        raise ImportRejected(errors)
-    return seed.load(session, [data], progress=progress)
-
-
-def row_count(path: Path) -> int:
-    """Quotes and positions in a file, to size a progress bar."""
-    document, _ = read_document(path)
-    return len(document.get("quotes") or []) + len(document.get("positions") or [])
+    return load(session, check_file(session, path), progress=progress)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -441,27 +732,27 @@ def _quotes_csv(document: dict[str, Any]) -> str:
     writer.writeheader()
     for quote in document["quotes"]:
         source = sources[quote["source"]]
-        writer.writerow(
-            {
-                "text": quote["text"],
-                "kind": quote["kind"],
-                "said_on": quote["said_on"],
-                "published_on": quote["published_on"] or "",
-                "party": quote["party"],
-                "speaker": quote["speaker"] or "",
-                "speaker_role": roles.get((quote["party"], quote["speaker"]), ""),
-                "source_url": source["url"],
-                "source_title": source["title"],
-                "source_outlet": source["outlet"],
-                "source_published_on": source["published_on"] or "",
-                "source_kind": source["kind"],
-                "source_tier": source["tier"],
-                "language": quote["language"],
-                "translated": "true" if quote["translated"] else "false",
-                "status": quote["status"],
-                "note": quote["note"] or "",
-                "issues": "; ".join(f"{t['issue']}:{t['stance']}" for t in quote["issues"]),
-                "position_rationale": "",
-            }  # fmt: skip
-        )
+        row = {
+            "text": quote["text"],
+            "kind": quote["kind"],
+            "said_on": quote["said_on"],
+            "published_on": quote["published_on"] or "",
+            "party": quote["party"],
+            "speaker": quote["speaker"] or "",
+            "speaker_role": roles.get((quote["party"], quote["speaker"]), ""),
+            "source_url": source["url"],
+            "source_title": source["title"],
+            "source_outlet": source["outlet"],
+            "source_published_on": source["published_on"] or "",
+            "source_kind": source["kind"],
+            "source_tier": source["tier"],
+            "language": quote["language"],
+            "translated": "true" if quote["translated"] else "false",
+            "status": quote["status"],
+            "note": quote["note"] or "",
+            "issues": "; ".join(f"{t['issue']}:{t['stance']}" for t in quote["issues"]),
+            "position_rationale": "",
+        }  # fmt: skip
+        # Safe to open in a spreadsheet, as the web CSVs are; reading it back undoes this.
+        writer.writerow({name: exports.neutralise(value) for name, value in row.items()})
     return buffer.getvalue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from app.models import LoginAttempt, Role, User, UserSession
 from app.services import audit
@@ -19,14 +21,11 @@ from app.services.errors import NotFound, ValidationFailed
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # far above any real passphrase; argon2 hashes it whole, nothing is truncated
-COMMON_PASSWORDS = frozenset(
-    {
-        "password", "password1", "password123", "12345678", "123456789", "1234567890",
-        "qwertyuiop", "qwerty123", "iloveyou", "11111111", "00000000", "abc12345",
-        "letmein1", "welcome1", "admin123", "passw0rd", "sunshine", "football",
-        "baseball", "princess", "trustno1", "changeme", "peacetalks",
-    }
-)  # fmt: skip
+MIN_PASSWORD_SCORE = 3
+"""zxcvbn's score (0-4) a new password needs: 3 is "safely unguessable", over 10^8 guesses."""
+STRENGTH_CHECKED_CHARS = 72  # zxcvbn refuses longer input; a strong start makes a strong password
+SITE_WORDS = ("peacetalks", "peace", "talks", "ukraine", "russia", "ceasefire")
+"""Words anyone guessing a password for this site tries first."""
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -41,15 +40,32 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def check_password(password: str) -> str | None:
-    """Why a new password is refused, or None when it is acceptable."""
+def check_password(password: str, *, user_inputs: tuple[str, ...] = ()) -> str | None:
+    """Why a new password is refused, or None when it is acceptable.
+
+    Strength is zxcvbn's estimate, which knows common passwords, names, words, keyboard runs,
+    repeats, sequences and dates, and `user_inputs` (the account's email and name).
+    """
     if len(password) < MIN_PASSWORD:
         return f"Use at least {MIN_PASSWORD} characters."
     if len(password) > MAX_PASSWORD:
         return f"Use at most {MAX_PASSWORD} characters."
-    if password.lower() in COMMON_PASSWORDS:
-        return "This password is too common; choose another."
-    return None
+    words = [*SITE_WORDS, *(part for value in user_inputs for part in _word_parts(value))]
+    result = zxcvbn(password[:STRENGTH_CHECKED_CHARS], user_inputs=words)
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    feedback = result["feedback"]
+    hints = [feedback["warning"], *feedback["suggestions"]]
+    advice = " ".join(hint for hint in hints if hint) or "Add another word or two."
+    return f"This password is too common or too easy to guess. {advice}"
+
+
+def _word_parts(value: str) -> list[str]:
+    """An email or a name as the words someone would build a password from."""
+    lowered = value.strip().lower()
+    local = lowered.split("@", 1)[0]
+    parts = [lowered, local, *lowered.replace("@", " ").replace(".", " ").split()]
+    return [part for part in parts if len(part) >= 3]
 
 
 def hash_password(password: str) -> str:
@@ -95,7 +111,7 @@ def create_user(
         errors["email"] = "A user with this email exists."
     if not display_name.strip() or len(display_name) > 200:
         errors["display_name"] = "Enter a name of at most 200 characters."
-    problem = check_password(password)
+    problem = check_password(password, user_inputs=(email, display_name))
     if problem:
         errors["password"] = problem
     if errors:
@@ -142,48 +158,112 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+FIRST_WAIT = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+FAILURE_MEMORY = timedelta(days=1)
+"""How long failures on an account from an address count towards its waits."""
+
+
 @dataclass(frozen=True, slots=True)
 class LoginLimits:
-    """How many failures are allowed per account and per client within a window."""
+    """Failures one address may make on one account before waits begin, and on any accounts
+    within a window before it is refused."""
 
     per_account: int
     per_client: int
     window: timedelta
 
 
-def _check_throttle(session: Session, *, email: str, client: str, limits: LoginLimits) -> None:
-    now = utcnow()
-    since = now - limits.window
-    for column, value, limit in (
-        (LoginAttempt.email, email, limits.per_account),
-        (LoginAttempt.client, client, limits.per_client),
-    ):
-        count, oldest = session.execute(
-            select(func.count(), func.min(LoginAttempt.at)).where(
-                column == value, LoginAttempt.at >= since
-            )
-        ).one()
-        if count >= limit and oldest is not None:
-            retry = as_utc(oldest) + limits.window - now
-            raise Throttled(max(1, int(retry.total_seconds()) + 1))
+def client_key(host: str) -> str:
+    """The address failures are counted against: an IPv4 address, or an IPv6 client's /64
+    (one subscriber's usual allocation, so hopping within it gains nothing)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def wait_after(failures: int, limits: LoginLimits) -> timedelta:
+    """How long after its latest failure one address must wait to try one account again:
+    nothing for the first `per_account` failures, then 30 s doubling to at most an hour."""
+    beyond = failures - limits.per_account
+    if beyond < 0:
+        return timedelta(0)
+    return min(LONGEST_WAIT, FIRST_WAIT * (1 << min(beyond, 16)))
+
+
+def _retry_seconds(until: datetime, now: datetime) -> int:
+    return max(1, int((until - now).total_seconds()) + 1)
+
+
+def _take_turn(session: Session, *, client: str, now: datetime, limits: LoginLimits) -> None:
+    """Make one address's login attempts run one at a time, so each counts those before it."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"login:{client}".encode(), digest_size=8).digest()
+        session.execute(
+            select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True)))
+        )
+    # Forgetting this address's old failures is a write: on SQLite it takes the database's
+    # write lock, which (as the transaction's first statement) serialises attempts the same way.
+    forget_before = now - max(FAILURE_MEMORY, limits.window)
+    session.execute(
+        delete(LoginAttempt).where(LoginAttempt.client == client, LoginAttempt.at < forget_before)
+    )
+
+
+def _check_throttle(
+    session: Session, *, email: str, client: str, limits: LoginLimits, now: datetime
+) -> None:
+    """Raise Throttled while this address must wait before trying this account (or any)."""
+    failures, latest = session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.email == email,
+            LoginAttempt.client == client,
+            LoginAttempt.at >= now - FAILURE_MEMORY,
+        )
+    ).one()
+    if latest is not None:
+        until = as_utc(latest) + wait_after(failures, limits)
+        if until > now:
+            raise Throttled(_retry_seconds(until, now))
+    failures, oldest = session.execute(
+        select(func.count(), func.min(LoginAttempt.at)).where(
+            LoginAttempt.client == client, LoginAttempt.at >= now - limits.window
+        )
+    ).one()
+    if failures >= limits.per_client and oldest is not None:
+        raise Throttled(_retry_seconds(as_utc(oldest) + limits.window, now))
 
 
 def authenticate(
     session: Session, *, email: str, password: str, client: str, limits: LoginLimits
 ) -> User | None:
-    """The active user with these credentials, or None; raises Throttled while locked out.
+    """The active user with these credentials, or None; raises Throttled while `client` (the
+    request's address) must wait.
 
-    Unknown emails, wrong passwords and disabled users look the same and take the same time.
+    Failures are counted per account and address together: guesses from one address slow down,
+    while the account's owner elsewhere logs in as usual. Unknown emails, wrong passwords and
+    disabled users look the same and take the same time.
     """
     email = normalise_email(email)[:320]
-    _check_throttle(session, email=email, client=client, limits=limits)
+    client = client_key(client)
+    now = utcnow()
+    _take_turn(session, client=client, now=now, limits=limits)
+    _check_throttle(session, email=email, client=client, limits=limits, now=now)
     user = session.scalar(select(User).where(User.email == email))
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.active:
-        session.add(LoginAttempt(email=email, client=client[:64], at=utcnow()))
+        session.add(LoginAttempt(email=email, client=client, at=now))
         session.flush()
         return None
-    session.execute(delete(LoginAttempt).where(LoginAttempt.email == email))
+    session.execute(
+        delete(LoginAttempt).where(LoginAttempt.email == email, LoginAttempt.client == client)
+    )
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -283,7 +363,7 @@ def change_active(session: Session, *, actor: User, user: User, active: bool) ->
 
 def reset_password(session: Session, *, actor: User, user: User, password: str) -> User:
     """Give a user a new password (same rules as at creation) and end their sessions."""
-    problem = check_password(password)
+    problem = check_password(password, user_inputs=(user.email, user.display_name))
     if problem:
         raise ValidationFailed({"password": problem})
     before = audit.snapshot(user)

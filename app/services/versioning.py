@@ -1,21 +1,41 @@
-"""The data version: bumped in the same transaction as every write of evidence.
+"""The data version: caches of rendered views key on it, and it moves on when a write commits.
 
-Caches of rendered views key on it. On PostgreSQL each worker process keeps the number up to
-date by LISTENing for the NOTIFY every write sends at commit, so anonymous readers' repeat views
-run no query at all; logged-in users (editors) always read the number from the database, so an
-editor sees their own change at once whichever process serves them. Elsewhere (SQLite, or
-while the listener is down) the number is read from the database on each request.
+A transaction that changes what a view shows (an evidence table, or a user's shown name) is
+marked as it flushes, and moves the version on in a step that no other writer waits for:
+
+- PostgreSQL: right after its commit, on the same connection, the next value of the sequence
+  `data_version_seq`, announced with NOTIFY. A sequence is never rolled back, so no number is
+  handed out twice; and since the number moves only once the data is committed, a view
+  rendered under a number holds every write announced up to it. Writers share no lock.
+- SQLite: inside the writing transaction, `data_version.version + 1`. SQLite lets one writer
+  in at a time anyway, and a reader's version and data come from one snapshot.
+
+A session joined to a transaction it does not own (tests run each in an outer transaction that
+is rolled back) never sees the real commit: it moves the version inside the transaction, on
+PostgreSQL too, whose NOTIFY is delivered only if the owner commits.
+
+A transaction that asks for the version after changes of its own it has not committed gets a
+private number (at or above PRIVATE_BASE, unique in the process, never published): the views
+it renders are cached apart, and nobody else is ever served them, even if it rolls back.
+
+Readers: on PostgreSQL each worker process follows the version by LISTENing for the NOTIFY,
+so anonymous readers' repeat views run no query at all; logged-in users (editors) always read
+the version from the database, so an editor sees their own change at once whichever process
+serves them (the commit, and so the new number, comes before the response). Elsewhere (SQLite,
+or while the listener is down) the version is read from the database on each request.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import threading
 from typing import Any
 
 import psycopg
-from sqlalchemy import event, select, text, update
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy import event, inspect, select, text, update
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from app.config import get_settings
 from app.models import (
@@ -28,49 +48,162 @@ from app.models import (
     QuoteIssue,
     Source,
     Speaker,
+    User,
 )
 
 TRACKED = (Party, Issue, Speaker, Source, Quote, QuoteIssue, Position, PositionEvidence)
+"""Every row of these is shown by some cached view."""
+SHOWN_USER_FIELDS = ("display_name",)
+"""What cached views show of a user: the name a position was recorded by."""
+TRACKED_TABLES = frozenset(model.__table__ for model in (*TRACKED, User))
 CHANNEL = "peacetalks_data_version"
-_FLAG = "peacetalks.bump_data_version"
+PRIVATE_BASE = 1 << 62
+"""Private numbers start here, far above any version a database will reach."""
+
+_CHANGED = "peacetalks.data_changed"
+_PRIVATE = "peacetalks.private_version"
+_CONNECTION = "peacetalks.connection"
+_JOINED = "peacetalks.joined"
+_MOVED = "peacetalks.version_moved"
+NEXT_VERSION = text("SELECT pg_notify(:channel, CAST(nextval('data_version_seq') AS text))")
+_private_numbers = itertools.count(PRIVATE_BASE)
+_private_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
-def current(session: Session) -> int:
-    """The current data version, read from the database."""
+def mark_changed(session: Session) -> None:
+    """Note that this transaction changed what views show (for writes that bypass the ORM)."""
+    session.info[_CHANGED] = True
+    session.info.pop(_PRIVATE, None)  # views rendered from here on see more: a new number
+
+
+def published(session: Session) -> int:
+    """The version of the committed data, read from the database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalar(text("SELECT last_value FROM data_version_seq")) or 0
     return session.scalar(select(DataVersion.version).where(DataVersion.id == 1)) or 0
 
 
-def bump(session: Session) -> None:
-    """Move the data version on (also for writes that bypass the ORM, e.g. bulk loads)."""
-    session.execute(
-        update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Delivered to every listening worker when, and only if, the transaction commits.
-        session.execute(
-            text(
-                "SELECT pg_notify(:channel, "
-                "CAST((SELECT version FROM data_version WHERE id = 1) AS text))"
-            ).bindparams(channel=CHANNEL)
-        )
+def current(session: Session) -> int:
+    """The data version this session's views key on: a private number while it has changes
+    of its own that are not committed."""
+    session.flush()
+    if not session.info.get(_CHANGED):
+        return published(session)
+    if _PRIVATE not in session.info:
+        with _private_lock:
+            session.info[_PRIVATE] = next(_private_numbers)
+    number: int = session.info[_PRIVATE]
+    return number
+
+
+def _shows_change(obj: object, *, deleted: bool = False) -> bool:
+    if isinstance(obj, TRACKED):
+        return True
+    if not isinstance(obj, User):
+        return False
+    attributes = inspect(obj).attrs
+    return deleted or any(attributes[name].history.has_changes() for name in SHOWN_USER_FIELDS)
 
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, TRACKED) for obj in changed):
-        session.info[_FLAG] = True
+    if session.info.get(_CHANGED) and _PRIVATE not in session.info:
+        return  # already marked, and no private number handed out to move past
+    if (
+        any(_shows_change(obj, deleted=True) for obj in session.deleted)
+        or any(_shows_change(obj) for obj in session.dirty)
+        or any(isinstance(obj, TRACKED) for obj in session.new)  # a new user is shown nowhere yet
+    ):
+        mark_changed(session)
+
+
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    # Bulk INSERT/UPDATE/DELETE statements run without a flush.
+    if state.is_insert or state.is_update or state.is_delete:
+        if getattr(state.statement, "table", None) in TRACKED_TABLES:
+            mark_changed(state.session)
+
+
+def _after_begin(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    if transaction.parent is None:
+        session.info[_CONNECTION] = connection
+        # A session whose transaction is a savepoint in someone else's (tests join one to an
+        # outer transaction) never sees the real commit, so it cannot announce after it.
+        session.info[_JOINED] = connection.in_nested_transaction()
+
+
+def _moves_inside(session: Session) -> bool:
+    """Whether this session's transaction moves the version itself rather than after commit."""
+    return bool(session.info.get(_JOINED)) or session.get_bind().dialect.name != "postgresql"
+
+
+def _move_inside(session: Session) -> None:
+    """Move the version on inside the transaction, once: SQLite's row (the writer holds the
+    database's one write lock anyway), or for a joined session the sequence, with a NOTIFY
+    that is delivered only if the outer transaction commits."""
+    if not session.info.get(_CHANGED) or session.info.get(_MOVED) or not _moves_inside(session):
+        return
+    session.info[_MOVED] = True
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(NEXT_VERSION, {"channel": CHANNEL})
+    else:
+        session.execute(
+            update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1)
+        )
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    if session.info.pop(_FLAG, False):
-        bump(session)
+    _move_inside(session)
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.flush()  # the commit's own flush runs after this hook: mark its changes now
+    _move_inside(session)  # changes made without a flush (bulk statements)
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    connection = session.info.get(_CONNECTION)
+    if session.info.get(_CHANGED) and connection is not None and not _moves_inside(session):
+        announce(connection)
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (and announced) or rolled back: start afresh
+        for key in (_CHANGED, _PRIVATE, _CONNECTION, _JOINED, _MOVED):
+            session.info.pop(key, None)
+
+
+def announce(connection: Connection) -> None:
+    """On PostgreSQL, right after a commit: take the next version and tell every listening
+    worker, in a transaction of its own on the same connection.
+
+    A failure here cannot undo the commit, so it is logged, not raised: cached views then catch
+    up at the next write.
+    """
+    try:
+        connection.execute(NEXT_VERSION, {"channel": CHANNEL})
+        connection.commit()
+    except Exception:
+        log.exception("the data version could not be moved on after a commit")
+        if not connection.closed and connection.in_transaction():
+            connection.rollback()
 
 
 def install() -> None:
     """Listen on every session (idempotent)."""
-    if not event.contains(Session, "before_flush", _before_flush):
-        event.listen(Session, "before_flush", _before_flush)
-        event.listen(Session, "after_flush", _after_flush)
+    if event.contains(Session, "before_flush", _before_flush):
+        return
+    event.listen(Session, "before_flush", _before_flush)
+    event.listen(Session, "do_orm_execute", _do_orm_execute)
+    event.listen(Session, "after_begin", _after_begin)
+    event.listen(Session, "after_flush", _after_flush)
+    event.listen(Session, "before_commit", _before_commit)
+    event.listen(Session, "after_commit", _after_commit)
+    event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
 class Listener:
@@ -91,7 +224,7 @@ class Listener:
             try:
                 with psycopg.connect(self.conninfo, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")  # listen first, then read: nothing missed
-                    row = conn.execute("SELECT version FROM data_version WHERE id = 1").fetchone()
+                    row = conn.execute("SELECT last_value FROM data_version_seq").fetchone()
                     self.version = int(row[0]) if row else 0
                     self.live = True
                     while not self._stop.is_set():

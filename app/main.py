@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
+from app.cached_views import view_caches
 from app.config import PROJECT_ROOT, check_production_settings, get_settings
 from app.db import RetryWhenBusy, database_busy, note_busy
 from app.middleware import (
@@ -42,6 +43,7 @@ from app.security import (
     login_url,
     reader_guard,
 )
+from app.services import versioning
 from app.services.errors import InvalidParameter, NotFound
 from app.services.users import Throttled
 from app.templating import render, templates, wants_fragment
@@ -169,6 +171,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if serves_docs else None,
     )
+    # Writes move the data version on; cached views key on it (each app has its own caches).
+    versioning.install()
+    app.state.view_caches = view_caches()
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # Innermost: a request whose transaction met a busy database runs again (app.db).
     app.add_middleware(RetryWhenBusy)

@@ -115,12 +115,7 @@ def session(connection: object) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session) -> FastAPI:
     """The real app, its request session joined to the test's transaction."""
-    from app.render_cache import cell_cache, matrix_cache, search_cache
-
-    # Each test rolls back, so data versions repeat between tests: start with empty caches.
-    matrix_cache.clear()
-    cell_cache.clear()
-    search_cache.clear()
+    # Each test rolls back, so data versions repeat between tests: each app has its own caches.
     application = create_app()
 
     def test_session() -> Iterator[Session]:

@@ -91,9 +91,6 @@ def world(engine: Engine) -> Iterator[World]:
         )
         b.position(session, ru, nato, Stance.REJECTS, date(2025, 4, 20), evidence=[hostile])
         session.flush()
-        from app.render_cache import matrix_cache
-
-        matrix_cache.clear()
         with client_for(session) as client:
             response = client.get(f"/briefing.pdf?{VIEW}")
             assert response.status_code == 200, response.text

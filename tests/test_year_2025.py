@@ -676,12 +676,7 @@ def world(engine: Engine) -> Iterator[World]:
         )
         transfer.import_file(session, FIXTURE)
         session.commit()  # a savepoint: requests that fail later roll back only themselves
-        from app.render_cache import cell_cache, matrix_cache, search_cache
-
-        matrix_cache.clear()
-        cell_cache.clear()
-        search_cache.clear()
-        application = create_app()
+        application = create_app()  # with caches of its own
 
         def test_session() -> Iterator[Session]:
             yield from request_transaction(session)
@@ -690,9 +685,6 @@ def world(engine: Engine) -> Iterator[World]:
         application.dependency_overrides[briefing_routes.generation_time] = lambda: FIXED_NOW
         with TestClient(application) as client:
             yield World(session, client)
-        matrix_cache.clear()
-        cell_cache.clear()
-        search_cache.clear()
         session.close()
         outer.rollback()
 

@@ -52,7 +52,7 @@ from app.services.matrix import (
     split_members,
 )
 from app.services.timeline import Timeline, build_timeline
-from app.templating import templates
+from app.templating import render_text, templates
 
 DEFAULT_TITLE = "Ukraine peace talks: positions briefing"
 TITLE_MAX_LENGTH = 200
@@ -514,8 +514,8 @@ def timeline_svg(chart: Timeline, title: str, *, chart_id: str, styled: bool) ->
     )
 
 
-def render_html(briefing: Briefing, *, preview: bool) -> str:
-    """The briefing document as HTML: the preview page, or the input of the PDF engine."""
+def document_context(briefing: Briefing, *, preview: bool) -> dict[str, Any]:
+    """The context of briefing/document.html: the preview page's, or the PDF engine's."""
     charts = {
         section.issue.id: timeline_svg(
             section.timeline,
@@ -526,12 +526,18 @@ def render_html(briefing: Briefing, *, preview: bool) -> str:
         for section in briefing.sections
         if section.timeline is not None
     }
-    return templates.get_template("briefing/document.html").render(
-        briefing=briefing,
-        charts=charts,
-        preview=preview,
-        responses_shown=responses_shown,
-    )
+    return {
+        "briefing": briefing,
+        "charts": charts,
+        "preview": preview,
+        "responses_shown": responses_shown,
+    }
+
+
+def render_html(briefing: Briefing, *, preview: bool) -> str:
+    """The briefing document as HTML text (the PDF engine's input; the preview page is the same
+    template through templating.render())."""
+    return render_text("briefing/document.html", document_context(briefing, preview=preview))
 
 
 class FetchRefused(ValueError):

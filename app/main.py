@@ -44,8 +44,14 @@ from app.security import (
     reader_guard,
 )
 from app.services import versioning
-from app.services.errors import InvalidParameter, NotFound
-from app.services.users import Throttled
+from app.services.errors import (
+    EditConflict,
+    InUse,
+    InvalidParameter,
+    NotFound,
+    Throttled,
+    ValidationFailed,
+)
 from app.templating import render, templates, wants_fragment
 
 
@@ -80,6 +86,42 @@ async def _invalid_parameter(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, InvalidParameter):  # registered for it; narrows the type
         raise exc
     return _error(request, 400, "Bad request", f"{exc.field}: {exc.message}", exc.field)
+
+
+async def _edit_conflict(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, EditConflict):  # registered for it; narrows the type
+        raise exc
+    response = render(
+        request,
+        "conflict.html",
+        {
+            "title": exc.title,
+            "current": exc.current,
+            "submitted": exc.submitted,
+            "retry_url": exc.retry_url,
+        },
+        status_code=409,
+    )
+    if request.headers.get("HX-Request") == "true":
+        # htmx swaps 4xx answers into the form; show the conflict page's content in its place.
+        response.headers["HX-Retarget"] = "#content"
+        response.headers["HX-Reswap"] = "outerHTML"
+        response.headers["HX-Reselect"] = "#content"
+    return response
+
+
+async def _in_use(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, InUse):  # registered for it; narrows the type
+        raise exc
+    return _error(request, 409, "Conflict", exc.message)
+
+
+async def _validation_failed(request: Request, exc: Exception) -> Response:
+    # A form route re-renders its form with these errors (422); this answers the rest.
+    if not isinstance(exc, ValidationFailed):  # registered for it; narrows the type
+        raise exc
+    field = next(iter(exc.errors), None)
+    return _error(request, 422, "Unprocessable content", str(exc), field)
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
@@ -197,6 +239,9 @@ def create_app() -> FastAPI:
         app.include_router(editor_router, dependencies=readers)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidParameter, _invalid_parameter)
+    app.add_exception_handler(ValidationFailed, _validation_failed)
+    app.add_exception_handler(EditConflict, _edit_conflict)
+    app.add_exception_handler(InUse, _in_use)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Forbidden, _forbidden)

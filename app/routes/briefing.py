@@ -13,7 +13,8 @@ from starlette.responses import HTMLResponse, Response
 from app.config import get_settings
 from app.db import SessionDep
 from app.services import briefing as briefing_service
-from app.services.briefing import BriefingRequest, RendererBusy
+from app.services.briefing import BriefingRequest
+from app.services.errors import RendererBusy
 from app.templating import render
 
 router = APIRouter()

@@ -38,7 +38,7 @@ from app.models import (
     Stance,
 )
 from app.services import catalog
-from app.services.errors import InvalidParameter
+from app.services.errors import FetchRefused, InvalidParameter, RendererBusy
 from app.services.evidence import change_quotes, citation_loading
 from app.services.matrix import (
     Cell,
@@ -540,10 +540,6 @@ def render_html(briefing: Briefing, *, preview: bool) -> str:
     return render_text("briefing/document.html", document_context(briefing, preview=preview))
 
 
-class FetchRefused(ValueError):
-    """The PDF engine asked for a URL the briefing may not load."""
-
-
 def static_file_for(url: str) -> Path:
     """The file under STATIC_DIR that a `/static/...` URL under RENDER_BASE_URL names.
 
@@ -614,14 +610,6 @@ def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
     )
     pdf: bytes = document.write_pdf(pdf_identifier=False, uncompressed_pdf=False)
     return pdf
-
-
-class RendererBusy(RuntimeError):
-    """Every PDF render slot stayed busy while this request waited (answer 503)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("The briefing renderer is busy; try again shortly.")
-        self.retry_after = retry_after
 
 
 _render_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RENDERS)

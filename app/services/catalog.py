@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import Base
 from app.models import (
@@ -25,7 +27,7 @@ from app.models import (
     User,
 )
 from app.services import audit
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import EditConflict, InUse, NotFound, ValidationFailed
 
 
 def find_party(session: Session, *, slug: str) -> Party | None:
@@ -178,26 +180,22 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SORT_STEP = 10
 
 
-class EditConflict(Exception):
-    """An edit was based on a version of a record that is no longer the stored one (409)."""
-
-    def __init__(self, entity: Base) -> None:
-        super().__init__(f"stale version of {type(entity).__tablename__}")
-        self.entity = entity
-
-
-class InUse(Exception):
-    """A record cannot be deleted while other records use it; `message` says which."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def check_version(entity: Party | Issue | Speaker | Source | User, expected: int) -> None:
+def check_version(entity: Party | Issue | Speaker | Source | Quote | User, expected: int) -> None:
     """Raise EditConflict unless `expected` is the stored version of `entity`."""
     if entity.version != expected:
         raise EditConflict(entity)
+
+
+@contextmanager
+def versioned_write(session: Session, entity: Base) -> Iterator[None]:
+    """Write changes to `entity` in a savepoint flushed at its end. Someone else's save since
+    this request read it (the mapper's version counter: StaleDataError) undoes just these
+    changes, leaves the request's transaction usable, and raises EditConflict."""
+    try:
+        with session.begin_nested():
+            yield
+    except StaleDataError as exc:
+        raise EditConflict(entity) from exc
 
 
 def _slug_error(session: Session, model: type[Party] | type[Issue], slug: str) -> str | None:
@@ -326,13 +324,14 @@ def update_party(
             errors["kind"] = "This bloc has members; move them out before changing its kind."
     if errors:
         raise ValidationFailed(errors)
-    before = audit.snapshot(party)
-    party.name = name
-    party.short_name = short_name
-    party.kind = kind
-    party.parent_id = parent.id if parent else None
-    party.sort_order = sort_order
-    audit.record(session, actor=actor, action="update", entity=party, before=before)
+    with versioned_write(session, party):
+        before = audit.snapshot(party)
+        party.name = name
+        party.short_name = short_name
+        party.kind = kind
+        party.parent_id = parent.id if parent else None
+        party.sort_order = sort_order
+        audit.record(session, actor=actor, action="update", entity=party, before=before)
     return party
 
 
@@ -428,12 +427,13 @@ def update_issue(
 ) -> Issue:
     """Edit an issue's title, proposition, description or sort order (the slug never changes)."""
     check_version(issue, expected_version)
-    before = audit.snapshot(issue)
-    issue.title = title
-    issue.proposition = proposition
-    issue.description = description
-    issue.sort_order = sort_order
-    audit.record(session, actor=actor, action="update", entity=issue, before=before)
+    with versioned_write(session, issue):
+        before = audit.snapshot(issue)
+        issue.title = title
+        issue.proposition = proposition
+        issue.description = description
+        issue.sort_order = sort_order
+        audit.record(session, actor=actor, action="update", entity=issue, before=before)
     return issue
 
 
@@ -530,11 +530,12 @@ def update_speaker(
     problem = _speaker_name_error(session, party=party, name=name, speaker=speaker)
     if problem:
         raise ValidationFailed({"name": problem})
-    before = audit.snapshot(speaker)
-    speaker.name = name
-    speaker.role = role
-    speaker.party_id = party.id
-    audit.record(session, actor=actor, action="update", entity=speaker, before=before)
+    with versioned_write(session, speaker):
+        before = audit.snapshot(speaker)
+        speaker.name = name
+        speaker.role = role
+        speaker.party_id = party.id
+        audit.record(session, actor=actor, action="update", entity=speaker, before=before)
     return speaker
 
 
@@ -634,14 +635,15 @@ def update_source(
     errors = _source_errors(session, url=url, published_on=published_on, source=source)
     if errors:
         raise ValidationFailed(errors)
-    before = audit.snapshot(source)
-    source.url = url
-    source.title = title
-    source.outlet = outlet
-    source.published_on = published_on
-    source.kind = kind
-    source.tier = tier
-    audit.record(session, actor=actor, action="update", entity=source, before=before)
+    with versioned_write(session, source):
+        before = audit.snapshot(source)
+        source.url = url
+        source.title = title
+        source.outlet = outlet
+        source.published_on = published_on
+        source.kind = kind
+        source.tier = tier
+        audit.record(session, actor=actor, action="update", entity=source, before=before)
     return source
 
 

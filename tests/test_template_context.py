@@ -57,7 +57,7 @@ def test_templates_import_the_csrf_macro_with_context() -> None:
 REVIEWED_MARKUP = {
     "app/templating.py": 3,  # highlight() (escapes every piece, then adds <mark>); render()
     # placing a cached view's fragment, our own template's output, in its page
-    "app/services/briefing.py": 2,  # a constant <style> for the PDF's SVG, the chart macro's output
+    "app/services/briefing.py": 1,  # a constant <style> for the PDF's SVG
 }
 
 

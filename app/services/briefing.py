@@ -52,7 +52,7 @@ from app.services.matrix import (
     split_members,
 )
 from app.services.timeline import Timeline, build_timeline
-from app.templating import render_text, templates
+from app.templating import render_text
 
 DEFAULT_TITLE = "Ukraine peace talks: positions briefing"
 TITLE_MAX_LENGTH = 200
@@ -504,31 +504,16 @@ def _number_citations(briefing: Briefing) -> None:
                     cite(response)
 
 
-def timeline_svg(chart: Timeline, title: str, *, chart_id: str, styled: bool) -> Markup:
-    """The shared timeline chart macro's SVG with ids of its own; `styled` puts the chart's
-    styles inside the SVG, for the PDF engine (a browser takes them from briefing.css, and the
-    content security policy would refuse an inline style)."""
-    macro = templates.env.get_template("_timeline.html").module.timeline_chart  # type: ignore[attr-defined]
-    return Markup(  # noqa: S704 - the macro's own (autoescaped) output
-        macro(chart, title, prefix=f"tl{chart_id}", style=TIMELINE_SVG_STYLE if styled else None)
-    )
-
-
 def document_context(briefing: Briefing, *, preview: bool) -> dict[str, Any]:
-    """The context of briefing/document.html: the preview page's, or the PDF engine's."""
-    charts = {
-        section.issue.id: timeline_svg(
-            section.timeline,
-            f"Each party's stance on {section.issue.title} over time",
-            chart_id=f"-{section.issue.id}",
-            styled=not preview,
-        )
-        for section in briefing.sections
-        if section.timeline is not None
-    }
+    """The context of briefing/document.html: the preview page's, or the PDF engine's.
+
+    For the PDF engine the timeline charts carry their styles inside the SVG (`chart_style`); a
+    browser takes them from briefing.css, and the content security policy would refuse an
+    inline style.
+    """
     return {
         "briefing": briefing,
-        "charts": charts,
+        "chart_style": None if preview else TIMELINE_SVG_STYLE,
         "preview": preview,
         "responses_shown": responses_shown,
     }

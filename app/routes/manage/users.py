@@ -114,7 +114,7 @@ def new_user_form(request: Request, admin: AdminDep) -> HTMLResponse:
 
 
 @router.post("/users/new", response_class=HTMLResponse, summary="Add a user")
-def add_user(request: Request, session: SessionDep, admin: AdminDep, data: FormDep) -> Response:
+def create_user(request: Request, session: SessionDep, admin: AdminDep, data: FormDep) -> Response:
     """Add a user (password rules of users.create_user), or show the form again."""
     try:
         form = parse_or_refuse(NewUserForm, data)

@@ -267,3 +267,24 @@ def test_errors_across_fields_show_alongside_field_errors(
     assert "required" in field_error(page, "rationale")
     assert "needs its condition" in field_error(page, "condition")
     assert "at least one" in field_error(page, "evidence")
+
+
+def test_the_positions_service_does_not_import_the_quotes_service() -> None:
+    # The form's field types live in app.forms; quotes may call positions, never the reverse.
+    import ast
+    import inspect
+
+    from app.services import positions
+
+    tree = ast.parse(inspect.getsource(positions))
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    } | {
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not any(name.startswith("app.services.quotes") for name in imported)

@@ -288,3 +288,14 @@ def test_the_positions_service_does_not_import_the_quotes_service() -> None:
         for alias in node.names
     }
     assert not any(name.startswith("app.services.quotes") for name in imported)
+
+
+def test_a_repeated_form_field_counts_by_its_first_value_and_every_keeps_them_all() -> None:
+    from app.forms import FormFields
+
+    form = FormFields(
+        [("party", "ua"), ("party", "ru"), ("evidence", "3"), ("evidence", "5"), ("file", object())]
+    )
+    assert form["party"] == "ua" and form.get("evidence") == "3"
+    assert form.every("evidence") == ["3", "5"] and form.every("missing") == []
+    assert "file" not in form  # file parts are not text fields

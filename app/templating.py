@@ -9,8 +9,8 @@ How anything is rendered (one path):
   `{{ fragment_html }}` otherwise. That is the one place rendered HTML becomes Markup.
 - `render_text(name, context)` renders a template to text with no request and no base
   context, for what is not a page response or must not depend on one: cached fragments, the
-  briefing document (its preview page and the PDF) and the 500 page, which must
-  render whatever failed (it asks `wants_fragment()` too). `render()` is built on it.
+  briefing PDF's HTML, the Atom feed, and the 500 page, which must render whatever failed (it
+  asks `wants_fragment()` too). `render()` is built on it; nothing else renders a template.
 
 Base context, provided to every template (a test keeps this list and the code in step):
 

@@ -131,7 +131,9 @@ async def cached_view(
     which moves on only once a write has committed, and the fragment is loaded after the
     version is read, so a view cached under a version holds every write up to it.
     - The writer, and any logged-in user on any worker, reads the version from the database on
-      each request: they see every write committed before their request began.
+      each request: they see every write whose commit had returned before their request began
+      (on PostgreSQL the commit returns only after moving the version on; on SQLite the version
+      moves inside the writing transaction).
     - On SQLite, and on PostgreSQL while the worker's listener is down (or switched off), so
       does every anonymous reader.
     - On PostgreSQL an anonymous reader on another worker keys on the version that worker's

@@ -170,3 +170,24 @@ def test_on_postgresql_another_workers_reader_follows_the_notify(
             if listener_for_url is not None:
                 listener_for_url.stop()
             engine.dispose()
+
+
+@pytest.mark.parametrize("headers", [{}, HX])
+def test_an_editors_cached_edit_links_are_never_served_to_a_reader(
+    app: FastAPI, seeded: Session, headers: dict[str, str]
+) -> None:
+    url = "/quotes?q=ceasefire"
+    make_user(seeded, "ed@example.org")
+    with TestClient(app) as editor, TestClient(app) as reader:
+        login(editor, "ed@example.org")
+        assert 'class="quote-actions"' in editor.get(url, headers=headers).text
+        assert 'class="quote-actions"' not in reader.get(url, headers=headers).text
+        assert 'class="quote-actions"' in editor.get(url, headers=headers).text
+
+
+def test_a_cell_revalidates_like_the_matrix(client: TestClient, seeded: Session) -> None:
+    url = "/cells/ua/crimea-recognition?as_of=2025-04-23"
+    first = client.get(url)
+    assert first.headers["cache-control"] == "private, no-cache"
+    again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""

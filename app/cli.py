@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import cli_ops, migrate
 from app.config import get_settings
-from app.db import get_engine
+from app.db import get_engine, get_reading_engine
 from app.models import Party, Role
 from app.services import seed as seed_service
 from app.services import users as user_service
@@ -68,7 +68,7 @@ def seed(
 
 def database_is_empty() -> bool:
     """True when no party exists yet (a fresh database)."""
-    with Session(get_engine()) as session:
+    with Session(get_reading_engine()) as session:
         return session.scalar(select(func.count()).select_from(Party)) == 0
 
 
@@ -134,16 +134,20 @@ def import_command(
     progress bar for each step. A CSV may be of any size; JSON and YAML are read whole, so they
     may be at most 20 MB and 6 MB.
     """
+    from rich.console import Console
     from rich.progress import Progress
     from sqlalchemy.exc import DataError, IntegrityError
 
-    from app.db import get_reading_engine
     from app.services import transfer
 
     started = time.perf_counter()
     try:
         # Checking only reads: on SQLite it takes no write lock, so editors are not held up.
-        with Progress(transient=True) as bar, Session(get_reading_engine()) as session:
+        bars = Console(stderr=True)  # standard output stays for what the command reports
+        with (
+            Progress(console=bars, transient=True) as bar,
+            Session(get_reading_engine()) as session,
+        ):
             task = bar.add_task(f"Checking {file.name}", total=file.stat().st_size or None)
             plan = transfer.check_file(session, file, progress=lambda n: bar.advance(task, n))
         if dry_run:
@@ -155,7 +159,7 @@ def import_command(
             f"{file}: checked, no errors; writing {plan.rows} quotes and positions.", err=True
         )
         with (
-            Progress(transient=True) as bar,
+            Progress(console=bars, transient=True) as bar,
             Session(get_engine()) as session,
             session.begin(),
         ):
@@ -193,7 +197,7 @@ def export_command(
 
     if fmt not in {"yaml", "json", "csv"}:
         raise typer.BadParameter("use yaml, json or csv", param_hint="--format")
-    with Session(get_engine()) as session:
+    with Session(get_reading_engine()) as session:
         text = transfer.export_text(session, fmt)
     if out is None:
         sys.stdout.write(text)
@@ -234,7 +238,7 @@ def users_create(
 @users_cli.command("list")
 def users_list() -> None:
     """List every user with role and whether active."""
-    with Session(get_engine()) as session:
+    with Session(get_reading_engine()) as session:
         for user in user_service.list_users(session):
             state = "active" if user.active else "disabled"
             typer.echo(f"{user.email}\t{user.display_name}\t{user.role.value}\t{state}")
@@ -306,7 +310,7 @@ def briefing_command(
                 now = datetime.fromisoformat(generated_at).astimezone(UTC)
             except ValueError:
                 raise InvalidParameter("generated_at", "use ISO 8601.") from None
-        with Session(get_engine()) as session:
+        with Session(get_reading_engine()) as session:
             document = briefing_service.build_briefing(
                 session,
                 request=wanted,

@@ -18,7 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.models import Position
-from app.services.matrix import Cell, _history_with_runs
+from app.services.matrix import Cell, history_with_runs
 from app.services.users import as_utc
 
 
@@ -94,7 +94,7 @@ def coverage(
         .scalar_subquery()
     )
     # The matrix's own history query, so that "a change" means here what it means in the list.
-    history = _history_with_runs(
+    history = history_with_runs(
         until=date.max, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
     )
     change_until = case(

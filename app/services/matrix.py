@@ -159,7 +159,7 @@ _ORDER = (Position.effective_from, Position.recorded_at, Position.id)
 _CELL = (Position.party_id, Position.issue_id)
 
 
-def _history_with_runs(
+def history_with_runs(
     *,
     until: date,
     known_on: date | None,
@@ -209,7 +209,7 @@ def current_positions_query(
     The latest effective_from on or before `as_of` wins; ties go to the later recording. With
     `known_on`, positions recorded after that day are ignored, so an old view can be reproduced.
     """
-    h = _history_with_runs(until=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids)
+    h = history_with_runs(until=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids)
     cell = (h.c.party_id, h.c.issue_id)
     order = (h.c.effective_from, h.c.recorded_at, h.c.id)
     numbered = select(
@@ -450,7 +450,7 @@ def changes_between(
 ) -> list[Change]:
     """Changes of stance (or of a condition) with effective_from in (since, until], newest first,
     in one query. A position that repeats the stance and condition before it is a restatement."""
-    h = _history_with_runs(until=until, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids)
+    h = history_with_runs(until=until, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids)
     stmt = (
         select(h)
         .where(h.c.effective_from > since, h.c.starts == 1)

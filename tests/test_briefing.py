@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import migrate
 from app.config import PROJECT_ROOT
-from app.db import get_session, make_engine, request_transaction
+from app.db import get_session, make_engine
 from app.main import create_app
 from app.models import Quote, QuoteStatus, Source, SourceTier, Stance
 from app.routes import briefing as briefing_routes
 from app.services import briefing as briefing_service
 from app.services import catalog, seed
 from tests import builders as b
-from tests.conftest import scratch_database
+from tests.conftest import joined_requests, scratch_database
 
 FIXED_NOW = datetime(2025, 4, 23, 12, 0, tzinfo=UTC)
 VIEW = "as_of=2025-04-23&since=2025-04-16"
@@ -50,10 +50,7 @@ def client_for(session: Session) -> TestClient:
     """The real app on this session, with the generation clock fixed."""
     application = create_app()
 
-    def test_session() -> Iterator[Session]:
-        yield from request_transaction(session)
-
-    application.dependency_overrides[get_session] = test_session
+    application.dependency_overrides[get_session] = joined_requests(session)
     application.dependency_overrides[briefing_routes.generation_time] = lambda: FIXED_NOW
     return TestClient(application)
 

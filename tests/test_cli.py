@@ -175,3 +175,29 @@ def test_cli_import_of_a_hostile_file_says_where_in_one_line_never_a_traceback(
             assert "Traceback" not in result.stderr
             assert expected in result.stderr
             assert "1 error; nothing was imported." in result.stderr
+
+
+def test_the_app_imports_nothing_that_only_make_test_installs() -> None:
+    # `make run` installs the project's dependencies alone; the `dev` extra comes with `make test`.
+    import ast
+    import tomllib
+
+    from app.config import PROJECT_ROOT
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    dev_only = {
+        re.split(r"[\[<>=!~ ]", requirement)[0].lower().replace("-", "_")
+        for requirement in project["optional-dependencies"]["dev"]
+    } | {"httpx", "_pytest"}  # httpx2 installs the module httpx; pytest's internals
+    assert {"pytest", "playwright", "mypy", "ruff", "hypothesis"} <= dev_only
+    for path in sorted((PROJECT_ROOT / "app").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            for name in names:
+                assert name.split(".")[0].lower() not in dev_only, f"{path} imports {name}"

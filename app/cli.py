@@ -288,12 +288,12 @@ def export_command(
     ] = None,
 ) -> None:
     """Write the evidence (parties, issues, speakers, sources, quotes, positions) to a file."""
-    from app.services import transfer
+    from app.services import export_file
 
     if fmt not in {"yaml", "json", "csv"}:
         raise typer.BadParameter("use yaml, json or csv", param_hint="--format")
     with Session(get_engine()) as session:
-        text = transfer.export_text(session, fmt)
+        text = export_file.export_text(session, fmt)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -390,6 +390,7 @@ def briefing_command(
     from datetime import UTC, datetime
 
     from app.services import briefing as briefing_service
+    from app.services import briefing_pdf
     from app.services.errors import InvalidParameter
 
     options = {"as_of": "--as-of", "since": "--since", "known_on": "--known-on"}
@@ -417,7 +418,7 @@ def briefing_command(
     except InvalidParameter as exc:
         typer.echo(f"Error: {options.get(exc.field, exc.field)}: {exc.message}", err=True)
         raise typer.Exit(code=1) from None
-    pdf = briefing_service.render_pdf(html)
+    pdf = briefing_pdf.render_pdf(html)
     # Write beside the target and rename, so a failure never leaves half a PDF behind.
     partial = out.with_name(f".{out.name}.partial")
     try:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models import Issue, Party, Position, Quote, QuoteIssue, Source, Speaker
 from app.services import catalog, exports
-from app.services.transfer import CSV_COLUMNS
+from app.services.csv_rows import CSV_COLUMNS
 
 
 def _day(value: date | None) -> str | None:

@@ -15,15 +15,13 @@ for each byte of text); a bigger collection of quotes goes by CSV.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -32,21 +30,39 @@ from sqlalchemy.orm import Session
 
 from app.forms import field_errors
 from app.models import Issue, Party, PartyKind, Source, Speaker
-from app.services import exports, seed
+from app.services import seed
 from app.services.bulk import CHUNK, Loader, RowError, RowRefused, Where
+from app.services.csv_rows import (
+    CSV_COLUMNS,
+    MAX_CSV_LINE,
+    POSITION_COLUMNS,
+    QUOTE_COLUMNS,
+    SOURCE_COLUMNS,
+    SPEAKER_COLUMNS,
+    Progress,
+    Unreadable,
+    csv_records,
+    csv_row,
+)
 from app.services.seed import IssueRow, PartyRow, PositionRow, QuoteRow, SourceRow, SpeakerRow
 
-__all__ = ["ImportRejected", "Plan", "RowError", "check_file", "import_file", "load"]
+__all__ = [
+    "CSV_COLUMNS",
+    "MAX_CSV_LINE",
+    "ImportRejected",
+    "Plan",
+    "RowError",
+    "check_file",
+    "import_file",
+    "load",
+]
 
 MAX_DOCUMENT_BYTES = {".json": 20_000_000, ".yaml": 6_000_000, ".yml": 6_000_000}
 """The largest JSON or YAML file an import reads (it is read whole; a CSV is streamed): an
 import then stays under 400 MB of memory."""
-MAX_CSV_LINE = 1_000_000
-"""The longest line (and so field) of a CSV, in bytes: far beyond any field's limit."""
 MAX_LISTED_ERRORS = 1000
 """Errors kept to be shown; the rest are counted."""
 
-Progress = Callable[[int], None]
 RowT = TypeVar("RowT", bound=BaseModel)
 
 
@@ -157,152 +173,6 @@ class Plan:
         return self.quotes + self.positions
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading a quotes CSV, a line at a time
-
-CSV_COLUMNS = [
-    "text", "kind", "said_on", "published_on", "party", "speaker", "speaker_role", "source_url",
-    "source_title", "source_outlet", "source_published_on", "source_kind", "source_tier",
-    "language", "translated", "status", "note", "issues", "position_rationale",
-]  # fmt: skip
-"""Columns of a quotes CSV; `issues` is "slug:stance; slug:stance", and a non-empty
-position_rationale records a position per tagged issue from said_on, citing the row's quote."""
-REQUIRED_COLUMNS = ("text", "kind", "said_on", "party", "source_url", "status")
-
-SOURCE_COLUMNS = {
-    "url": "source_url", "title": "source_title", "outlet": "source_outlet",
-    "published_on": "source_published_on", "kind": "source_kind", "tier": "source_tier",
-}  # fmt: skip
-SPEAKER_COLUMNS = {"name": "speaker", "role": "speaker_role"}
-QUOTE_COLUMNS = {"source": "source_url"}
-POSITION_COLUMNS = {
-    "issue": "issues", "stance": "issues", "condition": "issues", "-": "issues",
-    "effective_from": "said_on", "rationale": "position_rationale",
-    "evidence": "position_rationale",
-}  # fmt: skip
-"""Where a CSV row's parts come from: a row model's field -> the CSV column that gave it."""
-
-
-class _Unreadable(Exception):
-    """A CSV that cannot be read on from `line`: not UTF-8, a line too long, broken quoting."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-def _csv_lines(handle: BinaryIO, progress: Progress) -> Iterator[str]:
-    """The file's lines as text, each at most MAX_CSV_LINE bytes (so never the whole file)."""
-    number = 0
-    while raw := handle.readline(MAX_CSV_LINE + 1):
-        number += 1
-        if len(raw) > MAX_CSV_LINE:
-            raise _Unreadable(number, f"a line longer than {MAX_CSV_LINE:,} bytes")
-        if number == 1:
-            raw = raw.removeprefix(codecs.BOM_UTF8)
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _Unreadable(
-                number, f"not UTF-8 text (byte {exc.start + 1} of the line); save it as UTF-8"
-            ) from None
-        progress(len(raw))
-        yield line
-
-
-def _header_problem(header: list[str]) -> str | None:
-    unknown = [name for name in header if name not in CSV_COLUMNS]
-    if unknown:
-        return f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(CSV_COLUMNS)}"
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        return f"column(s) {', '.join(map(repr, repeated))} given twice"
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        return f"missing column(s) {', '.join(missing)}"
-    return None
-
-
-def _csv_records(path: Path, progress: Progress) -> Iterator[tuple[int, dict[str, str], int]]:
-    """Each row as {column: value} with the line it starts on and how many fields it has beyond
-    the header's columns; _Unreadable when the file cannot be read on."""
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_LINE))
-    with path.open("rb") as handle:
-        reader = csv.reader(_csv_lines(handle, progress), strict=True)
-        try:
-            header = [name.strip() for name in next(reader, [])]
-            problem = _header_problem(header)
-            if problem:
-                raise _Unreadable(1, problem)
-            start = reader.line_num + 1
-            for record in reader:
-                if any(value.strip() for value in record):
-                    values = {
-                        name: exports.restore(text) if (text := value.strip())[:1] == "'" else text
-                        for name, value in zip(header, record, strict=False)
-                    }
-                    yield start, values, max(0, len(record) - len(header))
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise _Unreadable(reader.line_num, f"not readable as CSV: {exc}") from None
-
-
-@dataclass
-class _CsvRow:
-    """One CSV row in the seeds' shape: its quote, the source and speaker it may define, and a
-    position per tagged issue when it has a position_rationale."""
-
-    quote: dict[str, Any]
-    source: dict[str, Any] | None
-    speaker: dict[str, Any] | None
-    positions: list[dict[str, Any]]
-
-
-def _csv_row(row: Mapping[str, str], ref: str) -> _CsvRow:
-    party, speaker, url = row.get("party", ""), row.get("speaker", ""), row.get("source_url", "")
-    tags = []
-    for part in filter(None, (p.strip() for p in row.get("issues", "").split(";"))):
-        issue, _, stance = part.partition(":")
-        tags.append({"issue": issue.strip(), "stance": stance.strip()})
-    quote = {
-        "ref": ref, "text": row.get("text", ""), "kind": row.get("kind", ""),
-        "said_on": row.get("said_on", ""), "published_on": row.get("published_on") or None,
-        "speaker": speaker or None, "party": party, "source": url,
-        "language": row.get("language") or "en", "translated": row.get("translated") or False,
-        "status": row.get("status", ""), "note": row.get("note") or None, "issues": tags,
-    }  # fmt: skip
-    source = None
-    if url and row.get("source_title"):
-        source = {
-            "url": url, "title": row.get("source_title", ""),
-            "outlet": row.get("source_outlet", ""),
-            "published_on": row.get("source_published_on") or None,
-            "kind": row.get("source_kind", ""), "tier": row.get("source_tier", ""),
-        }  # fmt: skip
-    rationale = row.get("position_rationale", "")
-    return _CsvRow(
-        quote=quote,
-        source=source,
-        speaker=(
-            {"name": speaker, "role": row.get("speaker_role", ""), "party": party}
-            if speaker
-            else None
-        ),
-        positions=[
-            {
-                "party": party,
-                "issue": tag["issue"],
-                "stance": tag["stance"],
-                "effective_from": row.get("said_on", ""),
-                "rationale": rationale,
-                "evidence": [ref],
-            }  # fmt: skip
-            for tag in (tags if rationale else [])
-        ],
-    )
-
-
 def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress) -> Plan:
     """Check a quotes CSV a row at a time, keeping only the speakers and sources it defines."""
     known = _Known.read(session)
@@ -311,11 +181,11 @@ def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress
     speakers: dict[tuple[str, str], tuple[Where, SpeakerRow]] = {}
     wanted: dict[str, list[int]] = {}  # a source not (yet) defined -> the lines citing it
     try:
-        for index, (line, row, extra) in enumerate(_csv_records(path, progress)):
+        for index, (line, row, extra) in enumerate(csv_records(path, progress)):
             where: Where = ("line", line)
             if extra:
                 errors.add(RowError(*where, "-", f"{extra} field(s) more than the header names"))
-            parts = _csv_row(row, f"row{index + 1}")
+            parts = csv_row(row, f"row{index + 1}")
             plan.quotes += 1
             plan.positions += len(parts.positions)
             url = parts.source["url"] if parts.source else None
@@ -354,7 +224,7 @@ def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress
                         errors.add(RowError(*where, "party", f"unknown party '{checked.party}'"))
                     if checked.issue not in known.issues:
                         errors.add(RowError(*where, "issues", f"unknown issue '{checked.issue}'"))
-    except _Unreadable as exc:
+    except Unreadable as exc:
         errors.add(RowError("line", exc.line, "-", exc.message))
         raise errors.rejected() from None
     for url, lines in wanted.items():
@@ -376,15 +246,15 @@ def _csv_batches(path: Path) -> Iterator[Batch]:
     positions: list[tuple[Where, PositionRow]] = []
     where: Where = ("line", 1)
     try:
-        for index, (line, row, _extra) in enumerate(_csv_records(path, lambda _n: None)):
+        for index, (line, row, _extra) in enumerate(csv_records(path, lambda _n: None)):
             where = ("line", line)
-            parts = _csv_row(row, f"row{index + 1}")
+            parts = csv_row(row, f"row{index + 1}")
             quotes.append((where, QuoteRow.model_validate(parts.quote)))
             positions.extend((where, PositionRow.model_validate(p)) for p in parts.positions)
             if len(quotes) >= CHUNK:
                 yield quotes, positions
                 quotes, positions = [], []
-    except (_Unreadable, ValidationError):
+    except (Unreadable, ValidationError):
         message = "the file changed after it was checked; nothing was imported"
         raise ImportRejected([RowError(*where, "-", message)]) from None
     if quotes:
@@ -402,8 +272,8 @@ def read_document(path: Path) -> tuple[dict[str, Any], dict[int, int] | None]:
     defined: set[Any] = set()
     lines: dict[int, int] = {}
     try:
-        for index, (line, row, _extra) in enumerate(_csv_records(path, lambda _n: None)):
-            parts = _csv_row(row, f"row{index + 1}")
+        for index, (line, row, _extra) in enumerate(csv_records(path, lambda _n: None)):
+            parts = csv_row(row, f"row{index + 1}")
             lines[index] = line
             for section, part, identity in (
                 ("sources", parts.source, parts.source and parts.source["url"]),
@@ -414,7 +284,7 @@ def read_document(path: Path) -> tuple[dict[str, Any], dict[int, int] | None]:
                     document[section].append(part)
             document["quotes"].append(parts.quote)
             document["positions"].extend(parts.positions)
-    except _Unreadable as exc:
+    except Unreadable as exc:
         raise ImportRejected([RowError("line", exc.line, "-", exc.message)]) from None
     return document, lines
 

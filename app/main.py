@@ -52,7 +52,7 @@ from app.services.errors import (
     Throttled,
     ValidationFailed,
 )
-from app.templating import render, templates, wants_fragment
+from app.templating import render, wants_fragment
 
 
 def _is_api(request: Request) -> bool:
@@ -199,8 +199,6 @@ def create_app() -> FastAPI:
     settings = get_settings()
     check_production_settings(settings)
     serves_docs = settings.serves_docs
-    # The header links to /docs only when it exists.
-    templates.env.globals["docs_enabled"] = serves_docs
     app = FastAPI(
         # Every route checks CSRF on unsafe methods: a new route cannot forget it.
         dependencies=[Depends(csrf_guard)],
@@ -213,6 +211,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if serves_docs else None,
     )
+    # The header links to /docs only when this app serves it (base.html reads it per request:
+    # no global template setting that another app, or a test, would have to undo).
+    app.state.docs_enabled = serves_docs
     # Writes move the data version on; cached views key on it (each app has its own caches).
     versioning.install()
     app.state.view_caches = view_caches()

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 from app.config import get_settings
 from app.db import SessionDep
 from app.services import briefing as briefing_service
+from app.services import briefing_pdf as pdf_engine
 from app.services.briefing import BriefingRequest
 from app.services.errors import RendererBusy
 from app.templating import render
@@ -121,8 +122,8 @@ async def briefing_pdf(
     """The briefing PDF; at most a few render at once, the rest wait briefly and then get 503."""
     html, filename = await run_in_threadpool(_pdf_html, session, wanted, now, str(request.base_url))
     try:
-        async with briefing_service.render_slot():
-            pdf = await run_in_threadpool(briefing_service.render_pdf, html)
+        async with pdf_engine.render_slot():
+            pdf = await run_in_threadpool(pdf_engine.render_pdf, html)
     except RendererBusy as busy:
         response = render(
             request,

@@ -12,15 +12,15 @@ from app.forms import FormDep, IssueForm, NewIssueForm, form_version, parse_or_r
 from app.models import Issue
 from app.routes.manage.shared import (
     Deletion,
-    confirm_delete,
+    Ordered,
+    add_order_and_delete_routes,
     conflict,
-    direction,
     form_page,
     router,
 )
 from app.security import AdminDep
 from app.services import catalog
-from app.services.errors import EditConflict, InUse, ValidationFailed
+from app.services.errors import EditConflict, ValidationFailed
 from app.templating import redirect_after_post, render
 
 LIST_URL = "/manage/issues"
@@ -139,30 +139,5 @@ def update_issue(
     return redirect_after_post(request, LIST_URL)
 
 
-@router.post("/issues/{slug}/move", summary="Move an issue left or right")
-def move_issue(
-    request: Request, session: SessionDep, admin: AdminDep, data: FormDep, slug: str
-) -> Response:
-    """Swap an issue with its neighbour in the matrix's column order."""
-    issue = catalog.get_issue(session, slug=slug)
-    catalog.move_issue(session, actor=admin, issue=issue, direction=direction(data))
-    return redirect_after_post(request, f"{LIST_URL}#issue-{slug}")
-
-
-@router.get("/issues/{slug}/delete", response_class=HTMLResponse, summary="Delete an issue")
-def confirm_issue_deletion(
-    request: Request, session: SessionDep, admin: AdminDep, slug: str
-) -> HTMLResponse:
-    """Ask before deleting an issue."""
-    return confirm_delete(request, _deletion(catalog.get_issue(session, slug=slug)))
-
-
-@router.post("/issues/{slug}/delete", response_class=HTMLResponse, summary="Delete an issue")
-def delete_issue(request: Request, session: SessionDep, admin: AdminDep, slug: str) -> Response:
-    """Delete an issue nothing uses; otherwise say what uses it."""
-    issue = catalog.get_issue(session, slug=slug)
-    try:
-        catalog.delete_issue(session, actor=admin, issue=issue)
-    except InUse as refused:
-        return confirm_delete(request, _deletion(issue), refused=refused)
-    return redirect_after_post(request, LIST_URL)
+ORDER = Ordered("issue", "issues", catalog.get_issue, catalog.move_issue, catalog.delete_issue)
+add_order_and_delete_routes(ORDER, deletion=_deletion, move_summary="Move an issue left or right")

@@ -23,15 +23,15 @@ from app.models import Party, PartyKind
 from app.routes.manage.shared import (
     CHOICE_LABELS,
     Deletion,
-    confirm_delete,
+    Ordered,
+    add_order_and_delete_routes,
     conflict,
-    direction,
     form_page,
     router,
 )
 from app.security import AdminDep
 from app.services import catalog
-from app.services.errors import EditConflict, InUse, ValidationFailed
+from app.services.errors import EditConflict, ValidationFailed
 from app.templating import redirect_after_post, render
 
 PartyFormT = TypeVar("PartyFormT", bound=PartyForm)
@@ -193,30 +193,5 @@ def update_party(
     return redirect_after_post(request, LIST_URL)
 
 
-@router.post("/parties/{slug}/move", summary="Move a party up or down")
-def move_party(
-    request: Request, session: SessionDep, admin: AdminDep, data: FormDep, slug: str
-) -> Response:
-    """Swap a party with its neighbour (same bloc, or top level)."""
-    party = catalog.get_party(session, slug=slug)
-    catalog.move_party(session, actor=admin, party=party, direction=direction(data))
-    return redirect_after_post(request, f"{LIST_URL}#party-{slug}")
-
-
-@router.get("/parties/{slug}/delete", response_class=HTMLResponse, summary="Delete a party")
-def confirm_party_deletion(
-    request: Request, session: SessionDep, admin: AdminDep, slug: str
-) -> HTMLResponse:
-    """Ask before deleting a party."""
-    return confirm_delete(request, _deletion(catalog.get_party(session, slug=slug)))
-
-
-@router.post("/parties/{slug}/delete", response_class=HTMLResponse, summary="Delete a party")
-def delete_party(request: Request, session: SessionDep, admin: AdminDep, slug: str) -> Response:
-    """Delete a party nothing uses; otherwise say what uses it."""
-    party = catalog.get_party(session, slug=slug)
-    try:
-        catalog.delete_party(session, actor=admin, party=party)
-    except InUse as refused:
-        return confirm_delete(request, _deletion(party), refused=refused)
-    return redirect_after_post(request, LIST_URL)
+ORDER = Ordered("party", "parties", catalog.get_party, catalog.move_party, catalog.delete_party)
+add_order_and_delete_routes(ORDER, deletion=_deletion, move_summary="Move a party up or down")

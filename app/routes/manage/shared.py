@@ -7,16 +7,20 @@ page (app.main renders it), and a success redirects (303, or HX-Redirect for htm
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
-from app.forms import PARTY_KIND_LABELS, SOURCE_KIND_LABELS, SOURCE_TIER_LABELS, options
+from app.db import SessionDep
+from app.forms import PARTY_KIND_LABELS, SOURCE_KIND_LABELS, SOURCE_TIER_LABELS, FormDep, options
+from app.security import AdminDep
 from app.services.errors import EditConflict, InUse
-from app.templating import render
+from app.templating import redirect_after_post, render
+
+EntityT = TypeVar("EntityT")
 
 router = APIRouter(prefix="/manage", tags=["manage"])
 
@@ -108,3 +112,64 @@ def confirm_delete(
 def direction(data: Mapping[str, str]) -> str:
     """The move form's direction: "up" or (anything else) "down"."""
     return "up" if data.get("direction") == "up" else "down"
+
+
+@dataclass(frozen=True)
+class Ordered(Generic[EntityT]):
+    """A list whose rows an admin can reorder and delete (parties, issues): the catalog's
+    functions that find a row by slug, move it and delete it, keyword arguments named after
+    `noun` (`catalog.move_party(session, actor=, party=, direction=)`)."""
+
+    noun: str
+    plural: str
+    get: Callable[..., EntityT]
+    move: Callable[..., None]
+    delete: Callable[..., None]
+
+
+def add_order_and_delete_routes(
+    entity: Ordered[Any], *, deletion: Callable[[Any], Deletion], move_summary: str
+) -> None:
+    """Register the move, confirm-deletion and delete routes of a reorderable list, the same way
+    for every such list (so they are written once)."""
+    list_url = f"/manage/{entity.plural}"
+
+    @router.post(
+        f"/{entity.plural}/{{slug}}/move", summary=move_summary, name=f"move_{entity.noun}"
+    )
+    def move(
+        request: Request, session: SessionDep, admin: AdminDep, data: FormDep, slug: str
+    ) -> Response:
+        """Swap a row with its neighbour in the display order."""
+        row = entity.get(session, slug=slug)
+        entity.move(session, actor=admin, **{entity.noun: row}, direction=direction(data))
+        return redirect_after_post(request, f"{list_url}#{entity.noun}-{slug}")
+
+    @router.get(
+        f"/{entity.plural}/{{slug}}/delete",
+        response_class=HTMLResponse,
+        summary=f"Delete {_article(entity.noun)} {entity.noun}",
+        name=f"confirm_{entity.noun}_deletion",
+    )
+    def confirm(request: Request, session: SessionDep, admin: AdminDep, slug: str) -> HTMLResponse:
+        """Ask before deleting."""
+        return confirm_delete(request, deletion(entity.get(session, slug=slug)))
+
+    @router.post(
+        f"/{entity.plural}/{{slug}}/delete",
+        response_class=HTMLResponse,
+        summary=f"Delete {_article(entity.noun)} {entity.noun}",
+        name=f"delete_{entity.noun}",
+    )
+    def delete(request: Request, session: SessionDep, admin: AdminDep, slug: str) -> Response:
+        """Delete a row nothing uses; otherwise say what uses it."""
+        row = entity.get(session, slug=slug)
+        try:
+            entity.delete(session, actor=admin, **{entity.noun: row})
+        except InUse as refused:
+            return confirm_delete(request, deletion(row), refused=refused)
+        return redirect_after_post(request, list_url)
+
+
+def _article(noun: str) -> str:
+    return "an" if noun[:1] in "aeiou" else "a"

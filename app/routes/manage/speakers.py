@@ -13,7 +13,7 @@ from app.forms import FormDep, SpeakerForm, form_version, parse_form
 from app.models import Party, Speaker
 from app.routes.manage.shared import Deletion, confirm_delete, conflict, form_page, router
 from app.security import EditorDep
-from app.services import catalog
+from app.services import catalog, speakers
 from app.services.errors import EditConflict, InUse, ValidationFailed
 from app.templating import redirect_after_post, render
 
@@ -77,7 +77,7 @@ def _deletion(speaker: Speaker) -> Deletion:
 @router.get("/speakers", response_class=HTMLResponse, summary="Speakers")
 def list_speakers(request: Request, session: SessionDep, editor: EditorDep) -> HTMLResponse:
     """Every speaker with their party."""
-    return render(request, "manage/speakers.html", {"speakers": catalog.list_speakers(session)})
+    return render(request, "manage/speakers.html", {"speakers": speakers.list_speakers(session)})
 
 
 @router.get("/speakers/new", response_class=HTMLResponse, summary="Add a speaker")
@@ -93,7 +93,7 @@ def add_speaker(
     """Add a speaker, or show the form again with what is wrong."""
     try:
         form, party = _parse(session, data)
-        catalog.add_speaker(session, actor=editor, party=party, name=form.name, role=form.role)
+        speakers.add_speaker(session, actor=editor, party=party, name=form.name, role=form.role)
     except ValidationFailed as exc:
         return _form(request, session, speaker=None, values=data, errors=exc.errors)
     return redirect_after_post(request, LIST_URL)
@@ -104,7 +104,7 @@ def edit_speaker_form(
     request: Request, session: SessionDep, editor: EditorDep, speaker_id: int
 ) -> HTMLResponse:
     """The edit form, filled with the stored speaker."""
-    speaker = catalog.get_speaker(session, speaker_id=speaker_id)
+    speaker = speakers.get_speaker(session, speaker_id=speaker_id)
     return _form(request, session, speaker=speaker, values=_values(session, speaker))
 
 
@@ -113,11 +113,11 @@ def update_speaker(
     request: Request, session: SessionDep, editor: EditorDep, data: FormDep, speaker_id: int
 ) -> Response:
     """Save a speaker's name, role or party; refuse a stale version with 409."""
-    speaker = catalog.get_speaker(session, speaker_id=speaker_id)
+    speaker = speakers.get_speaker(session, speaker_id=speaker_id)
     try:
         catalog.check_version(speaker, form_version(data))  # stale beats invalid
         form, party = _parse(session, data)
-        catalog.update_speaker(
+        speakers.update_speaker(
             session,
             actor=editor,
             speaker=speaker,
@@ -127,7 +127,7 @@ def update_speaker(
             role=form.role,
         )
     except EditConflict as exc:
-        stored = _values(session, catalog.get_speaker(session, speaker_id=speaker_id))
+        stored = _values(session, speakers.get_speaker(session, speaker_id=speaker_id))
         raise conflict(exc, title="speaker", labels=FIELDS, current=stored, submitted=data, retry_url=f"{LIST_URL}/{speaker_id}/edit") from None  # fmt: skip
     except ValidationFailed as exc:
         return _form(request, session, speaker=speaker, values=data, errors=exc.errors)
@@ -141,7 +141,7 @@ def confirm_speaker_deletion(
     request: Request, session: SessionDep, editor: EditorDep, speaker_id: int
 ) -> HTMLResponse:
     """Ask before deleting a speaker."""
-    return confirm_delete(request, _deletion(catalog.get_speaker(session, speaker_id=speaker_id)))
+    return confirm_delete(request, _deletion(speakers.get_speaker(session, speaker_id=speaker_id)))
 
 
 @router.post(
@@ -151,9 +151,9 @@ def delete_speaker(
     request: Request, session: SessionDep, editor: EditorDep, speaker_id: int
 ) -> Response:
     """Delete a speaker no quote is attributed to; otherwise say how many are."""
-    speaker = catalog.get_speaker(session, speaker_id=speaker_id)
+    speaker = speakers.get_speaker(session, speaker_id=speaker_id)
     try:
-        catalog.delete_speaker(session, actor=editor, speaker=speaker)
+        speakers.delete_speaker(session, actor=editor, speaker=speaker)
     except InUse as refused:
         return confirm_delete(request, _deletion(speaker), refused=refused)
     return redirect_after_post(request, LIST_URL)

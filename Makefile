@@ -2,20 +2,32 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-stamp
+# What running needs (`pip install -e .`), and on top of it the test tools (the `dev` extra:
+# pytest, playwright, mypy, ruff, schemathesis, pip-audit, hypothesis, ...), which `make run`
+# never waits for.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest migrate seed audit clean
+.PHONY: install install-dev run test lint typecheck pytest migrate seed audit clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required (set PYTHON=...)"; exit 1; }
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+$(RUN_STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is required (set PYTHON=...)"; exit 1; }
+	@echo "Installing peacetalks and what it needs to run into $(VENV)/ (once)..."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e .
+	@touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(DEV_STAMP): $(RUN_STAMP)
+	@echo "Installing the test tools into $(VENV)/ (once)..."
+	@$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(DEV_STAMP)
+
+install: $(RUN_STAMP)
+
+install-dev: $(DEV_STAMP)
 
 migrate: install
 	$(BIN)/peacetalks db upgrade
@@ -23,24 +35,26 @@ migrate: install
 seed: migrate
 	$(BIN)/peacetalks seed --if-empty
 
-run: seed
-	$(BIN)/peacetalks serve --host $(HOST) --port $(PORT)
+# A new database is created and seeded first; serve's first line says where it listens.
+run: install
+	@$(BIN)/peacetalks db upgrade --seed-if-empty
+	@$(BIN)/peacetalks serve --host $(HOST) --port $(PORT)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check app migrations tests bench
 	$(BIN)/ruff format --check app migrations tests bench
 
-typecheck: install
+typecheck: install-dev
 	$(BIN)/mypy
 
-pytest: install
+pytest: install-dev
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
 # Known vulnerabilities in the installed dependencies, when PyPI's vulnerability data answers
 # (from a mirror that serves packages only, every package is "not found": the audit is skipped).
-audit: install
+audit: install-dev
 	@$(BIN)/pip-audit --progress-spinner off --skip-editable > .pip-audit.log 2>&1; status=$$?; \
 	if [ $$status -ne 0 ]; then cat .pip-audit.log; exit $$status; fi; \
 	skipped=$$(grep -c "could not be audited" .pip-audit.log); \

@@ -2,32 +2,80 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
+import socket
 import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from alembic.runtime.migration import MigrationContext
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import cli_ops, migrate
 from app.config import get_settings
-from app.db import get_engine, get_reading_engine
+from app.db import get_engine, get_reading_engine, make_engine
 from app.models import Party, Role
 from app.services import seed as seed_service
 from app.services import users as user_service
 from app.services.errors import NotFound, ValidationFailed
 
+# Plain help (click's layout), not Typer's rich panels: those show every flag as `--dry-run
+# <bool>` (even --help) and keep a docstring's line breaks mid-sentence.
 cli = typer.Typer(
-    help="peacetalks: positions of the parties to the Ukraine peace talks.", no_args_is_help=True
+    help="peacetalks: positions of the parties to the Ukraine peace talks.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
-db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True, rich_markup_mode=None)
 cli.add_typer(db_cli, name="db")
-users_cli = typer.Typer(help="Editor and admin accounts.", no_args_is_help=True)
+users_cli = typer.Typer(
+    help="Editor and admin accounts.", no_args_is_help=True, rich_markup_mode=None
+)
 cli.add_typer(users_cli, name="users")
+
+SINGULAR = {
+    "parties": "party",
+    "issues": "issue",
+    "speakers": "speaker",
+    "sources": "source",
+    "quotes": "quote",
+    "positions": "position",
+}
+
+
+def counted(number: int, plural: str) -> str:
+    """A count with its noun: "1 speaker", "2 speakers", "6,000 quotes"."""
+    noun = SINGULAR.get(plural, plural.removesuffix("s")) if number == 1 else plural
+    return f"{number:,} {noun}"
+
+
+def _added(added: dict[str, int]) -> str:
+    return ", ".join(counted(count, name) for name, count in added.items() if count)
+
+
+def _describe(added: dict[str, int], what: str) -> str:
+    if not any(added.values()):
+        return f"nothing new: the database already holds {what}"
+    return _added(added)
+
+
+def database_label(url: str) -> str:
+    """The database as a person names it: a SQLite file's path (relative to the current folder
+    when inside it), or a PostgreSQL database's name and server; never a password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            return "an in-memory SQLite database"
+        path = Path(parsed.database).resolve()
+        return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+    server = f"{parsed.host}:{parsed.port or 5432}" if parsed.host else "the local socket"
+    return f"the {parsed.get_backend_name()} database {parsed.database} on {server}"
 
 
 def load_seeds(directory: Path | None = None) -> dict[str, int]:
@@ -37,17 +85,43 @@ def load_seeds(directory: Path | None = None) -> dict[str, int]:
     return dict(added)
 
 
-def _describe(added: dict[str, int], what: str = "the seed data") -> str:
-    if not any(added.values()):
-        return f"nothing new: the database already holds {what}"
-    return ", ".join(f"{count} {name}" for name, count in added.items() if count)
+def _revision(url: str) -> str | None:
+    """The database's Alembic revision; None for a database never migrated (a new one)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def prepare_database(*, seed_if_empty: bool) -> tuple[bool, str]:
+    """Bring the configured database to the newest revision, then seed it if asked and it holds
+    no party; returns whether anything was done and a sentence saying what."""
+    url = get_settings().effective_database_url
+    label = database_label(url)
+    before = _revision(url)
+    migrate.upgrade(url=url)
+    done = "Created" if before is None else "Upgraded" if _revision(url) != before else ""
+    added = load_seeds() if seed_if_empty and database_is_empty() else {}
+    if added:
+        return True, f"{done + ' and seeded' if done else 'Seeded'} {label}: {_added(added)}."
+    if done:
+        return True, f"{done} {label} {'at' if before is None else 'to'} the newest revision."
+    return False, f"Nothing to do: {label} is at the newest revision."
 
 
 @db_cli.command("upgrade")
-def db_upgrade() -> None:
-    """Apply every migration up to the newest (safe to run again)."""
-    migrate.upgrade(url=get_settings().effective_database_url)
-    typer.echo("Database is at the newest revision.")
+def db_upgrade(
+    seed_if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--seed-if-empty", help="Then load the seed data if the database holds no party yet."
+        ),
+    ] = False,
+) -> None:
+    """Apply every migration up to the newest (safe to run again, even at once)."""
+    typer.echo(prepare_database(seed_if_empty=seed_if_empty)[1])
 
 
 @cli.command()
@@ -63,7 +137,8 @@ def seed(
     if if_empty and not database_is_empty():
         typer.echo("Seed: skipped, the database already holds data.")
         return
-    typer.echo(f"Seed: added {_describe(load_seeds(directory))}.")
+    what = "the seed data" if directory is None else f"everything in {directory}"
+    typer.echo(f"Seed: added {_describe(load_seeds(directory), what)}.")
 
 
 def database_is_empty() -> bool:
@@ -74,12 +149,33 @@ def database_is_empty() -> bool:
 
 def prepare_embedded() -> None:
     """With the embedded SQLite database, migrate and seed an empty one so the app shows data."""
-    settings = get_settings()
-    if not settings.is_embedded:
-        return
-    migrate.upgrade(url=settings.effective_database_url)
-    if database_is_empty():
-        typer.echo(f"Embedded database was empty; seed: added {_describe(load_seeds())}.")
+    if get_settings().is_embedded:
+        changed, done = prepare_database(seed_if_empty=True)
+        if changed:
+            typer.echo(done, err=True)
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with a sentence saying what to do when `host`:`port` cannot be listened on (bound
+    the way uvicorn binds it, then let go)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            hint = f"Pick another port: make run PORT={port + 1}, or peacetalks serve --port {port + 1}."
+            if exc.errno == errno.EADDRINUSE:
+                reason = f"address already in use (something else, perhaps another peacetalks, listens there). {hint}"
+            elif exc.errno == errno.EACCES:
+                reason = f"permission denied (ports below 1024 need privileges). {hint}"
+            typer.echo(f"Cannot serve on {_base_url(host, port)}: {reason}", err=True)
+            raise typer.Exit(code=1) from None
+
+
+def _base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @cli.command()
@@ -105,11 +201,17 @@ def serve(
     except UnsafeProductionSettings as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None
+    host = host or settings.host
+    port = port or settings.port
+    check_port(host, port)
     prepare_embedded()
+    # One line for a person, before uvicorn's and the request log's JSON lines.
+    database = database_label(settings.effective_database_url)
+    typer.echo(f"Serving {_base_url(host, port)} with {database}; Ctrl+C stops it.", err=True)
     uvicorn.run(
         "app.main:app",
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host,
+        port=port,
         workers=workers,
         # Not uvicorn's own, which trusts 127.0.0.1: the app reads forwarded headers from
         # TRUSTED_PROXIES alone (app.main).
@@ -150,14 +252,11 @@ def import_command(
         ):
             task = bar.add_task(f"Checking {file.name}", total=file.stat().st_size or None)
             plan = transfer.check_file(session, file, progress=lambda n: bar.advance(task, n))
+        rows = f"{counted(plan.quotes, 'quotes')} and {counted(plan.positions, 'positions')}"
         if dry_run:
-            typer.echo(
-                f"{file}: no errors in {plan.rows} quotes and positions (dry run, nothing written)."
-            )
+            typer.echo(f"{file}: no errors in {rows} (dry run, nothing written).")
             return
-        typer.echo(
-            f"{file}: checked, no errors; writing {plan.rows} quotes and positions.", err=True
-        )
+        typer.echo(f"{file}: checked, no errors; writing {rows}.", err=True)
         with (
             Progress(console=bars, transient=True) as bar,
             Session(get_engine()) as session,
@@ -169,8 +268,8 @@ def import_command(
         for error in exc.errors:
             typer.echo(str(error), err=True)
         if exc.total > len(exc.errors):
-            typer.echo(f"... and {exc.total - len(exc.errors)} more not listed.", err=True)
-        typer.echo(f"{file}: {exc.total} error(s); nothing was imported.", err=True)
+            typer.echo(f"... and {exc.total - len(exc.errors):,} more not listed.", err=True)
+        typer.echo(f"{file}: {counted(exc.total, 'errors')}; nothing was imported.", err=True)
         raise typer.Exit(code=1) from None
     except (IntegrityError, DataError) as exc:  # another writer got in between: run it again
         typer.echo(
@@ -193,12 +292,12 @@ def export_command(
     ] = None,
 ) -> None:
     """Write the evidence (parties, issues, speakers, sources, quotes, positions) to a file."""
-    from app.services import transfer
+    from app.services import export_file
 
     if fmt not in {"yaml", "json", "csv"}:
         raise typer.BadParameter("use yaml, json or csv", param_hint="--format")
     with Session(get_reading_engine()) as session:
-        text = transfer.export_text(session, fmt)
+        text = export_file.export_text(session, fmt)
     if out is None:
         sys.stdout.write(text)
     else:
@@ -295,6 +394,7 @@ def briefing_command(
     from datetime import UTC, datetime
 
     from app.services import briefing as briefing_service
+    from app.services import briefing_pdf
     from app.services.errors import InvalidParameter
 
     options = {"as_of": "--as-of", "since": "--since", "known_on": "--known-on"}
@@ -322,7 +422,7 @@ def briefing_command(
     except InvalidParameter as exc:
         typer.echo(f"Error: {options.get(exc.field, exc.field)}: {exc.message}", err=True)
         raise typer.Exit(code=1) from None
-    pdf = briefing_service.render_pdf(html)
+    pdf = briefing_pdf.render_pdf(html)
     # Write beside the target and rename, so a failure never leaves half a PDF behind.
     partial = out.with_name(f".{out.name}.partial")
     try:
@@ -345,6 +445,9 @@ def main() -> None:
     except ValidationError as exc:
         typer.echo(f"Refusing to start: {exc}", err=True)
         raise SystemExit(2) from None
+    from app.services import versioning
+
+    versioning.install()  # a command's writes move the data version on, as the app's do
     cli()
 
 

@@ -155,4 +155,8 @@ def register(cli: typer.Typer) -> None:
         except subprocess.CalledProcessError as exc:
             typer.echo(f"Restore failed ({exc.returncode}); see the messages above.", err=True)
             raise typer.Exit(code=1) from None
-        typer.echo(f"Restored {archive}; ended the {ended} login sessions it carried.")
+        if ended == 0:
+            typer.echo(f"Restored {archive}; it carried no login session.")
+        else:
+            sessions = "login session" if ended == 1 else "login sessions"
+            typer.echo(f"Restored {archive}; ended the {ended:,} {sessions} it carried.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -97,23 +97,6 @@ def get_engine() -> Engine:
 def get_reading_engine() -> Engine:
     """The engine for work that only reads: on SQLite its transactions take no write lock."""
     return get_engine().execution_options(**{SQLITE_DEFERRED: True})
-
-
-def request_transaction(session: Session) -> Iterator[Session]:
-    """Yield `session` for one request, then commit; roll back if anything raised.
-
-    Tests hand every request one session joined to an outer transaction: what it holds from
-    before the request (the test's own setup) is committed first, so that, as in production,
-    the request starts from committed data and data versions.
-    """
-    if session.in_transaction():
-        session.commit()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def attempt(request: Request) -> int:

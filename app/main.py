@@ -13,6 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
+from app.cached_views import view_caches
 from app.config import PROJECT_ROOT, check_production_settings, get_settings
 from app.db import RetryWhenBusy, database_busy, note_busy
 from app.middleware import (
@@ -42,9 +43,16 @@ from app.security import (
     login_url,
     reader_guard,
 )
-from app.services.errors import InvalidParameter, NotFound
-from app.services.users import Throttled
-from app.templating import render, templates, wants_fragment
+from app.services import versioning
+from app.services.errors import (
+    EditConflict,
+    InUse,
+    InvalidParameter,
+    NotFound,
+    Throttled,
+    ValidationFailed,
+)
+from app.templating import render, wants_fragment
 
 
 def _is_api(request: Request) -> bool:
@@ -78,6 +86,42 @@ async def _invalid_parameter(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, InvalidParameter):  # registered for it; narrows the type
         raise exc
     return _error(request, 400, "Bad request", f"{exc.field}: {exc.message}", exc.field)
+
+
+async def _edit_conflict(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, EditConflict):  # registered for it; narrows the type
+        raise exc
+    response = render(
+        request,
+        "conflict.html",
+        {
+            "title": exc.title,
+            "current": exc.current,
+            "submitted": exc.submitted,
+            "retry_url": exc.retry_url,
+        },
+        status_code=409,
+    )
+    if request.headers.get("HX-Request") == "true":
+        # htmx swaps 4xx answers into the form; show the conflict page's content in its place.
+        response.headers["HX-Retarget"] = "#content"
+        response.headers["HX-Reswap"] = "outerHTML"
+        response.headers["HX-Reselect"] = "#content"
+    return response
+
+
+async def _in_use(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, InUse):  # registered for it; narrows the type
+        raise exc
+    return _error(request, 409, "Conflict", exc.message)
+
+
+async def _validation_failed(request: Request, exc: Exception) -> Response:
+    # A form route re-renders its form with these errors (422); this answers the rest.
+    if not isinstance(exc, ValidationFailed):  # registered for it; narrows the type
+        raise exc
+    field = next(iter(exc.errors), None)
+    return _error(request, 422, "Unprocessable content", str(exc), field)
 
 
 async def _request_validation(request: Request, exc: Exception) -> Response:
@@ -155,8 +199,6 @@ def create_app() -> FastAPI:
     settings = get_settings()
     check_production_settings(settings)
     serves_docs = settings.serves_docs
-    # The header links to /docs only when it exists.
-    templates.env.globals["docs_enabled"] = serves_docs
     app = FastAPI(
         # Every route checks CSRF on unsafe methods: a new route cannot forget it.
         dependencies=[Depends(csrf_guard)],
@@ -169,6 +211,12 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json" if serves_docs else None,
     )
+    # The header links to /docs only when this app serves it (base.html reads it per request:
+    # no global template setting that another app, or a test, would have to undo).
+    app.state.docs_enabled = serves_docs
+    # Writes move the data version on; cached views key on it (each app has its own caches).
+    versioning.install()
+    app.state.view_caches = view_caches()
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # Innermost: a request whose transaction met a busy database runs again (app.db).
     app.add_middleware(RetryWhenBusy)
@@ -192,6 +240,9 @@ def create_app() -> FastAPI:
         app.include_router(editor_router, dependencies=readers)
     app.add_exception_handler(NotFound, _not_found)
     app.add_exception_handler(InvalidParameter, _invalid_parameter)
+    app.add_exception_handler(ValidationFailed, _validation_failed)
+    app.add_exception_handler(EditConflict, _edit_conflict)
+    app.add_exception_handler(InUse, _in_use)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Forbidden, _forbidden)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 from markupsafe import escape
 from starlette.exceptions import HTTPException
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logging_setup import ERROR_LOGGER, REQUEST_LOGGER
@@ -223,15 +224,13 @@ async def _server_error(scope: Scope, request_id: str, send: Send) -> None:
 
 
 def _error_page(scope: Scope, request_id: str) -> str:
-    headers = dict(scope["headers"])
-    fragment = (
-        headers.get(b"hx-request") == b"true" and b"hx-history-restore-request" not in headers
-    )
     try:
-        from app.templating import templates
+        from app.templating import render_text, wants_fragment
 
-        page: str = templates.env.get_template("errors/500.html").render(
-            request_id=request_id, fragment=fragment
+        # The one render path's text step, without the base context: nothing that could fail.
+        page = render_text(
+            "errors/500.html",
+            {"request_id": request_id, "as_fragment": wants_fragment(HTTPConnection(scope))},
         )
     except Exception:  # the page that reports an error must not fail itself
         error_log.exception(

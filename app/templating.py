@@ -1,4 +1,16 @@
-"""The one Jinja2 environment and the one render() helper: a full page, or its fragment for htmx.
+"""The one Jinja2 environment and the one render path: a full page, or its fragment for htmx.
+
+How anything is rendered (one path):
+- `render(request, page, context, fragment=...)` answers every HTML request: the page, or the
+  fragment htmx swaps when `wants_fragment()` says so, with the base context below and
+  `Vary: HX-Request`. A page includes its fragment with `{% include %}`.
+- A cached view (app.cached_views) renders its fragment once, for every reader, and hands the
+  HTML to `render(..., fragment_html=html)`: sent as it is for htmx, placed in the page as
+  `{{ fragment_html }}` otherwise. That is the one place rendered HTML becomes Markup.
+- `render_text(name, context)` renders a template to text with no request and no base
+  context, for what is not a page response or must not depend on one: cached fragments, the
+  briefing PDF's HTML, the Atom feed, and the 500 page, which must render whatever failed (it
+  asks `wants_fragment()` too). `render()` is built on it; nothing else renders a template.
 
 Base context, provided to every template (a test keeps this list and the code in step):
 
@@ -21,7 +33,7 @@ from typing import Any
 
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.config import PROJECT_ROOT, get_settings
@@ -102,12 +114,17 @@ def base_context(request: Request) -> dict[str, Any]:
     }
 
 
-def wants_fragment(request: Request) -> bool:
+def wants_fragment(request: HTTPConnection) -> bool:
     """True for an htmx request, except a history restore, which must get the whole page."""
     return (
         request.headers.get("HX-Request") == "true"
         and "HX-History-Restore-Request" not in request.headers
     )
+
+
+def render_text(name: str, context: dict[str, Any]) -> str:
+    """The template `name` rendered with exactly `context`: no request, no base context."""
+    return templates.get_template(name).render(context)
 
 
 def render(
@@ -116,18 +133,24 @@ def render(
     context: dict[str, Any],
     *,
     fragment: str | None = None,
+    fragment_html: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    """Render `page`, or `fragment` (the part of it htmx swaps) when htmx asks for one."""
+    """Render `page`, or `fragment` (the part of it htmx swaps) when htmx asks for one.
+
+    `fragment_html` is `fragment` already rendered (a cached view's): sent as it is for htmx,
+    and given to the page as `fragment_html`.
+    """
     as_fragment = fragment is not None and wants_fragment(request)
-    response = templates.TemplateResponse(
-        request,
-        fragment if as_fragment and fragment is not None else page,
-        {**base_context(request), **context, "as_fragment": as_fragment},
-        status_code=status_code,
-    )
-    response.headers["Vary"] = "HX-Request"
-    return response
+    if as_fragment and fragment_html is not None:
+        body = fragment_html
+    else:
+        values = {**base_context(request), **context, "as_fragment": as_fragment}
+        if fragment_html is not None:
+            # Our own template's output, rendered with autoescape (the one reviewed place).
+            values["fragment_html"] = Markup(fragment_html)  # noqa: S704
+        body = render_text(fragment if as_fragment and fragment is not None else page, values)
+    return HTMLResponse(body, status_code=status_code, headers={"Vary": "HX-Request"})
 
 
 def redirect_after_post(request: Request, url: str) -> Response:

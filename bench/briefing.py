@@ -36,7 +36,7 @@ from app.models import (
     Speaker,
     Stance,
 )
-from app.services import briefing, seed
+from app.services import briefing, briefing_pdf, seed
 
 STANCES = [Stance.ACCEPTS, Stance.AMBIGUOUS, Stance.REJECTS, Stance.CONDITIONAL]
 STATUSES = ["confirmed", "reported", "confirmed", "denied"]
@@ -180,7 +180,7 @@ def timings(
         )
         html = briefing.render_html(document, preview=False)
         middle = time.perf_counter()
-        pdf = briefing.render_pdf(html)
+        pdf = briefing_pdf.render_pdf(html)
         gather.append(middle - started)
         render.append(time.perf_counter() - middle)
         session.expire_all()

@@ -4,13 +4,14 @@ transaction (SQLAlchemy's "joining a session into an external transaction" recip
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 # Before the app is imported (it reads its settings then): test data lives in transactions that
 # are rolled back, never committed, so cached views must key on the version the test's own
 # transaction sees (test_versioning covers the listener).
 os.environ["LISTEN_FOR_DATA_VERSION"] = "false"
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from app import migrate
-from app.db import get_session, make_engine, request_transaction
+from app.db import get_session, make_engine
 from app.main import create_app
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -115,19 +116,41 @@ def session(connection: object) -> Iterator[Session]:
 @pytest.fixture
 def app(session: Session) -> FastAPI:
     """The real app, its request session joined to the test's transaction."""
-    from app.render_cache import cell_cache, matrix_cache, search_cache
-
-    # Each test rolls back, so data versions repeat between tests: start with empty caches.
-    matrix_cache.clear()
-    cell_cache.clear()
-    search_cache.clear()
+    # Each test rolls back, so data versions repeat between tests: each app has its own caches.
     application = create_app()
-
-    def test_session() -> Iterator[Session]:
-        yield from request_transaction(session)
-
-    application.dependency_overrides[get_session] = test_session
+    application.dependency_overrides[get_session] = joined_requests(session)
     return application
+
+
+def joined_requests(test_session: Session) -> Callable[[], Iterator[Session]]:
+    """The app's session dependency in tests: each request gets a Session of its own, joined to
+    the test's outer transaction through a savepoint (SQLAlchemy's "Joining a Session into an
+    External Transaction"). As in production, a request starts with nothing loaded, so a
+    relationship a service forgot to eager-load fails here too (lazy="raise_on_sql").
+
+    Before each request the test's own session commits (releases its savepoint), so the request
+    starts from committed data and data versions; after it, the test's session forgets what it
+    had loaded, so what the test reads next comes from the database, as a new request's would.
+    """
+    connection = test_session.bind
+
+    def request_session() -> Iterator[Session]:
+        if test_session.in_transaction():
+            test_session.commit()
+        session = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+            test_session.expire_all()
+
+    return request_session
 
 
 @pytest.fixture
@@ -179,3 +202,16 @@ def csrf_token(client: TestClient, path: str = "/login") -> str:
     match = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
     assert match, "page has no csrf-token meta"
     return match.group(1)
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float = 30.0) -> bool:
+    """Wait for `condition` to hold (another thread's or process's doing), checking it every
+    10 ms for at most `timeout` seconds; returns whether it held. Wait on the event this way,
+    never with a fixed sleep: a fixed sleep is too short on a busy machine and wasted on a fast one.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

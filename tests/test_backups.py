@@ -88,7 +88,7 @@ def test_a_restore_ends_every_session_the_backup_carried(backend: str, tmp_path:
         assert _cli(source, "backup", "--out", str(archive)).returncode == 0
         restored = _cli(target, "restore", str(archive))
         assert restored.returncode == 0, restored.stderr
-        assert "ended the 1 login sessions it carried" in restored.stdout
+        assert "ended the 1 login session it carried" in restored.stdout
         engine = make_engine(target)
         try:
             with Session(engine) as session:

@@ -24,14 +24,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from app import migrate
 from app.config import PROJECT_ROOT
-from app.db import get_session, make_engine, request_transaction
+from app.db import get_session, make_engine
 from app.main import create_app
 from app.models import Quote, QuoteStatus, Source, SourceTier, Stance
 from app.routes import briefing as briefing_routes
 from app.services import briefing as briefing_service
-from app.services import catalog, seed
+from app.services import briefing_pdf, catalog, seed
 from tests import builders as b
-from tests.conftest import scratch_database
+from tests.conftest import joined_requests, scratch_database
 
 FIXED_NOW = datetime(2025, 4, 23, 12, 0, tzinfo=UTC)
 VIEW = "as_of=2025-04-23&since=2025-04-16"
@@ -50,10 +50,7 @@ def client_for(session: Session) -> TestClient:
     """The real app on this session, with the generation clock fixed."""
     application = create_app()
 
-    def test_session() -> Iterator[Session]:
-        yield from request_transaction(session)
-
-    application.dependency_overrides[get_session] = test_session
+    application.dependency_overrides[get_session] = joined_requests(session)
     application.dependency_overrides[briefing_routes.generation_time] = lambda: FIXED_NOW
     return TestClient(application)
 
@@ -91,9 +88,6 @@ def world(engine: Engine) -> Iterator[World]:
         )
         b.position(session, ru, nato, Stance.REJECTS, date(2025, 4, 20), evidence=[hostile])
         session.flush()
-        from app.render_cache import matrix_cache
-
-        matrix_cache.clear()
         with client_for(session) as client:
             response = client.get(f"/briefing.pdf?{VIEW}")
             assert response.status_code == 200, response.text
@@ -173,8 +167,8 @@ def test_html_in_a_quote_is_printed_as_text_and_nothing_is_fetched(world: World)
         generated_at=FIXED_NOW,
         base_url="http://testserver/",
     )
-    fetcher = briefing_service.static_only_fetcher()
-    pdf = briefing_service.render_pdf(
+    fetcher = briefing_pdf.static_only_fetcher()
+    pdf = briefing_pdf.render_pdf(
         briefing_service.render_html(document, preview=False), url_fetcher=fetcher
     )
     assert '<img src="file:///etc/passwd">' in " ".join(pdf_pages(pdf))
@@ -196,22 +190,22 @@ def test_html_in_a_quote_is_printed_as_text_and_nothing_is_fetched(world: World)
     ],
 )
 def test_the_pdf_url_fetcher_refuses_anything_but_our_static_files(url: str) -> None:
-    fetcher = briefing_service.static_only_fetcher()
+    fetcher = briefing_pdf.static_only_fetcher()
     with pytest.raises(ValueError):
         fetcher.fetch(url)
 
 
 def test_the_pdf_url_fetcher_serves_static_files_and_data_urls() -> None:
-    fetcher = briefing_service.static_only_fetcher()
+    fetcher = briefing_pdf.static_only_fetcher()
     css = fetcher.fetch("http://briefing.invalid/static/css/briefing.css")
     assert b"@page" in css.read() and css.content_type == "text/css"
     assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
 
 
 def test_raw_markup_reaching_the_engine_still_fetches_nothing() -> None:
-    fetcher = briefing_service.static_only_fetcher()
+    fetcher = briefing_pdf.static_only_fetcher()
     html = '<p>x</p><img src="file:///etc/passwd"><img src="http://169.254.169.254/a.png">'
-    assert briefing_service.render_pdf(html, url_fetcher=fetcher).startswith(b"%PDF-")
+    assert briefing_pdf.render_pdf(html, url_fetcher=fetcher).startswith(b"%PDF-")
     assert fetcher.fetched == []
     assert sorted(fetcher.refused) == ["file:///etc/passwd", "http://169.254.169.254/a.png"]
 
@@ -357,16 +351,16 @@ def test_the_title_is_configurable_and_escaped(world: World) -> None:
 def test_a_busy_renderer_answers_503_with_retry_after(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(briefing_service, "RENDER_WAIT_SECONDS", 0.1)
-    held = [briefing_service._render_slots.acquire(blocking=False) for _ in range(2)]
+    monkeypatch.setattr(briefing_pdf, "RENDER_WAIT_SECONDS", 0.1)
+    held = [briefing_pdf._render_slots.acquire(blocking=False) for _ in range(2)]
     try:
         assert all(held)
         response = world.client.get(f"/briefing.pdf?{VIEW}")
         assert response.status_code == 503
-        assert response.headers["retry-after"] == str(briefing_service.RETRY_AFTER_SECONDS)
+        assert response.headers["retry-after"] == str(briefing_pdf.RETRY_AFTER_SECONDS)
     finally:
         for _ in held:
-            briefing_service._render_slots.release()
+            briefing_pdf._render_slots.release()
 
 
 def test_the_matrix_links_to_the_briefing_of_its_view(world: World) -> None:

@@ -347,3 +347,43 @@ def test_the_apps_engines_hide_statement_parameters(tmp_path: Path) -> None:
         assert engine.hide_parameters
     finally:
         engine.dispose()
+
+
+def test_every_domain_error_has_one_http_mapping(app: FastAPI) -> None:
+    from app.services import errors
+
+    mapped = (
+        errors.NotFound,  # 404
+        errors.InvalidParameter,  # 400
+        errors.ValidationFailed,  # 422 (a form route re-renders its form instead)
+        errors.EditConflict,  # 409, the conflict page
+        errors.InUse,  # 409
+        errors.Throttled,  # 429
+    )
+    for error in mapped:
+        assert error in app.exception_handlers, error.__name__
+
+
+def test_an_unexpected_conflict_or_refusal_is_a_4xx_page_not_a_500(
+    app: FastAPI, session: Session
+) -> None:
+    from app.services.errors import EditConflict, InUse, ValidationFailed
+
+    def conflict() -> None:
+        raise EditConflict()
+
+    def in_use() -> None:
+        raise InUse("This party cannot be deleted: it is used by 2 quotes.")
+
+    def invalid() -> None:
+        raise ValidationFailed({"name": "Enter a name."})
+
+    app.add_api_route("/boom-conflict", conflict)
+    app.add_api_route("/boom-in-use", in_use)
+    app.add_api_route("/boom-invalid", invalid)
+    client = TestClient(app, raise_server_exceptions=False)
+    assert client.get("/boom-conflict").status_code == 409
+    refused = client.get("/boom-in-use")
+    assert refused.status_code == 409 and "used by 2 quotes" in refused.text
+    invalid_page = client.get("/boom-invalid")
+    assert invalid_page.status_code == 422 and "Enter a name." in invalid_page.text

@@ -341,8 +341,10 @@ def test_head_healthz_and_the_api_link_follows_docs_enabled(
         assert client.head("/healthz").status_code == 200
         assert 'href="/docs"' in client.get("/login").text
     monkeypatch.setattr(get_settings(), "docs_enabled", False)
-    with TestClient(create_app()) as client:
+    undocumented = create_app()
+    undocumented.dependency_overrides = app.dependency_overrides
+    with TestClient(undocumented) as client:
         assert client.get("/docs").status_code == 404
-    from app.templating import templates
-
-    templates.env.globals["docs_enabled"] = True  # as the other tests' app has it
+        assert 'href="/docs"' not in client.get("/login").text
+    with TestClient(app) as client:  # building another app changed nothing in this one
+        assert 'href="/docs"' in client.get("/login").text

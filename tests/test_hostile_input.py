@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.models import Party, Quote, Role, Stance, User
-from app.services import catalog, transfer, users
+from app.services import catalog, export_file, transfer, users
 from app.services.exports import neutralise, restore
 from tests import builders as b
 from tests.auth_helpers import login, make_user
@@ -343,7 +343,7 @@ def test_the_csv_export_neutralises_formulas_and_imports_back_unchanged(
                  "@SUM(A1)", "'=already quoted", "'plain apostrophe"]  # fmt: skip
     for text in dangerous:
         b.quote(session, party, issue, text=text)
-    exported = transfer.export_text(session, "csv")
+    exported = export_file.export_text(session, "csv")
     rows = list(csv.DictReader(io.StringIO(exported)))
     texts = [row["text"] for row in rows]
     for text in dangerous[:5]:

@@ -7,11 +7,11 @@ import csv
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -19,6 +19,7 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, text
 from sqlalchemy import select as sql_select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import migrate
@@ -26,7 +27,7 @@ from app.db import Base, make_engine
 from app.models import AuditEntry, Quote
 from app.services import matrix
 from tests import builders as b
-from tests.conftest import scratch_database
+from tests.conftest import scratch_database, wait_until
 from tests.e2e_support import serve
 
 
@@ -64,6 +65,46 @@ def _matrix(url: str) -> list[tuple[str, str, str, str, str]]:
         engine.dispose()
 
 
+@contextmanager
+def _uncommitted_writes(url: str, backend: str) -> Iterator[Callable[[], bool]]:
+    """A check of whether another connection's transaction has written rows it has not yet
+    committed: on PostgreSQL it holds a transaction id (only a write takes one); on SQLite it
+    holds the write lock and its pages have reached the write-ahead log."""
+    if backend == "sqlite":
+        path = Path(make_url(url).database or "")
+        wal = path.with_name(f"{path.name}-wal")
+
+        def sqlite_writing() -> bool:
+            if not wal.exists() or wal.stat().st_size == 0:
+                return False
+            probe = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+                probe.execute("ROLLBACK")
+                return False
+            except sqlite3.OperationalError:  # "database is locked": the writer holds it
+                return True
+            finally:
+                probe.close()
+
+        yield sqlite_writing
+        return
+    engine = make_engine(url)
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL"
+    )
+
+    def postgres_writing() -> bool:
+        with engine.connect() as connection:  # a new snapshot of the activity each time
+            return bool(connection.execute(query).scalar())
+
+    try:
+        yield postgres_writing
+    finally:
+        engine.dispose()
+
+
 def _revision(url: str) -> str | None:
     engine = make_engine(url)
     try:
@@ -85,7 +126,7 @@ def test_backup_while_writing_restores_a_consistent_database(backend: str, tmp_p
         assert _cli(source, "seed").returncode == 0
         engine = make_engine(source)
         stop = threading.Event()
-        written = []
+        five_written = threading.Event()
 
         def write() -> None:
             with Session(engine) as session:
@@ -97,13 +138,13 @@ def test_backup_while_writing_restores_a_consistent_database(backend: str, tmp_p
                     n += 1
                     b.quote(session, party, issue, text=f"Written during the backup {n}")
                     session.commit()
-                    written.append(n)
+                    if n == 5:
+                        five_written.set()
 
         writer = threading.Thread(target=write)
         writer.start()
         try:
-            while len(written) < 5:
-                time.sleep(0.05)
+            assert five_written.wait(timeout=60), "the writer never got going"
             archive = tmp_path / "during.backup"
             backed = _cli(source, "backup", "--out", str(archive))
             assert backed.returncode == 0, backed.stderr
@@ -165,7 +206,9 @@ def test_killing_an_import_halfway_changes_nothing_and_a_rerun_succeeds(
             if "writing" in line:
                 break
         assert "writing" in line, "the import never started writing"
-        time.sleep(0.5)  # into the writes (60,000 quotes take several seconds)
+        # Kill it once its transaction has written rows (not after a guessed delay).
+        with _uncommitted_writes(url, backend) as writing:
+            assert wait_until(lambda: writing() or process.poll() is not None, timeout=120)
         assert process.poll() is None, "the import finished before it could be killed"
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
@@ -248,23 +291,15 @@ def _health(base: str) -> int:
 def test_healthz_is_503_while_the_database_is_away_and_200_when_it_returns(tmp_path: Path) -> None:
     with scratch_database("postgresql", tmp_path) as url:
         migrate.upgrade(url=url)
-        from sqlalchemy.engine import make_url
-
         parsed = make_url(url)
         with _proxy(parsed.port or 5432) as (port, cut):
             proxied = parsed.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
             with serve(proxied, tmp_path) as base:
                 assert _health(base) == 200
                 cut.set()
-                deadline = time.monotonic() + 30
-                while _health(base) != 503 and time.monotonic() < deadline:
-                    time.sleep(0.3)
-                assert _health(base) == 503
+                assert wait_until(lambda: _health(base) == 503)
                 cut.clear()
-                deadline = time.monotonic() + 30
-                while _health(base) != 200 and time.monotonic() < deadline:
-                    time.sleep(0.3)
-                assert _health(base) == 200  # same process: no restart needed
+                assert wait_until(lambda: _health(base) == 200)  # same process: no restart needed
 
 
 def test_two_upgrades_at_once_one_migrates_the_other_waits(tmp_path: Path) -> None:

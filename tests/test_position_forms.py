@@ -267,3 +267,35 @@ def test_errors_across_fields_show_alongside_field_errors(
     assert "required" in field_error(page, "rationale")
     assert "needs its condition" in field_error(page, "condition")
     assert "at least one" in field_error(page, "evidence")
+
+
+def test_the_positions_service_does_not_import_the_quotes_service() -> None:
+    # The form's field types live in app.forms; quotes may call positions, never the reverse.
+    import ast
+    import inspect
+
+    from app.services import positions
+
+    tree = ast.parse(inspect.getsource(positions))
+    imported = {
+        node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    } | {
+        f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+    assert not any(name.startswith("app.services.quotes") for name in imported)
+
+
+def test_a_repeated_form_field_counts_by_its_first_value_and_every_keeps_them_all() -> None:
+    from app.forms import FormFields
+
+    form = FormFields(
+        [("party", "ua"), ("party", "ru"), ("evidence", "3"), ("evidence", "5"), ("file", object())]
+    )
+    assert form["party"] == "ua" and form.get("evidence") == "3"
+    assert form.every("evidence") == ["3", "5"] and form.every("missing") == []
+    assert "file" not in form  # file parts are not text fields

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
+from app.forms import MAX_TAGS
 from app.models import (
     AuditEntry,
     Party,
@@ -28,6 +28,7 @@ from app.models import (
     User,
 )
 from app.services import catalog, quotes, users
+from app.services.errors import EditConflict
 from tests import builders as b
 from tests.conftest import csrf_token
 
@@ -214,7 +215,7 @@ def test_tag_row_fragment_adds_one_pair_and_moves_the_button_on(
     assert response.status_code == 200 and "<html" not in response.text
     assert 'id="issue_4"' in response.text and 'name="stance_4"' in response.text
     assert 'hx-swap-oob="true"' in response.text and "/quotes/tag-row?n=5" in response.text
-    last = client.get(f"/quotes/tag-row?n={quotes.MAX_TAGS}", headers=HX).text
+    last = client.get(f"/quotes/tag-row?n={MAX_TAGS}", headers=HX).text
     assert "tag-row?n=" not in last and "at most" in last
 
 
@@ -466,7 +467,7 @@ def test_second_editor_saving_a_stale_version_gets_a_conflict(
     assert stored.note == ""
 
 
-def test_a_concurrent_save_before_flush_raises_stale_data(session: Session, world: World) -> None:
+def test_a_concurrent_save_before_flush_is_an_edit_conflict(session: Session, world: World) -> None:
     quote = _stored_quote(session, world)
     data = quotes.parse_quote_input(
         session,
@@ -486,7 +487,7 @@ def test_a_concurrent_save_before_flush_raises_stale_data(session: Session, worl
         update(Quote).where(Quote.id == quote.id).values(version=Quote.version + 1),
         execution_options={"synchronize_session": False},
     )
-    with pytest.raises(StaleDataError):
+    with pytest.raises(EditConflict):
         quotes.update_quote(session, actor=None, quote=quote, data=data, expected_version=1)
 
 
@@ -529,6 +530,7 @@ def test_delete_after_confirmation_removes_the_quote_and_audits_it(
 ) -> None:
     quote = _stored_quote(session, world)
     answer = b.quote(session, world.ru, None, responds_to=quote, said_on=date(2025, 4, 3))
+    quote_id = quote.id  # the row goes: its attributes cannot be read again after the request
     confirm = client.get(f"/quotes/{quote.id}/delete").text
     assert "Delete this quote?" in confirm and "Never." in confirm
     assert f'action="/quotes/{quote.id}/delete"' in confirm and ">Delete</button>" in confirm
@@ -536,12 +538,11 @@ def test_delete_after_confirmation_removes_the_quote_and_audits_it(
         f"/quotes/{quote.id}/delete", data={"csrf_token": token_for(client)}, follow_redirects=False
     )
     assert response.status_code == 303 and response.headers["location"] == "/parties/ua"
-    session.expire_all()
-    assert session.get(Quote, quote.id) is None
+    assert session.get(Quote, quote_id) is None
     kept = session.get(Quote, answer.id)
     assert kept is not None and kept.confirms_or_denies_id is None
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "delete")).one()
-    assert entry.actor_id == editor.id and entry.entity_id == str(quote.id)
+    assert entry.actor_id == editor.id and entry.entity_id == str(quote_id)
     assert entry.before is not None and entry.before["text"] == "Never." and entry.after is None
 
 
@@ -556,7 +557,6 @@ def test_retract_marks_the_quote_retracted(
         follow_redirects=False,
     )
     assert response.status_code == 303
-    session.expire_all()
     retracted = session.get(Quote, cited.id)
     assert retracted is not None and retracted.status == QuoteStatus.RETRACTED
     entry = session.scalars(

@@ -12,7 +12,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from app.models import Party, QuoteKind, QuoteStatus, Source, Speaker, Stance
-from app.services import catalog, quotes, search
+from app.services import catalog, quotes, search, speakers
 from app.templating import highlight
 from tests import builders as b
 
@@ -392,7 +392,7 @@ def test_renames_and_retagging_keep_the_index_current(session: Session) -> None:
     )  # fmt: skip
     _index_is_consistent(session)
 
-    catalog.update_speaker(
+    speakers.update_speaker(
         session, actor=None, speaker=speaker, expected_version=speaker.version, party=ua,
         name="Rustem Umerov", role="Secretary of the Security Council",
     )  # fmt: skip

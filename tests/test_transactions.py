@@ -1,6 +1,6 @@
 """One request, one transaction: a commit that fails becomes an error response, never a false
 "saved"; a request whose database was busy runs again, and a 503 with Retry-After answers one
-that stayed busy."""
+that stayed busy. In tests each request has a session of its own, as in production."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.db import ATTEMPTS, SessionDep
-from app.models import Party, PartyKind
+from app.models import Party, PartyKind, Quote
+from tests import builders as b
 from tests.conftest import csrf_token
 
 
@@ -32,6 +33,57 @@ def test_failing_commit_produces_an_error_response(app: FastAPI, session: Sessio
     assert response.status_code == 500
     assert "saved" not in response.text
     assert session.scalar(select(func.count()).select_from(Party).where(Party.slug == "dup")) == 0
+
+
+def test_each_request_has_a_session_of_its_own_so_a_missing_eager_load_fails_as_in_production(
+    app: FastAPI, session: Session
+) -> None:
+    # The test's own session has the quote's party loaded; a request must not see that.
+    quote = b.quote(session, b.party(session, "lazy"), b.issue(session))
+    options = [selectinload(Quote.party)]
+    assert session.get(Quote, quote.id, options=options, populate_existing=True) is quote
+    assert quote.party.slug == "lazy"
+    seen: list[Session] = []
+
+    @app.get("/_test/quote-party/{quote_id}")
+    def quote_party(quote_id: int, db: SessionDep, eager: bool = False) -> dict[str, str]:
+        seen.append(db)
+        options = [selectinload(Quote.party)] if eager else []
+        loaded = db.get(Quote, quote_id, options=options)
+        assert loaded is not None
+        return {"party": loaded.party.slug}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        lazy = client.get(f"/_test/quote-party/{quote.id}")
+        eager = client.get(f"/_test/quote-party/{quote.id}?eager=true")
+    assert lazy.status_code == 500  # lazy="raise_on_sql": the route forgot to load the party
+    assert eager.status_code == 200 and eager.json() == {"party": "lazy"}
+    assert len(seen) == 2 and session not in seen and seen[0] is not seen[1]
+
+
+def test_after_a_request_the_test_reads_what_it_committed_without_expiring_by_hand(
+    app: FastAPI, session: Session
+) -> None:
+    party = b.party(session, "before", name="Before")
+
+    @app.post("/_test/rename/{slug}")
+    def rename(slug: str, db: SessionDep) -> dict[str, str]:
+        # Plain SQL: nothing tells the test's session, as nothing would tell another process.
+        db.execute(text("UPDATE parties SET name = 'After' WHERE slug = :slug"), {"slug": slug})
+        return {"status": "saved"}
+
+    @app.post("/_test/rename-and-fail/{slug}")
+    def rename_and_fail(slug: str, db: SessionDep) -> dict[str, str]:
+        db.execute(text("UPDATE parties SET name = 'Lost' WHERE slug = :slug"), {"slug": slug})
+        raise RuntimeError("after the write")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        token = csrf_token(client)
+        assert client.post("/_test/rename/before", headers={"X-CSRF-Token": token}).json()
+        assert party.name == "After"  # read again from the database, not the stale "Before"
+        failed = client.post("/_test/rename-and-fail/before", headers={"X-CSRF-Token": token})
+    assert failed.status_code == 500
+    assert party.name == "After"  # the failed request rolled back its own savepoint only
 
 
 def _locked(tmp_path: Path) -> OperationalError:

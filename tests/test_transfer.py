@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from app import migrate
 from app.db import Base, make_engine
 from app.models import AuditEntry, Position, Quote, Stance
-from app.services import audit, catalog, matrix, quotes, transfer, versioning
+from app.services import audit, catalog, export_file, matrix, quotes, transfer, versioning
 from app.services.errors import ValidationFailed
 from app.services.users import as_utc
 from tests.conftest import StatementCounter, scratch_database
@@ -47,7 +47,7 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
 def test_export_then_import_into_an_empty_database_round_trips_exactly(
     seeded: Session, backend: str, tmp_path: Path, fmt: str
 ) -> None:
-    exported = transfer.export_text(seeded, fmt)
+    exported = export_file.export_text(seeded, fmt)
     path = _write(tmp_path, f"all.{fmt}", exported)
     with scratch_database(backend, tmp_path) as url:
         migrate.upgrade(url=url)
@@ -57,13 +57,13 @@ def test_export_then_import_into_an_empty_database_round_trips_exactly(
                 added = transfer.import_file(fresh, path)
                 assert added["quotes"] == len(yaml.safe_load(exported)["quotes"])
             with Session(engine) as fresh:
-                assert transfer.export_text(fresh, fmt) == exported
+                assert export_file.export_text(fresh, fmt) == exported
         finally:
             engine.dispose()
 
 
 def test_reimporting_the_same_file_adds_nothing(seeded: Session, tmp_path: Path) -> None:
-    path = _write(tmp_path, "all.json", transfer.export_text(seeded, "json"))
+    path = _write(tmp_path, "all.json", export_file.export_text(seeded, "json"))
     before = _counts(seeded)
     added = transfer.import_file(seeded, path)
     assert sum(added.values()) == 0
@@ -96,7 +96,7 @@ def test_csv_import_creates_sources_speakers_quotes_and_positions(
 def test_invalid_file_reports_every_error_by_row_and_writes_nothing(
     seeded: Session, tmp_path: Path
 ) -> None:
-    document = yaml.safe_load(transfer.export_text(seeded, "yaml"))
+    document = yaml.safe_load(export_file.export_text(seeded, "yaml"))
     document["quotes"].append(
         dict(document["quotes"][0], ref="new1", text="A new quote", said_on="2025-02-30")
     )
@@ -172,7 +172,7 @@ def test_cli_import_dry_run_errors_and_progress(backend: str, tmp_path: Path) ->
 
 def _new_position_document(seeded: Session, recorded_at: str) -> dict[str, Any]:
     """The export plus one new quote of Ukraine and a position citing it, recorded then."""
-    document = yaml.safe_load(transfer.export_text(seeded, "yaml"))
+    document = yaml.safe_load(export_file.export_text(seeded, "yaml"))
     quote = dict(document["quotes"][0], ref="new-quote", text="A new statement.", party="ua")
     quote.update(speaker=None, said_on="2025-05-01", published_on=None, issues=[])
     quote.update(confirms_or_denies=None)

@@ -4,10 +4,10 @@ hears every committed write through NOTIFY."""
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -20,7 +20,7 @@ from app.models import Role, Stance
 from app.services import positions, users, versioning
 from tests import builders as b
 from tests.auth_helpers import make_user
-from tests.conftest import scratch_database
+from tests.conftest import scratch_database, wait_until
 
 D = date(2025, 4, 1)
 
@@ -30,26 +30,26 @@ def test_listener_follows_committed_writes_and_ignores_rolled_back_ones(tmp_path
         migrate.upgrade(url=url)
         engine = make_engine(url)
         listener = versioning.Listener(url)
+        # Every announcement, in order, as another worker would hear them.
+        heard = psycopg.connect(listener.conninfo, autocommit=True)
         try:
-            deadline = time.monotonic() + 10
-            while not listener.live and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert listener.live
+            heard.execute(f"LISTEN {versioning.CHANNEL}")
+            assert wait_until(lambda: listener.live, timeout=10)
             start = listener.version
             with Session(engine) as session:
                 party, issue = b.party(session), b.issue(session)
                 b.position(session, party, issue, Stance.ACCEPTS, date(2025, 1, 1))
                 session.rollback()
-            time.sleep(0.3)
             assert listener.version == start  # nothing committed, nothing announced
             with Session(engine) as session, session.begin():
                 b.party(session)
-            deadline = time.monotonic() + 10
-            while listener.version == start and time.monotonic() < deadline:
-                time.sleep(0.05)
+            # The rolled-back write announced nothing: the first announcement is the commit's.
+            (committed,) = [int(n.payload) for n in heard.notifies(timeout=10, stop_after=1)]
+            assert wait_until(lambda: listener.version == committed, timeout=10)
             with Session(engine) as session:
-                assert listener.version == versioning.current(session) > start
+                assert listener.version == versioning.current(session) == committed > start
         finally:
+            heard.close()
             listener.stop()
             engine.dispose()
 

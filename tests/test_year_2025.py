@@ -39,11 +39,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app.db import get_session, request_transaction
+from app.db import get_session
 from app.main import create_app
 from app.models import Issue, Party, Position, Quote, Source, Speaker
 from app.routes import briefing as briefing_routes
 from app.services import transfer
+from tests.conftest import joined_requests
 from tests.html_reader import Element, parse, row_headed_by
 
 FIXTURE = Path(__file__).parent / "fixtures" / "year_2025.yaml"
@@ -676,23 +677,12 @@ def world(engine: Engine) -> Iterator[World]:
         )
         transfer.import_file(session, FIXTURE)
         session.commit()  # a savepoint: requests that fail later roll back only themselves
-        from app.render_cache import cell_cache, matrix_cache, search_cache
+        application = create_app()  # with caches of its own
 
-        matrix_cache.clear()
-        cell_cache.clear()
-        search_cache.clear()
-        application = create_app()
-
-        def test_session() -> Iterator[Session]:
-            yield from request_transaction(session)
-
-        application.dependency_overrides[get_session] = test_session
+        application.dependency_overrides[get_session] = joined_requests(session)
         application.dependency_overrides[briefing_routes.generation_time] = lambda: FIXED_NOW
         with TestClient(application) as client:
             yield World(session, client)
-        matrix_cache.clear()
-        cell_cache.clear()
-        search_cache.clear()
         session.close()
         outer.rollback()
 

@@ -15,7 +15,7 @@ from app.db import EngineDep, SessionDep
 from app.forms import parse_day, parse_whole_number
 from app.models import Party, Position, Quote, Source
 from app.routes.search import QuoteQueryDep
-from app.services import catalog, evidence, matrix, search
+from app.services import catalog, evidence, matrix, search, speakers
 from app.services.errors import InvalidParameter
 
 T = TypeVar("T")
@@ -361,7 +361,7 @@ def speakers_api(
 ) -> Page[SpeakerOut]:
     """Speakers by name with the party each speaks for, a page at a time (page_size at most 100)."""
     number, size = _paging(page, page_size)
-    rows, has_next = catalog.page_speakers(session, page=number, page_size=size)
+    rows, has_next = speakers.page_speakers(session, page=number, page_size=size)
     return Page(
         items=[SpeakerOut(id=s.id, name=s.name, role=s.role, party=s.party.slug) for s in rows],
         page=number,

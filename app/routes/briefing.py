@@ -13,7 +13,9 @@ from starlette.responses import HTMLResponse, Response
 from app.config import get_settings
 from app.db import SessionDep
 from app.services import briefing as briefing_service
-from app.services.briefing import BriefingRequest, RendererBusy
+from app.services import briefing_pdf as pdf_engine
+from app.services.briefing import BriefingRequest
+from app.services.errors import RendererBusy
 from app.templating import render
 
 router = APIRouter()
@@ -67,17 +69,16 @@ async def briefing_request(
 BriefingRequestDep = Annotated[BriefingRequest, Depends(briefing_request)]
 
 
-def _build_html(
-    session: Session, wanted: BriefingRequest, now: datetime, base_url: str, preview: bool
-) -> tuple[str, str]:
-    briefing = briefing_service.build_briefing(
+def _build(
+    session: Session, wanted: BriefingRequest, now: datetime, base_url: str
+) -> briefing_service.Briefing:
+    return briefing_service.build_briefing(
         session,
         request=wanted,
         generated_at=now,
         base_url=base_url,
         stale_after_days=get_settings().stale_after_days,
     )
-    return briefing_service.render_html(briefing, preview=preview), briefing.filename
 
 
 @router.get("/briefing", response_class=HTMLResponse, summary="Preview the briefing")
@@ -88,10 +89,22 @@ async def briefing_page(
     wanted: BriefingRequestDep,
 ) -> HTMLResponse:
     """The briefing as a web page: the same document the PDF prints, with a download link."""
-    html, _ = await run_in_threadpool(
-        _build_html, session, wanted, now, str(request.base_url), True
-    )
-    return HTMLResponse(html, headers={"Cache-Control": "private, no-cache"})
+
+    def page() -> HTMLResponse:
+        briefing = _build(session, wanted, now, str(request.base_url))
+        context = briefing_service.document_context(briefing, preview=True)
+        return render(request, "briefing/document.html", context)
+
+    response = await run_in_threadpool(page)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _pdf_html(
+    session: Session, wanted: BriefingRequest, now: datetime, base_url: str
+) -> tuple[str, str]:
+    briefing = _build(session, wanted, now, base_url)
+    return briefing_service.render_html(briefing, preview=False), briefing.filename
 
 
 @router.get(
@@ -107,12 +120,10 @@ async def briefing_pdf(
     wanted: BriefingRequestDep,
 ) -> Response:
     """The briefing PDF; at most a few render at once, the rest wait briefly and then get 503."""
-    html, filename = await run_in_threadpool(
-        _build_html, session, wanted, now, str(request.base_url), False
-    )
+    html, filename = await run_in_threadpool(_pdf_html, session, wanted, now, str(request.base_url))
     try:
-        async with briefing_service.render_slot():
-            pdf = await run_in_threadpool(briefing_service.render_pdf, html)
+        async with pdf_engine.render_slot():
+            pdf = await run_in_threadpool(pdf_engine.render_pdf, html)
     except RendererBusy as busy:
         response = render(
             request,

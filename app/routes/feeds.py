@@ -12,7 +12,7 @@ from app.db import SessionDep
 from app.services import catalog, evidence
 from app.services.matrix import changes_between
 from app.services.users import as_utc
-from app.templating import templates
+from app.templating import render_text
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -56,14 +56,17 @@ def _atom(
     updated = max(
         (as_utc(c.recorded_at) for c in changes), default=datetime(2025, 1, 1, tzinfo=UTC)
     )
-    body = templates.get_template("feeds/atom.xml").render(
-        base=str(request.base_url).rstrip("/"),
-        feed_path=feed_path,
-        title=title,
-        listing=listing,
-        updated=updated,
-        rfc3339=rfc3339,
-        utc_day=utc_day,
+    body = render_text(
+        "feeds/atom.xml",
+        {
+            "base": str(request.base_url).rstrip("/"),
+            "feed_path": feed_path,
+            "title": title,
+            "listing": listing,
+            "updated": updated,
+            "rfc3339": rfc3339,
+            "utc_day": utc_day,
+        },
     )
     # Forms refuse these characters; text saved before they did (or imported) is cleaned here.
     return Response(NOT_XML.sub("", body), media_type="application/atom+xml; charset=utf-8")

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
-from app.forms import whole_number
+from app.forms import MAX_EVIDENCE, FormDep, parse_position_form, whole_number
 from app.models import Stance
-from app.routes.quotes import FormDep
 from app.security import EditorDep
 from app.services import catalog, positions
 from app.services.errors import ValidationFailed
@@ -25,7 +24,7 @@ Slug = Annotated[str | None, Query(max_length=60)]
 
 def _selected(values: Sequence[str]) -> list[int]:
     ids = [whole_number(v, digits=11) for v in values]
-    return [i for i in ids if i is not None][: positions.MAX_EVIDENCE]
+    return [i for i in ids if i is not None][:MAX_EVIDENCE]
 
 
 def _form_context(
@@ -64,14 +63,14 @@ def new_position(
 
 
 @router.post("/positions/new", response_class=HTMLResponse, summary="Record a position change")
-def create_position(
+def record_position(
     request: Request, session: SessionDep, editor: EditorDep, form: FormDep
 ) -> Response:
     """Record the position and go to its cell; 422 with each error beside its field otherwise."""
-    values = {k: v for k, v in form.multi_items() if isinstance(v, str) and k != "evidence"}
-    evidence = [v for v in form.getlist("evidence") if isinstance(v, str)]
+    values = {k: v for k, v in form.items() if k != "evidence"}
+    evidence = form.every("evidence")
     try:
-        data = positions.parse_position_input({**values, "evidence": evidence})
+        data = parse_position_form({**values, "evidence": evidence})
         positions.record_position_from_input(session, actor=editor, data=data)
     except ValidationFailed as exc:
         context = _form_context(session, values=values, evidence=evidence, errors=exc.errors)

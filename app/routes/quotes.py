@@ -5,18 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
-from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
-from app.forms import whole_number
-from app.models import Quote, QuoteKind, QuoteStatus, SourceKind, SourceTier, Stance
+from app.forms import (
+    MAX_TAGS,
+    QUOTE_KIND_LABELS,
+    QUOTE_STATUS_LABELS,
+    SOURCE_KIND_LABELS,
+    SOURCE_TIER_LABELS,
+    FormDep,
+    TagInput,
+    form_version,
+    options,
+    tag_numbers,
+    whole_number,
+)
+from app.models import Quote, QuoteKind, QuoteStatus, Stance
 from app.security import EditorDep
 from app.services import catalog, quotes
-from app.services.errors import ValidationFailed
+from app.services.errors import EditConflict, QuoteIsCited, ValidationFailed
 from app.templating import format_day, redirect_after_post, render, stance_label
 
 router = APIRouter(tags=["editor"])
@@ -25,46 +35,9 @@ FORM_PAGE = "quotes/form.html"
 FORM_FRAGMENT = "quotes/_form.html"
 BLANK_PAIRS = 3
 
-KIND_LABELS = {
-    QuoteKind.DIRECT: "Direct",
-    QuoteKind.REPORTED: "Reported",
-    QuoteKind.DOCUMENT_PROVISION: "Document provision",
-}
-STATUS_LABELS = {status: status.value.capitalize() for status in QuoteStatus}
-SOURCE_KIND_LABELS = {kind: kind.value.replace("_", " ").capitalize() for kind in SourceKind}
-SOURCE_TIER_LABELS = {
-    SourceTier.ON_RECORD: "On-record",
-    SourceTier.OFFICIAL_READOUT: "Official readout",
-    SourceTier.PUBLISHED_DOCUMENT: "Published document",
-    SourceTier.ANONYMOUS_OFFICIAL: "Anonymous official",
-    SourceTier.STATE_MEDIA: "State-controlled media",
-    SourceTier.AGGREGATOR: "Aggregator",
-}
-
-
-async def submitted_form(request: Request) -> FormData:
-    """The submitted form (the CSRF guard has already read it; Starlette caches it)."""
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(submitted_form)]
-
-
-def form_values(form: FormData) -> dict[str, str]:
-    """The text fields of a submitted form (file parts ignored), one value per name."""
-    values: dict[str, str] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            values.setdefault(key, value)
-    return values
-
-
-def _options(labels: Mapping[Any, str]) -> list[tuple[str, str]]:
-    return [(member.value, label) for member, label in labels.items()]
-
 
 def _pair_numbers(values: Mapping[str, str]) -> list[int]:
-    present = quotes.tag_numbers(values)
+    present = tag_numbers(values)
     return sorted(set(present) | set(range(1, BLANK_PAIRS + 1)))
 
 
@@ -86,14 +59,14 @@ def _form_context(
         "errors": errors,
         "pairs": pairs,
         "next_n": max(pairs) + 1,
-        "max_pairs": quotes.MAX_TAGS,
+        "max_pairs": MAX_TAGS,
         "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
         "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
         "stance_options": [(s.value, stance_label(s)) for s in Stance],
-        "kind_options": _options(KIND_LABELS),
-        "status_options": _options(STATUS_LABELS),
-        "source_kind_options": _options(SOURCE_KIND_LABELS),
-        "source_tier_options": _options(SOURCE_TIER_LABELS),
+        "kind_options": options(QUOTE_KIND_LABELS),
+        "status_options": options(QUOTE_STATUS_LABELS),
+        "source_kind_options": options(SOURCE_KIND_LABELS),
+        "source_tier_options": options(SOURCE_TIER_LABELS),
         "speaker_options": quotes.speaker_choices(session),
         "quote_options": quotes.quote_choices(
             session,
@@ -141,7 +114,7 @@ def stored_values(quote: Quote) -> dict[str, str]:
     return values
 
 
-def _quote_home(party: str, tags: list[quotes.TagInput], quote_id: int) -> str:
+def _quote_home(party: str, tags: list[TagInput], quote_id: int) -> str:
     if tags:
         return f"/cells/{party}/{tags[0].issue_slug}#quote-{quote_id}"
     return f"/parties/{party}#quote-{quote_id}"
@@ -168,11 +141,10 @@ def new_quote(
 
 
 @router.post("/quotes/new", response_class=HTMLResponse, summary="Add a quote")
-def create_quote(
-    request: Request, session: SessionDep, editor: EditorDep, form: FormDep
+def add_quote(
+    request: Request, session: SessionDep, editor: EditorDep, values: FormDep
 ) -> Response:
     """Save a new quote (and its new speaker, source and positions); 422 with errors otherwise."""
-    values = form_values(form)
     try:
         data = quotes.parse_quote_input(session, values)
         quote = quotes.add_quote(session, actor=editor, data=data)
@@ -188,13 +160,13 @@ def tag_row(
     request: Request,
     session: SessionDep,
     editor: EditorDep,
-    n: Annotated[int, Query(ge=1, le=quotes.MAX_TAGS)],
+    n: Annotated[int, Query(ge=1, le=MAX_TAGS)],
 ) -> HTMLResponse:
     """The fragment "Add another issue" appends: pair number `n`, and the button for n + 1."""
     context = {
         "n": n,
         "next_n": n + 1,
-        "max_pairs": quotes.MAX_TAGS,
+        "max_pairs": MAX_TAGS,
         "oob": True,
         "values": {},
         "errors": {},
@@ -215,29 +187,31 @@ def edit_quote(
 
 @router.post("/quotes/{quote_id}/edit", response_class=HTMLResponse, summary="Save a quote")
 def update_quote(
-    request: Request, session: SessionDep, editor: EditorDep, quote_id: int, form: FormDep
+    request: Request, session: SessionDep, editor: EditorDep, quote_id: int, values: FormDep
 ) -> Response:
     """Save the edit; 409 with both versions when someone saved in between, 422 on errors."""
     quote = quotes.get_quote(session, quote_id=quote_id)
-    values = form_values(form)
-    version = values.get("version", "")
-    expected = whole_number(version.strip(), digits=11)
+    expected = form_version(values)
     try:
-        if expected != quote.version:
-            raise quotes.EditConflict()
+        catalog.check_version(quote, expected)  # a stale form is a conflict, even if invalid
         data = quotes.parse_quote_input(session, values)
         quotes.update_quote(
             session, actor=editor, quote=quote, data=data, expected_version=expected
         )
-    except (quotes.EditConflict, StaleDataError):
-        return _conflict(request, session, quote_id=quote_id, values=values)
+    except EditConflict as conflict:
+        current = quotes.get_quote(session, quote_id=quote_id)
+        raise conflict.explained(
+            title="quote",
+            current=_stored_rows(current),
+            submitted=_submitted_rows(values),
+            retry_url=f"/quotes/{quote_id}/edit",
+        ) from None
     except ValidationFailed as exc:
-        values = {**values, "version": str(quote.version)}
         return _render_form(
             request,
             session,
             mode="edit",
-            values=values,
+            values={**values, "version": str(quote.version)},
             errors=exc.errors,
             quote=quote,
             status_code=422,
@@ -272,7 +246,7 @@ def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
     speaker = quote.speaker
     return [
         ("Quote", quote.text),
-        ("Kind", KIND_LABELS[quote.kind]),
+        ("Kind", QUOTE_KIND_LABELS[quote.kind]),
         ("Said on", format_day(quote.said_on)),
         ("Published on", format_day(quote.published_on)),
         ("Party", quote.party.name),
@@ -280,7 +254,7 @@ def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
         ("Source URL", quote.source.url),
         ("Language", quote.language),
         ("Translated", "yes" if quote.is_translation else "no"),
-        ("Status", STATUS_LABELS[quote.status]),
+        ("Status", QUOTE_STATUS_LABELS[quote.status]),
         (
             "Confirms or denies",
             f"#{quote.confirms_or_denies_id}" if quote.confirms_or_denies_id else "",
@@ -299,35 +273,12 @@ def _submitted_rows(values: Mapping[str, str]) -> list[tuple[str, str]]:
     rows = [(label, value) for label, value in rows if value]
     pairs = [
         f"{values.get(f'issue_{n}', '')}: {values.get(f'stance_{n}', '')}"
-        for n in quotes.tag_numbers(values)
+        for n in tag_numbers(values)
         if values.get(f"issue_{n}") or values.get(f"stance_{n}")
     ]
     rows.append(("Issues", "; ".join(pairs)))
     rows.append(("Based on version", values.get("version", "")))
     return rows
-
-
-def _conflict(
-    request: Request, session: Session, *, quote_id: int, values: Mapping[str, str]
-) -> Response:
-    current = quotes.get_quote(session, quote_id=quote_id)
-    response = render(
-        request,
-        "conflict.html",
-        {
-            "title": "quote",
-            "current": _stored_rows(current),
-            "submitted": _submitted_rows(values),
-            "retry_url": f"/quotes/{quote_id}/edit",
-        },
-        status_code=409,
-    )
-    if request.headers.get("HX-Request") == "true":
-        # The form targets itself; show the conflict page's content in place of the page's.
-        response.headers["HX-Retarget"] = "#content"
-        response.headers["HX-Reswap"] = "outerHTML"
-        response.headers["HX-Reselect"] = "#content"
-    return response
 
 
 def _render_delete(
@@ -363,7 +314,7 @@ def delete_quote(
     party = quote.party.slug
     try:
         quotes.delete_quote(session, actor=editor, quote=quote)
-    except quotes.QuoteIsCited:
+    except QuoteIsCited:
         return _render_delete(request, session, quote, status_code=409, refused=True)
     return redirect_after_post(request, f"/parties/{party}")
 

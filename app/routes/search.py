@@ -7,18 +7,16 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
+from app.cached_views import Loaded, cached_view
 from app.db import SessionDep
 from app.forms import parse_day, parse_whole_number
 from app.models import QuoteStatus, SourceTier, Stance
-from app.render_cache import search_cache
 from app.security import AuthDep
-from app.services import catalog, search, versioning
+from app.services import catalog, search
 from app.services.errors import InvalidParameter
-from app.templating import render, wants_fragment
 
 router = APIRouter()
 
@@ -122,55 +120,38 @@ async def quote_search(
 ) -> Response:
     """Quotes best match (or newest) first, narrowed by text and filters; htmx updates as you type.
 
-    An anonymous reader's page is rendered once per data version and parameters (popular
-    searches repeat); editors' pages, with their edit links, are rendered each time.
+    A cached view (app.cached_views): popular searches repeat, so each is rendered once per
+    data version and parameters (editors get their own variant, with edit links).
     """
     filters, params = query.filters, query.params
     page_number = 1 if not page else parse_whole_number(page, field="page") or 0
     if not 1 <= page_number <= search.MAX_PAGE:
         raise InvalidParameter("page", f"must be between 1 and {search.MAX_PAGE}.")
-    fragment = wants_fragment(request)
-    anonymous = auth.user is None and not auth.csrf_token
-    key: tuple[object, ...] | None = None
-    if anonymous:
-        version = await versioning.for_view(session, logged_in=False)
-        key = ("search", version, tuple(sorted(params.items())), page_number, fragment)
-        cached = search_cache.get(key)
-        if isinstance(cached, str):
-            return HTMLResponse(cached, headers={"Vary": "HX-Request, Cookie"})
-    response = await run_in_threadpool(
-        _render_search, request, session, filters, params, page_number
-    )
-    if key is not None:
-        search_cache.put(key, bytes(response.body).decode())
-    return response
 
+    def load(session: Session) -> Loaded:
+        results = search.search_quotes(session, filters=filters, page=page_number)
+        return Loaded(
+            {"results": results, "params": params},
+            page={
+                "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
+                "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
+                "speaker_options": [
+                    (str(s.id), f"{s.name} ({s.party.short_name})")
+                    for s in search.speakers_for_filter(session)
+                ],
+            },
+        )
 
-def _render_search(
-    request: Request,
-    session: Session,
-    filters: search.QuoteFilters,
-    params: dict[str, str],
-    page_number: int,
-) -> HTMLResponse:
-    results = search.search_quotes(session, filters=filters, page=page_number)
-    return render(
-        request,
-        "search/page.html",
-        {
-            "results": results,
+    return await cached_view(
+        request, session, auth, name="search",
+        params=(tuple(sorted(params.items())), page_number),
+        page="search/page.html", fragment="search/_results.html", load=load,
+        context={
             "filters": filters,
             "params": params,
-            "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
-            "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
-            "speaker_options": [
-                (str(s.id), f"{s.name} ({s.party.short_name})")
-                for s in search.speakers_for_filter(session)
-            ],
             "stance_options": [(s.value, s.value) for s in Stance],
             "status_options": [(s.value, s.value) for s in QuoteStatus],
             "tier_options": [(t.value, t.value.replace("_", " ")) for t in SourceTier],
             "sort_options": [("relevance", "Best match"), ("date", "Newest")],
         },
-        fragment="search/_results.html",
-    )
+    )  # fmt: skip

@@ -1,3 +1,4 @@
-"""Queries and rules of the domain. Services flush, never commit: the caller owns the transaction."""
+"""Queries and rules of the domain. Services flush, never commit: the caller owns the transaction.
 
-from app.services import versioning as _versioning  # noqa: F401  (bumps the data version on writes)
+The data-version hooks (versioning.install()) are installed by create_app() and the command
+line, not by importing this package."""

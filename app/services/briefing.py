@@ -1,32 +1,24 @@
 """The briefing: the matrix, what changed and each issue's evidence as one cited document, and its PDF.
 
 `build_briefing` gathers the data (a fixed number of queries whatever the size), `render_html`
-renders the one template that both the HTML preview and the PDF use, and `render_pdf` is the only
+renders the one template that both the HTML preview and the PDF use, and `briefing_pdf.render_pdf` is the only
 place that knows the PDF engine (WeasyPrint), so it could be swapped. The engine's URL fetcher
 reads our own static files and `data:` URLs and refuses everything else.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import mimetypes
 import re
-import threading
-import time
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.config import PROJECT_ROOT
 from app.models import (
     Issue,
     Party,
@@ -52,7 +44,7 @@ from app.services.matrix import (
     split_members,
 )
 from app.services.timeline import Timeline, build_timeline
-from app.templating import templates
+from app.templating import render_text
 
 DEFAULT_TITLE = "Ukraine peace talks: positions briefing"
 TITLE_MAX_LENGTH = 200
@@ -61,14 +53,6 @@ KEY_QUOTES = 3
 ISSUES_PER_TABLE = 9
 """Matrix columns per table on a landscape page; more issues continue in a further table."""
 
-STATIC_DIR = PROJECT_ROOT / "static"
-RENDER_BASE_URL = "http://briefing.invalid/"
-"""Base URL of the HTML handed to the PDF engine: `/static/...` resolves under it and is served
-from STATIC_DIR; `.invalid` never resolves, so nothing can reach the network through it."""
-
-MAX_CONCURRENT_RENDERS = 2
-RENDER_WAIT_SECONDS = 5.0
-RETRY_AFTER_SECONDS = 10
 
 # Strength of evidence, strongest first: confirmed before reported, on-record before hearsay.
 STATUS_RANK = {
@@ -504,139 +488,25 @@ def _number_citations(briefing: Briefing) -> None:
                     cite(response)
 
 
-def timeline_svg(chart: Timeline, title: str, *, chart_id: str, styled: bool) -> Markup:
-    """The shared timeline chart macro's SVG with ids of its own; `styled` puts the chart's
-    styles inside the SVG, for the PDF engine (a browser takes them from briefing.css, and the
-    content security policy would refuse an inline style)."""
-    macro = templates.env.get_template("_timeline.html").module.timeline_chart  # type: ignore[attr-defined]
-    return Markup(  # noqa: S704 - the macro's own (autoescaped) output
-        macro(chart, title, prefix=f"tl{chart_id}", style=TIMELINE_SVG_STYLE if styled else None)
-    )
+def document_context(briefing: Briefing, *, preview: bool) -> dict[str, Any]:
+    """The context of briefing/document.html: the preview page's, or the PDF engine's.
+
+    For the PDF engine the timeline charts carry their styles inside the SVG (`chart_style`); a
+    browser takes them from briefing.css, and the content security policy would refuse an
+    inline style.
+    """
+    return {
+        "briefing": briefing,
+        "chart_style": None if preview else TIMELINE_SVG_STYLE,
+        "preview": preview,
+        "responses_shown": responses_shown,
+    }
 
 
 def render_html(briefing: Briefing, *, preview: bool) -> str:
-    """The briefing document as HTML: the preview page, or the input of the PDF engine."""
-    charts = {
-        section.issue.id: timeline_svg(
-            section.timeline,
-            f"Each party's stance on {section.issue.title} over time",
-            chart_id=f"-{section.issue.id}",
-            styled=not preview,
-        )
-        for section in briefing.sections
-        if section.timeline is not None
-    }
-    return templates.get_template("briefing/document.html").render(
-        briefing=briefing,
-        charts=charts,
-        preview=preview,
-        responses_shown=responses_shown,
-    )
-
-
-class FetchRefused(ValueError):
-    """The PDF engine asked for a URL the briefing may not load."""
-
-
-def static_file_for(url: str) -> Path:
-    """The file under STATIC_DIR that a `/static/...` URL under RENDER_BASE_URL names.
-
-    Anything else (another scheme or host, a path outside static/, a missing file) is refused.
-    """
-    base = urlsplit(RENDER_BASE_URL)
-    parts = urlsplit(url)
-    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
-        raise FetchRefused(f"not one of our static files: {url[:200]}")
-    if not parts.path.startswith("/static/"):
-        raise FetchRefused(f"not one of our static files: {url[:200]}")
-    root = STATIC_DIR.resolve()
-    path = (root / unquote(parts.path.removeprefix("/static/"))).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise FetchRefused(f"no such static file: {url[:200]}")
-    return path
-
-
-@functools.cache
-def _fetcher_class() -> type[Any]:
-    # WeasyPrint (and Pango behind it) loads only when a PDF is made, not when the app starts.
-    from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
-
-    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
-        """WeasyPrint's URL fetcher, narrowed to our static files and `data:` URLs."""
-
-        def __init__(self) -> None:
-            super().__init__(allowed_protocols=("data",), allow_redirects=False)
-            self.fetched: list[str] = []
-            self.refused: list[str] = []
-
-        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
-            if url.lower().startswith("data:"):
-                self.fetched.append(url[:60])
-                return super().fetch(url, headers)
-            try:
-                path = static_file_for(url)
-            except FetchRefused:
-                self.refused.append(url)
-                raise
-            self.fetched.append(url)
-            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            if mime.startswith("text/"):
-                mime += "; charset=utf-8"
-            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
-
-    return StaticOnlyFetcher
-
-
-def static_only_fetcher() -> Any:
-    """A new URL fetcher for the PDF engine that serves only our static files and `data:` URLs."""
-    return _fetcher_class()()
-
-
-def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
-    """The one function that turns briefing HTML into PDF bytes (WeasyPrint today).
-
-    The output depends only on the HTML: no random file identifier, and the creation date comes
-    from the document's own `dcterms.created` (the generation time passed in).
-    """
-    from weasyprint import HTML  # type: ignore[import-untyped]
-
-    document = HTML(
-        string=html,
-        base_url=RENDER_BASE_URL,
-        url_fetcher=url_fetcher or static_only_fetcher(),
-        media_type="print",
-    )
-    pdf: bytes = document.write_pdf(pdf_identifier=False, uncompressed_pdf=False)
-    return pdf
-
-
-class RendererBusy(RuntimeError):
-    """Every PDF render slot stayed busy while this request waited (answer 503)."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("The briefing renderer is busy; try again shortly.")
-        self.retry_after = retry_after
-
-
-_render_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RENDERS)
-
-
-@asynccontextmanager
-async def render_slot(wait_seconds: float | None = None) -> AsyncIterator[None]:
-    """Hold one of MAX_CONCURRENT_RENDERS PDF slots; RendererBusy if none frees up in time.
-
-    The wait polls without holding a worker thread, so waiting downloads cannot starve the app.
-    """
-    wait = RENDER_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    deadline = time.monotonic() + wait
-    while not _render_slots.acquire(blocking=False):
-        if time.monotonic() >= deadline:
-            raise RendererBusy(RETRY_AFTER_SECONDS)
-        await asyncio.sleep(0.05)
-    try:
-        yield
-    finally:
-        _render_slots.release()
+    """The briefing document as HTML text (the PDF engine's input; the preview page is the same
+    template through templating.render())."""
+    return render_text("briefing/document.html", document_context(briefing, preview=preview))
 
 
 def utc_now() -> datetime:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.db import Base
 from app.models import (
@@ -25,7 +27,7 @@ from app.models import (
     User,
 )
 from app.services import audit
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import EditConflict, InUse, NotFound, ValidationFailed
 
 
 def find_party(session: Session, *, slug: str) -> Party | None:
@@ -178,26 +180,22 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SORT_STEP = 10
 
 
-class EditConflict(Exception):
-    """An edit was based on a version of a record that is no longer the stored one (409)."""
-
-    def __init__(self, entity: Base) -> None:
-        super().__init__(f"stale version of {type(entity).__tablename__}")
-        self.entity = entity
-
-
-class InUse(Exception):
-    """A record cannot be deleted while other records use it; `message` says which."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def check_version(entity: Party | Issue | Speaker | Source | User, expected: int) -> None:
+def check_version(entity: Party | Issue | Speaker | Source | Quote | User, expected: int) -> None:
     """Raise EditConflict unless `expected` is the stored version of `entity`."""
     if entity.version != expected:
         raise EditConflict(entity)
+
+
+@contextmanager
+def versioned_write(session: Session, entity: Base) -> Iterator[None]:
+    """Write changes to `entity` in a savepoint flushed at its end. Someone else's save since
+    this request read it (the mapper's version counter: StaleDataError) undoes just these
+    changes, leaves the request's transaction usable, and raises EditConflict."""
+    try:
+        with session.begin_nested():
+            yield
+    except StaleDataError as exc:
+        raise EditConflict(entity) from exc
 
 
 def _slug_error(session: Session, model: type[Party] | type[Issue], slug: str) -> str | None:
@@ -326,13 +324,14 @@ def update_party(
             errors["kind"] = "This bloc has members; move them out before changing its kind."
     if errors:
         raise ValidationFailed(errors)
-    before = audit.snapshot(party)
-    party.name = name
-    party.short_name = short_name
-    party.kind = kind
-    party.parent_id = parent.id if parent else None
-    party.sort_order = sort_order
-    audit.record(session, actor=actor, action="update", entity=party, before=before)
+    with versioned_write(session, party):
+        before = audit.snapshot(party)
+        party.name = name
+        party.short_name = short_name
+        party.kind = kind
+        party.parent_id = parent.id if parent else None
+        party.sort_order = sort_order
+        audit.record(session, actor=actor, action="update", entity=party, before=before)
     return party
 
 
@@ -428,12 +427,13 @@ def update_issue(
 ) -> Issue:
     """Edit an issue's title, proposition, description or sort order (the slug never changes)."""
     check_version(issue, expected_version)
-    before = audit.snapshot(issue)
-    issue.title = title
-    issue.proposition = proposition
-    issue.description = description
-    issue.sort_order = sort_order
-    audit.record(session, actor=actor, action="update", entity=issue, before=before)
+    with versioned_write(session, issue):
+        before = audit.snapshot(issue)
+        issue.title = title
+        issue.proposition = proposition
+        issue.description = description
+        issue.sort_order = sort_order
+        audit.record(session, actor=actor, action="update", entity=issue, before=before)
     return issue
 
 
@@ -455,101 +455,6 @@ def delete_issue(session: Session, *, actor: User | None, issue: Issue) -> None:
 def move_issue(session: Session, *, actor: User | None, issue: Issue, direction: str) -> None:
     """Move an issue one column left ("up") or right ("down") in the matrix."""
     _move(session, actor=actor, siblings=list_issues(session), item=issue, direction=direction)
-
-
-def list_speakers(session: Session) -> list[Speaker]:
-    """Every speaker with their party, by party order then name."""
-    speakers = list(
-        session.scalars(
-            select(Speaker)
-            .join(Party, Speaker.party_id == Party.id)
-            .order_by(Party.sort_order, Party.name, Speaker.name)
-            .options(selectinload(Speaker.party))
-        )
-    )
-    return speakers
-
-
-def page_speakers(
-    session: Session, *, page: int = 1, page_size: int = 50
-) -> tuple[list[Speaker], bool]:
-    """Speakers by name with their party, a page at a time; returns the page and whether more follow."""
-    rows = list(
-        session.scalars(
-            select(Speaker)
-            .order_by(Speaker.name, Speaker.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size + 1)
-            .options(selectinload(Speaker.party))
-        )
-    )
-    return rows[:page_size], len(rows) > page_size
-
-
-def get_speaker(session: Session, *, speaker_id: int) -> Speaker:
-    """The speaker with this id (party loaded), or NotFound."""
-    speaker = session.scalar(
-        select(Speaker).where(Speaker.id == speaker_id).options(selectinload(Speaker.party))
-    )
-    if speaker is None:
-        raise NotFound("speaker", speaker_id)
-    return speaker
-
-
-def _speaker_name_error(
-    session: Session, *, party: Party, name: str, speaker: Speaker | None
-) -> str | None:
-    found = find_speaker(session, party=party, name=name)
-    if found is not None and (speaker is None or found.id != speaker.id):
-        return f"{party.name} already has a speaker named '{name}'."
-    return None
-
-
-def add_speaker(
-    session: Session, *, actor: User | None, party: Party, name: str, role: str
-) -> Speaker:
-    """Add a speaker after checking the name is new for the party."""
-    problem = _speaker_name_error(session, party=party, name=name, speaker=None)
-    if problem:
-        raise ValidationFailed({"name": problem})
-    return create_speaker(session, actor=actor, party=party, name=name, role=role)
-
-
-def update_speaker(
-    session: Session,
-    *,
-    actor: User | None,
-    speaker: Speaker,
-    expected_version: int,
-    party: Party,
-    name: str,
-    role: str,
-) -> Speaker:
-    """Edit a speaker's name, role or party."""
-    check_version(speaker, expected_version)
-    problem = _speaker_name_error(session, party=party, name=name, speaker=speaker)
-    if problem:
-        raise ValidationFailed({"name": problem})
-    before = audit.snapshot(speaker)
-    speaker.name = name
-    speaker.role = role
-    speaker.party_id = party.id
-    audit.record(session, actor=actor, action="update", entity=speaker, before=before)
-    return speaker
-
-
-def delete_speaker(session: Session, *, actor: User | None, speaker: Speaker) -> None:
-    """Delete a speaker no quote is attributed to."""
-    _refuse_if_used(
-        session,
-        speaker.name,
-        [(Quote.speaker_id, speaker.id, "quote")],
-    )
-    audit.record(
-        session, actor=actor, action="delete", entity=speaker, before=audit.snapshot(speaker)
-    )
-    session.delete(speaker)
-    session.flush()
 
 
 def list_sources(session: Session) -> list[Source]:
@@ -634,14 +539,15 @@ def update_source(
     errors = _source_errors(session, url=url, published_on=published_on, source=source)
     if errors:
         raise ValidationFailed(errors)
-    before = audit.snapshot(source)
-    source.url = url
-    source.title = title
-    source.outlet = outlet
-    source.published_on = published_on
-    source.kind = kind
-    source.tier = tier
-    audit.record(session, actor=actor, action="update", entity=source, before=before)
+    with versioned_write(session, source):
+        before = audit.snapshot(source)
+        source.url = url
+        source.title = title
+        source.outlet = outlet
+        source.published_on = published_on
+        source.kind = kind
+        source.tier = tier
+        audit.record(session, actor=actor, action="update", entity=source, before=before)
     return source
 
 

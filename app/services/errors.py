@@ -1,6 +1,9 @@
-"""Domain errors that routes turn into status codes."""
+"""Every domain error, in one place; app.main maps each to its HTTP answer once."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 
 class NotFound(LookupError):
@@ -27,3 +30,73 @@ class ValidationFailed(ValueError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+
+
+class EditConflict(Exception):
+    """The record changed since its form was opened: its stored version differs (409).
+
+    Raised by a service's version check, and by the service for a concurrent save caught at the
+    flush (the mapper's version counter); `entity` is the record, when known. The route that
+    knows the form adds what the 409 page shows (`explained`) and lets it propagate."""
+
+    def __init__(self, entity: object | None = None) -> None:
+        name = getattr(entity, "__tablename__", "record")
+        super().__init__(f"stale version of {name}")
+        self.entity = entity
+        self.title = "record"
+        self.current: Sequence[tuple[str, object]] = []
+        self.submitted: Sequence[tuple[str, str]] = []
+        self.retry_url = ""
+
+    def explained(
+        self,
+        *,
+        title: str,
+        current: Sequence[tuple[str, object]],
+        submitted: Sequence[tuple[str, str]],
+        retry_url: str,
+    ) -> EditConflict:
+        """This conflict with what its page shows: the stored and the typed values, by label."""
+        self.title, self.current, self.submitted, self.retry_url = (
+            title,
+            current,
+            submitted,
+            retry_url,
+        )
+        return self
+
+
+class InUse(Exception):
+    """A record cannot be deleted while other records use it; `message` says which (409)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class QuoteIsCited(InUse):
+    """A quote that positions cite cannot be deleted; it can be retracted (409)."""
+
+    def __init__(self, positions: list[Any]) -> None:
+        super().__init__(f"{len(positions)} position(s) cite this quote")
+        self.positions = positions
+
+
+class Throttled(Exception):
+    """Too many failed logins; retry after `retry_after` seconds (429)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+class RendererBusy(RuntimeError):
+    """Every PDF render slot stayed busy while this request waited (503)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("The briefing renderer is busy; try again shortly.")
+        self.retry_after = retry_after
+
+
+class FetchRefused(ValueError):
+    """The PDF engine asked for a URL the briefing may not load."""

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.forms import parse_form, text_field, whole_number
+from app.forms import MAX_EVIDENCE, PositionInput, condition_problem
 from app.models import Issue, Party, Position, Quote, Source, Speaker, Stance, User
 from app.services import audit, catalog
 from app.services.errors import ValidationFailed
-from app.services.quotes import MAX_CONDITION, MAX_RATIONALE, Day
 
 
 def find_position(
@@ -51,10 +48,9 @@ def record_position(
     """
     errors: dict[str, str] = {}
     condition = (condition or "").strip() or None
-    if stance == Stance.CONDITIONAL and condition is None:
-        errors["condition"] = "A conditional stance needs its condition."
-    if stance != Stance.CONDITIONAL and condition is not None:
-        errors["condition"] = "Only a conditional stance has a condition."
+    problem = condition_problem(stance, condition)
+    if problem:
+        errors["condition"] = problem
     if not rationale.strip():
         errors["rationale"] = "Say in a sentence why the evidence shows this stance."
     if not evidence:
@@ -98,57 +94,10 @@ def record_position(
 
 
 # ---------------------------------------------------------------------------------------------
-# The "Record position change" form.
+# The "Record position change" form (its input model lives in app.forms).
 
 EVIDENCE_LIMIT = 30
 """Quotes offered as evidence at once; the filter narrows the party's quotes down."""
-MAX_EVIDENCE = 50
-
-
-def _quote_ids(value: object) -> list[int]:
-    values = value if isinstance(value, list) else [] if value is None else [value]
-    ids: list[int] = []
-    for item in values:
-        text = item.strip() if isinstance(item, str) else str(item)
-        if not text:
-            continue
-        number = whole_number(text, digits=12)
-        if number is None:
-            raise ValueError("Choose quotes from the list.")
-        if number not in ids:
-            ids.append(number)
-    if len(ids) > MAX_EVIDENCE:
-        raise ValueError(f"Cite at most {MAX_EVIDENCE} quotes.")
-    return ids
-
-
-class PositionInput(BaseModel):
-    """What the "Record position change" form sends, parsed; unknown fields are ignored."""
-
-    party: Annotated[str, text_field(60, required=True)]
-    issue: Annotated[str, text_field(60, required=True)]
-    stance: Stance
-    condition: Annotated[str, text_field(MAX_CONDITION)] = ""
-    effective_from: Day
-    rationale: Annotated[str, text_field(MAX_RATIONALE, required=True)]
-    evidence: Annotated[list[int], BeforeValidator(_quote_ids)] = []
-
-
-def parse_position_input(data: Mapping[str, str | list[str]]) -> PositionInput:
-    """Parse the position form, or ValidationFailed with each error under its field."""
-    parsed, errors = parse_form(PositionInput, data)
-    stance, condition = data.get("stance"), data.get("condition")
-    condition = condition.strip() if isinstance(condition, str) else ""
-    # Checked even when other fields failed, so the editor sees every problem at once.
-    if stance == Stance.CONDITIONAL.value and not condition:
-        errors.setdefault("condition", "A conditional stance needs its condition.")
-    elif condition and stance in {s.value for s in Stance if s != Stance.CONDITIONAL}:
-        errors.setdefault("condition", "Only a conditional stance has a condition.")
-    if not data.get("evidence"):
-        errors.setdefault("evidence", "Cite at least one quote.")
-    if errors or parsed is None:
-        raise ValidationFailed(errors)
-    return parsed
 
 
 def record_position_from_input(

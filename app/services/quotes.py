@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.forms import form_day, parse_form, text_field, whole_number
+from app.forms import MAX_QUOTE_LENGTH, QuoteInput, parse_quote_form
 from app.models import (
     Issue,
     Party,
@@ -25,17 +21,13 @@ from app.models import (
     QuoteKind,
     QuoteStatus,
     Source,
-    SourceKind,
-    SourceTier,
     Speaker,
     Stance,
     User,
 )
-from app.services import audit, catalog
-from app.services.errors import NotFound, ValidationFailed
+from app.services import audit, catalog, positions
+from app.services.errors import NotFound, QuoteIsCited, ValidationFailed
 from app.services.evidence import quote_loading
-
-MAX_QUOTE_LENGTH = 5000
 
 
 def find_quote(
@@ -115,234 +107,16 @@ def create_quote(
 
 
 # ---------------------------------------------------------------------------------------------
-# Editor forms: add, edit, delete and retract quotes.
+# Editor forms: add, edit, delete and retract quotes (their input model lives in app.forms).
 
-MAX_TAGS = 20
-"""The most Issue + Stance pairs one quote form accepts."""
-
-MAX_NAME = 200
-MAX_NOTE = 5000
-MAX_RATIONALE = 5000
-MAX_CONDITION = 1000
-MAX_URL = 2000
-MAX_SOURCE_TITLE = 500
 CHOICE_LIMIT = 200
-
-_LANGUAGE_PATTERN = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-_TAG_FIELD = re.compile(r"(issue|stance)_([0-9]{1,3})")
-
-
-def _required_day(value: object) -> object:
-    return form_day(value, required=True)
-
-
-def _optional_day(value: object) -> object:
-    return form_day(value, required=False)
-
-
-def _not_future(value: date | None) -> date | None:
-    if value is not None and value > date.today():
-        raise ValueError(f"This date is in the future; the latest allowed is {date.today()}.")
-    return value
-
-
-Day = Annotated[date, BeforeValidator(_required_day), AfterValidator(_not_future)]
-"""A required ISO date, not in the future."""
-OptionalDay = Annotated[date | None, BeforeValidator(_optional_day), AfterValidator(_not_future)]
-"""An optional ISO date, not in the future."""
-
-
-def _checkbox(value: object) -> bool:
-    # A ticked box sends its value ("on"); an unticked one sends nothing at all.
-    if isinstance(value, str):
-        return value.strip().lower() not in {"", "off", "false", "0"}
-    return bool(value)
-
-
-Checkbox = Annotated[bool, BeforeValidator(_checkbox)]
-
-
-def _blank_to_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def _choice_id(message: str) -> Callable[[object], int | None]:
-    def parse(value: object) -> int | None:
-        if value is None or isinstance(value, int):
-            return value
-        text = value.strip() if isinstance(value, str) else ""
-        if not text:
-            return None
-        number = whole_number(text, digits=12)
-        if number is None:
-            raise ValueError(message)
-        return number
-
-    return parse
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if (
-        parts.scheme.lower() not in {"http", "https"}
-        or not parts.netloc
-        or any(ch.isspace() or ord(ch) < 32 for ch in value)
-    ):
-        raise ValueError("Enter a web address starting with http:// or https://.")
-    return value
-
-
-def _language(value: str) -> str:
-    if not _LANGUAGE_PATTERN.fullmatch(value):
-        raise ValueError("Use a language code such as en, uk or ru.")
-    return value
-
-
-WebAddress = Annotated[
-    str, text_field(MAX_URL, required=True, directional=False), AfterValidator(_http_url)
-]
-"""A source's web address: http:// or https://, a host, no spaces (forms and imports alike)."""
-Language = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=12),
-    AfterValidator(_language),
-]
-"""A language code such as en, uk or ru (forms and imports alike)."""
-SpeakerId = Annotated[int | None, BeforeValidator(_choice_id("Choose a speaker from the list."))]
-QuoteId = Annotated[int | None, BeforeValidator(_choice_id("Choose a quote from the list."))]
-OptionalSourceKind = Annotated[SourceKind | None, BeforeValidator(_blank_to_none)]
-OptionalSourceTier = Annotated[SourceTier | None, BeforeValidator(_blank_to_none)]
-
-
-@dataclass(slots=True, frozen=True)
-class TagInput:
-    """One Issue + Stance pair of the form; `n` is its number in the field names (issue_n)."""
-
-    n: int
-    issue_slug: str
-    stance: Stance
-
-
-class QuoteInput(BaseModel):
-    """What the add and edit quote forms send, each field parsed; unknown fields are ignored."""
-
-    text: Annotated[str, text_field(MAX_QUOTE_LENGTH, required=True)]
-    kind: QuoteKind
-    said_on: Day
-    published_on: OptionalDay = None
-    party: Annotated[str, text_field(60, required=True)]
-    speaker_id: SpeakerId = None
-    new_speaker_name: Annotated[str, text_field(MAX_NAME, directional=False)] = ""
-    new_speaker_role: Annotated[str, text_field(MAX_NAME)] = ""
-    source_url: WebAddress
-    source_title: Annotated[str, text_field(MAX_SOURCE_TITLE)] = ""
-    source_outlet: Annotated[str, text_field(MAX_NAME, directional=False)] = ""
-    source_published_on: OptionalDay = None
-    source_kind: OptionalSourceKind = None
-    source_tier: OptionalSourceTier = None
-    language: Language = "en"
-    is_translation: Checkbox = False
-    status: QuoteStatus
-    confirms_or_denies: QuoteId = None
-    note: Annotated[str, text_field(MAX_NOTE)] = ""
-    also_record_position: Checkbox = False
-    rationale: Annotated[str, text_field(MAX_RATIONALE)] = ""
-    condition: Annotated[str, text_field(MAX_CONDITION)] = ""
-    tags: list[TagInput] = Field(default_factory=list)
-
-
-def tag_numbers(data: Mapping[str, str]) -> list[int]:
-    """The pair numbers present in submitted form data (issue_3 → 3), sorted."""
-    numbers = set()
-    for key in data:
-        match = _TAG_FIELD.fullmatch(key)
-        if match and 1 <= int(match.group(2)) <= MAX_TAGS:
-            numbers.add(int(match.group(2)))
-    return sorted(numbers)
-
-
-def parse_tags(data: Mapping[str, str]) -> tuple[list[TagInput], dict[str, str]]:
-    """The Issue + Stance pairs typed into the form (blank pairs skipped), with their errors."""
-    tags: list[TagInput] = []
-    errors: dict[str, str] = {}
-    seen: set[str] = set()
-    for n in tag_numbers(data):
-        issue_slug = (data.get(f"issue_{n}") or "").strip()
-        stance_value = (data.get(f"stance_{n}") or "").strip()
-        if not issue_slug and not stance_value:
-            continue
-        if not issue_slug:
-            errors[f"issue_{n}"] = "Choose the issue this stance is about."
-            continue
-        if issue_slug in seen:
-            errors[f"issue_{n}"] = "This issue is already tagged above; tag each issue once."
-            continue
-        seen.add(issue_slug)
-        if not stance_value:
-            errors[f"stance_{n}"] = "Choose the stance this quote signals on the issue."
-            continue
-        try:
-            stance = Stance(stance_value)
-        except ValueError:
-            errors[f"stance_{n}"] = "Choose one of the listed stances."
-            continue
-        tags.append(TagInput(n=n, issue_slug=issue_slug, stance=stance))
-    if not tags and not errors:
-        first = (tag_numbers(data) or [1])[0]
-        errors[f"issue_{first}"] = "Tag at least one issue with the stance the quote signals."
-    return tags, errors
 
 
 def parse_quote_input(session: Session, data: Mapping[str, str]) -> QuoteInput:
     """Parse the quote form; a known source URL makes the new-source fields irrelevant."""
     url = (data.get("source_url") or "").strip()
-    if url and catalog.find_source(session, url=url) is not None:
-        data = {k: v for k, v in data.items() if k == "source_url" or not k.startswith("source_")}
-    tags, tag_errors = parse_tags(data)
-    fields = {k: v for k, v in data.items() if k != "tags" and not _TAG_FIELD.fullmatch(k)}
-    parsed, errors = parse_form(QuoteInput, fields)
-    errors.update(tag_errors)
-    for name, message in _rules_across_fields(data, tags).items():
-        errors.setdefault(name, message)
-    if errors or parsed is None:
-        raise ValidationFailed(errors)
-    parsed.tags = tags
-    return parsed
-
-
-def _rules_across_fields(data: Mapping[str, str], tags: list[TagInput]) -> dict[str, str]:
-    """Rules between fields that need no database, checked even when other fields failed."""
-    errors: dict[str, str] = {}
-    name = (data.get("new_speaker_name") or "").strip()
-    if (data.get("new_speaker_role") or "").strip() and not name:
-        errors["new_speaker_name"] = "Enter the new speaker's name (or clear the role)."
-    if name and (data.get("speaker_id") or "").strip():
-        errors["new_speaker_name"] = "Pick an existing speaker or type a new one, not both."
-    if _checkbox(data.get("also_record_position", "")) and tags:
-        if not (data.get("rationale") or "").strip():
-            errors["rationale"] = (
-                "Say in a sentence why this quote shows the party's position "
-                "(or untick “Also record as the party's position”)."
-            )
-        conditional = any(tag.stance == Stance.CONDITIONAL for tag in tags)
-        condition = (data.get("condition") or "").strip()
-        if conditional and not condition:
-            errors["condition"] = "A conditional stance needs its condition."
-        elif condition and not conditional:
-            errors["condition"] = "Only a conditional stance has a condition; clear this field."
-    return errors
-
-
-class EditConflict(Exception):
-    """The record changed since the form was opened: its stored version differs (409)."""
-
-
-class QuoteIsCited(Exception):
-    """A quote that positions cite cannot be deleted; it can be retracted."""
-
-    def __init__(self, positions: list[Position]) -> None:
-        super().__init__(f"{len(positions)} position(s) cite this quote")
-        self.positions = positions
+    known = bool(url) and catalog.find_source(session, url=url) is not None
+    return parse_quote_form(data, known_source=known)
 
 
 @dataclass(slots=True)
@@ -522,8 +296,6 @@ def _speaker_and_source(
 def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quote:
     """Add a quote from the form, creating its speaker and source when new and, if asked,
     a position per tagged issue citing it; all of it or nothing (ValidationFailed)."""
-    from app.services import positions  # positions does not import quotes; keep it that way
-
     with session.begin_nested():
         resolved = _resolve(session, data, quote=None)
         speaker, source = _speaker_and_source(session, actor=actor, data=data, resolved=resolved)
@@ -581,13 +353,10 @@ def update_quote(
     data: QuoteInput,
     expected_version: int | None,
 ) -> Quote:
-    """Save the edit form over `quote`; EditConflict when it changed since the form was opened.
-
-    A concurrent save between this read and the flush raises StaleDataError (the mapper's
-    version counter), which callers treat as the same conflict."""
-    if expected_version is None or quote.version != expected_version:
-        raise EditConflict()
-    with session.begin_nested():
+    """Save the edit form over `quote`, all of it or nothing; EditConflict when it changed since
+    the form was opened, or when another save lands between this read and the flush."""
+    catalog.check_version(quote, -1 if expected_version is None else expected_version)
+    with catalog.versioned_write(session, quote):
         resolved = _resolve(session, data, quote=quote)
         speaker, source = _speaker_and_source(session, actor=actor, data=data, resolved=resolved)
         before = {**audit.snapshot(quote), "tags": _tags_snapshot(quote)}

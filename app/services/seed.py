@@ -24,12 +24,9 @@ from pydantic import (
 )
 from sqlalchemy.orm import Session
 
-from app.forms import out_of_range, text_field
-from app.models import PartyKind, QuoteKind, QuoteStatus, SourceKind, SourceTier, Stance
-from app.services.bulk import SECTIONS, Loader
-from app.services.positions import MAX_EVIDENCE
-from app.services.quotes import (
+from app.forms import (
     MAX_CONDITION,
+    MAX_EVIDENCE,
     MAX_NAME,
     MAX_NOTE,
     MAX_QUOTE_LENGTH,
@@ -41,7 +38,12 @@ from app.services.quotes import (
     Language,
     OptionalDay,
     WebAddress,
+    condition_problem,
+    out_of_range,
+    text_field,
 )
+from app.models import PartyKind, QuoteKind, QuoteStatus, SourceKind, SourceTier, Stance
+from app.services.bulk import SECTIONS, Loader
 
 # ---------------------------------------------------------------------------------------------
 # Reading YAML
@@ -192,11 +194,9 @@ class PositionRow(_Row):
 
     @model_validator(mode="after")
     def _condition_iff_conditional(self) -> PositionRow:
-        has_condition = bool((self.condition or "").strip())
-        if self.stance == Stance.CONDITIONAL and not has_condition:
-            raise ValueError("a conditional stance needs its condition")
-        if self.stance != Stance.CONDITIONAL and has_condition:
-            raise ValueError("only a conditional stance has a condition")
+        problem = condition_problem(self.stance, self.condition)
+        if problem:
+            raise ValueError(problem)
         return self
 
 

@@ -15,39 +15,54 @@ for each byte of text); a bigger collection of quotes goes by CSV.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.forms import field_errors
-from app.models import Issue, Party, PartyKind, Position, Quote, QuoteIssue, Source, Speaker
-from app.services import catalog, exports, seed
+from app.models import Issue, Party, PartyKind, Source, Speaker
+from app.services import seed
 from app.services.bulk import CHUNK, Loader, RowError, RowRefused, Where
+from app.services.csv_rows import (
+    CSV_COLUMNS,
+    MAX_CSV_LINE,
+    POSITION_COLUMNS,
+    QUOTE_COLUMNS,
+    SOURCE_COLUMNS,
+    SPEAKER_COLUMNS,
+    Progress,
+    Unreadable,
+    csv_records,
+    csv_row,
+)
 from app.services.seed import IssueRow, PartyRow, PositionRow, QuoteRow, SourceRow, SpeakerRow
 
-__all__ = ["ImportRejected", "Plan", "RowError", "check_file", "import_file", "load"]
+__all__ = [
+    "CSV_COLUMNS",
+    "MAX_CSV_LINE",
+    "ImportRejected",
+    "Plan",
+    "RowError",
+    "check_file",
+    "import_file",
+    "load",
+]
 
 MAX_DOCUMENT_BYTES = {".json": 20_000_000, ".yaml": 6_000_000, ".yml": 6_000_000}
 """The largest JSON or YAML file an import reads (it is read whole; a CSV is streamed): an
 import then stays under 400 MB of memory."""
-MAX_CSV_LINE = 1_000_000
-"""The longest line (and so field) of a CSV, in bytes: far beyond any field's limit."""
 MAX_LISTED_ERRORS = 1000
 """Errors kept to be shown; the rest are counted."""
 
-Progress = Callable[[int], None]
 RowT = TypeVar("RowT", bound=BaseModel)
 
 
@@ -158,152 +173,6 @@ class Plan:
         return self.quotes + self.positions
 
 
-# ---------------------------------------------------------------------------------------------
-# Reading a quotes CSV, a line at a time
-
-CSV_COLUMNS = [
-    "text", "kind", "said_on", "published_on", "party", "speaker", "speaker_role", "source_url",
-    "source_title", "source_outlet", "source_published_on", "source_kind", "source_tier",
-    "language", "translated", "status", "note", "issues", "position_rationale",
-]  # fmt: skip
-"""Columns of a quotes CSV; `issues` is "slug:stance; slug:stance", and a non-empty
-position_rationale records a position per tagged issue from said_on, citing the row's quote."""
-REQUIRED_COLUMNS = ("text", "kind", "said_on", "party", "source_url", "status")
-
-SOURCE_COLUMNS = {
-    "url": "source_url", "title": "source_title", "outlet": "source_outlet",
-    "published_on": "source_published_on", "kind": "source_kind", "tier": "source_tier",
-}  # fmt: skip
-SPEAKER_COLUMNS = {"name": "speaker", "role": "speaker_role"}
-QUOTE_COLUMNS = {"source": "source_url"}
-POSITION_COLUMNS = {
-    "issue": "issues", "stance": "issues", "condition": "issues", "-": "issues",
-    "effective_from": "said_on", "rationale": "position_rationale",
-    "evidence": "position_rationale",
-}  # fmt: skip
-"""Where a CSV row's parts come from: a row model's field -> the CSV column that gave it."""
-
-
-class _Unreadable(Exception):
-    """A CSV that cannot be read on from `line`: not UTF-8, a line too long, broken quoting."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-def _csv_lines(handle: BinaryIO, progress: Progress) -> Iterator[str]:
-    """The file's lines as text, each at most MAX_CSV_LINE bytes (so never the whole file)."""
-    number = 0
-    while raw := handle.readline(MAX_CSV_LINE + 1):
-        number += 1
-        if len(raw) > MAX_CSV_LINE:
-            raise _Unreadable(number, f"a line longer than {MAX_CSV_LINE:,} bytes")
-        if number == 1:
-            raw = raw.removeprefix(codecs.BOM_UTF8)
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _Unreadable(
-                number, f"not UTF-8 text (byte {exc.start + 1} of the line); save it as UTF-8"
-            ) from None
-        progress(len(raw))
-        yield line
-
-
-def _header_problem(header: list[str]) -> str | None:
-    unknown = [name for name in header if name not in CSV_COLUMNS]
-    if unknown:
-        return f"unknown column(s) {', '.join(map(repr, unknown))}; the columns are {', '.join(CSV_COLUMNS)}"
-    repeated = sorted({name for name in header if header.count(name) > 1})
-    if repeated:
-        return f"column(s) {', '.join(map(repr, repeated))} given twice"
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if missing:
-        return f"missing column(s) {', '.join(missing)}"
-    return None
-
-
-def _csv_records(path: Path, progress: Progress) -> Iterator[tuple[int, dict[str, str], int]]:
-    """Each row as {column: value} with the line it starts on and how many fields it has beyond
-    the header's columns; _Unreadable when the file cannot be read on."""
-    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_LINE))
-    with path.open("rb") as handle:
-        reader = csv.reader(_csv_lines(handle, progress), strict=True)
-        try:
-            header = [name.strip() for name in next(reader, [])]
-            problem = _header_problem(header)
-            if problem:
-                raise _Unreadable(1, problem)
-            start = reader.line_num + 1
-            for record in reader:
-                if any(value.strip() for value in record):
-                    values = {
-                        name: exports.restore(text) if (text := value.strip())[:1] == "'" else text
-                        for name, value in zip(header, record, strict=False)
-                    }
-                    yield start, values, max(0, len(record) - len(header))
-                start = reader.line_num + 1
-        except csv.Error as exc:
-            raise _Unreadable(reader.line_num, f"not readable as CSV: {exc}") from None
-
-
-@dataclass
-class _CsvRow:
-    """One CSV row in the seeds' shape: its quote, the source and speaker it may define, and a
-    position per tagged issue when it has a position_rationale."""
-
-    quote: dict[str, Any]
-    source: dict[str, Any] | None
-    speaker: dict[str, Any] | None
-    positions: list[dict[str, Any]]
-
-
-def _csv_row(row: Mapping[str, str], ref: str) -> _CsvRow:
-    party, speaker, url = row.get("party", ""), row.get("speaker", ""), row.get("source_url", "")
-    tags = []
-    for part in filter(None, (p.strip() for p in row.get("issues", "").split(";"))):
-        issue, _, stance = part.partition(":")
-        tags.append({"issue": issue.strip(), "stance": stance.strip()})
-    quote = {
-        "ref": ref, "text": row.get("text", ""), "kind": row.get("kind", ""),
-        "said_on": row.get("said_on", ""), "published_on": row.get("published_on") or None,
-        "speaker": speaker or None, "party": party, "source": url,
-        "language": row.get("language") or "en", "translated": row.get("translated") or False,
-        "status": row.get("status", ""), "note": row.get("note") or None, "issues": tags,
-    }  # fmt: skip
-    source = None
-    if url and row.get("source_title"):
-        source = {
-            "url": url, "title": row.get("source_title", ""),
-            "outlet": row.get("source_outlet", ""),
-            "published_on": row.get("source_published_on") or None,
-            "kind": row.get("source_kind", ""), "tier": row.get("source_tier", ""),
-        }  # fmt: skip
-    rationale = row.get("position_rationale", "")
-    return _CsvRow(
-        quote=quote,
-        source=source,
-        speaker=(
-            {"name": speaker, "role": row.get("speaker_role", ""), "party": party}
-            if speaker
-            else None
-        ),
-        positions=[
-            {
-                "party": party,
-                "issue": tag["issue"],
-                "stance": tag["stance"],
-                "effective_from": row.get("said_on", ""),
-                "rationale": rationale,
-                "evidence": [ref],
-            }  # fmt: skip
-            for tag in (tags if rationale else [])
-        ],
-    )
-
-
 def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress) -> Plan:
     """Check a quotes CSV a row at a time, keeping only the speakers and sources it defines."""
     known = _Known.read(session)
@@ -312,11 +181,11 @@ def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress
     speakers: dict[tuple[str, str], tuple[Where, SpeakerRow]] = {}
     wanted: dict[str, list[int]] = {}  # a source not (yet) defined -> the lines citing it
     try:
-        for index, (line, row, extra) in enumerate(_csv_records(path, progress)):
+        for index, (line, row, extra) in enumerate(csv_records(path, progress)):
             where: Where = ("line", line)
             if extra:
                 errors.add(RowError(*where, "-", f"{extra} field(s) more than the header names"))
-            parts = _csv_row(row, f"row{index + 1}")
+            parts = csv_row(row, f"row{index + 1}")
             plan.quotes += 1
             plan.positions += len(parts.positions)
             url = parts.source["url"] if parts.source else None
@@ -355,7 +224,7 @@ def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress
                         errors.add(RowError(*where, "party", f"unknown party '{checked.party}'"))
                     if checked.issue not in known.issues:
                         errors.add(RowError(*where, "issues", f"unknown issue '{checked.issue}'"))
-    except _Unreadable as exc:
+    except Unreadable as exc:
         errors.add(RowError("line", exc.line, "-", exc.message))
         raise errors.rejected() from None
     for url, lines in wanted.items():
@@ -377,15 +246,15 @@ def _csv_batches(path: Path) -> Iterator[Batch]:
     positions: list[tuple[Where, PositionRow]] = []
     where: Where = ("line", 1)
     try:
-        for index, (line, row, _extra) in enumerate(_csv_records(path, lambda _n: None)):
+        for index, (line, row, _extra) in enumerate(csv_records(path, lambda _n: None)):
             where = ("line", line)
-            parts = _csv_row(row, f"row{index + 1}")
+            parts = csv_row(row, f"row{index + 1}")
             quotes.append((where, QuoteRow.model_validate(parts.quote)))
             positions.extend((where, PositionRow.model_validate(p)) for p in parts.positions)
             if len(quotes) >= CHUNK:
                 yield quotes, positions
                 quotes, positions = [], []
-    except (_Unreadable, ValidationError):
+    except (Unreadable, ValidationError):
         message = "the file changed after it was checked; nothing was imported"
         raise ImportRejected([RowError(*where, "-", message)]) from None
     if quotes:
@@ -403,8 +272,8 @@ def read_document(path: Path) -> tuple[dict[str, Any], dict[int, int] | None]:
     defined: set[Any] = set()
     lines: dict[int, int] = {}
     try:
-        for index, (line, row, _extra) in enumerate(_csv_records(path, lambda _n: None)):
-            parts = _csv_row(row, f"row{index + 1}")
+        for index, (line, row, _extra) in enumerate(csv_records(path, lambda _n: None)):
+            parts = csv_row(row, f"row{index + 1}")
             lines[index] = line
             for section, part, identity in (
                 ("sources", parts.source, parts.source and parts.source["url"]),
@@ -415,7 +284,7 @@ def read_document(path: Path) -> tuple[dict[str, Any], dict[int, int] | None]:
                     document[section].append(part)
             document["quotes"].append(parts.quote)
             document["positions"].extend(parts.positions)
-    except _Unreadable as exc:
+    except Unreadable as exc:
         raise ImportRejected([RowError("line", exc.line, "-", exc.message)]) from None
     return document, lines
 
@@ -623,136 +492,3 @@ def load(session: Session, plan: Plan, *, progress: Progress | None = None) -> C
 def import_file(session: Session, path: Path, *, progress: Progress | None = None) -> Counter[str]:
     """Check the whole file, then load it; ImportRejected (nothing written) on any error."""
     return load(session, check_file(session, path), progress=progress)
-
-
-# ---------------------------------------------------------------------------------------------
-# Exporting
-
-
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def export_document(session: Session) -> dict[str, Any]:
-    """Everything needed to rebuild the evidence: the seeds shape, in a stable order.
-
-    Quote refs are positions in that order, so exporting a database rebuilt from an export
-    gives the same document again.
-    """
-    # Blocs before their members, so an import can resolve every parent as it goes.
-    parties = catalog.order_as_tree(
-        list(session.scalars(select(Party).order_by(Party.sort_order, Party.id)))
-    )
-    slug = {p.id: p.slug for p in parties}
-    issues = list(session.scalars(select(Issue).order_by(Issue.sort_order, Issue.id)))
-    issue_slug = {i.id: i.slug for i in issues}
-    speakers = list(session.scalars(select(Speaker).order_by(Speaker.id)))
-    speaker_name = {s.id: s.name for s in speakers}
-    sources = list(session.scalars(select(Source).order_by(Source.id)))
-    source_url = {s.id: s.url for s in sources}
-    quotes = list(
-        session.scalars(select(Quote).order_by(Quote.id).options(selectinload(Quote.issue_tags)))
-    )
-    ref = {q.id: f"q{n + 1}" for n, q in enumerate(quotes)}
-    positions = list(
-        session.scalars(
-            select(Position)
-            .order_by(Position.effective_from, Position.recorded_at, Position.id)
-            .options(selectinload(Position.evidence))
-        )
-    )
-
-    def tag_order(tag: QuoteIssue) -> str:
-        return issue_slug[tag.issue_id]
-
-    return {
-        "parties": [
-            {"slug": p.slug, "name": p.name, "short_name": p.short_name, "kind": p.kind.value,
-             "parent": slug.get(p.parent_id) if p.parent_id else None, "sort_order": p.sort_order}
-            for p in parties
-        ],
-        "issues": [
-            {"slug": i.slug, "title": i.title, "proposition": i.proposition,
-             "description": i.description, "sort_order": i.sort_order}
-            for i in issues
-        ],
-        "speakers": [
-            {"name": s.name, "role": s.role, "party": slug[s.party_id]} for s in speakers
-        ],
-        "sources": [
-            {"url": s.url, "title": s.title, "outlet": s.outlet, "published_on": _day(s.published_on),
-             "kind": s.kind.value, "tier": s.tier.value}
-            for s in sources
-        ],
-        "quotes": [
-            {"ref": ref[q.id], "text": q.text, "kind": q.kind.value, "said_on": q.said_on.isoformat(),
-             "published_on": _day(q.published_on),
-             "speaker": speaker_name[q.speaker_id] if q.speaker_id else None,
-             "party": slug[q.party_id], "source": source_url[q.source_id], "language": q.language,
-             "translated": q.is_translation, "status": q.status.value,
-             "confirms_or_denies": ref.get(q.confirms_or_denies_id) if q.confirms_or_denies_id else None,
-             "note": q.note or None,
-             "issues": [{"issue": issue_slug[t.issue_id], "stance": t.stance.value}
-                        for t in sorted(q.issue_tags, key=tag_order)]}
-            for q in quotes
-        ],
-        "positions": [
-            {"party": slug[p.party_id], "issue": issue_slug[p.issue_id], "stance": p.stance.value,
-             "condition": p.condition, "effective_from": p.effective_from.isoformat(),
-             "rationale": p.rationale, "evidence": sorted(ref[q.id] for q in p.evidence),
-             "recorded_at": _utc(p.recorded_at)}
-            for p in positions
-        ],
-    }  # fmt: skip
-
-
-def _utc(value: datetime) -> str:
-    from app.services.users import as_utc
-
-    return as_utc(value).isoformat()
-
-
-def export_text(session: Session, fmt: str) -> str:
-    """The export as YAML or JSON text, or the quotes as CSV rows (CSV_COLUMNS)."""
-    document = export_document(session)
-    if fmt == "json":
-        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    if fmt == "yaml":
-        return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
-    if fmt == "csv":
-        return _quotes_csv(document)
-    raise ValueError(f"unknown format {fmt!r}")
-
-
-def _quotes_csv(document: dict[str, Any]) -> str:
-    sources = {s["url"]: s for s in document["sources"]}
-    roles = {(s["party"], s["name"]): s["role"] for s in document["speakers"]}
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    for quote in document["quotes"]:
-        source = sources[quote["source"]]
-        row = {
-            "text": quote["text"],
-            "kind": quote["kind"],
-            "said_on": quote["said_on"],
-            "published_on": quote["published_on"] or "",
-            "party": quote["party"],
-            "speaker": quote["speaker"] or "",
-            "speaker_role": roles.get((quote["party"], quote["speaker"]), ""),
-            "source_url": source["url"],
-            "source_title": source["title"],
-            "source_outlet": source["outlet"],
-            "source_published_on": source["published_on"] or "",
-            "source_kind": source["kind"],
-            "source_tier": source["tier"],
-            "language": quote["language"],
-            "translated": "true" if quote["translated"] else "false",
-            "status": quote["status"],
-            "note": quote["note"] or "",
-            "issues": "; ".join(f"{t['issue']}:{t['stance']}" for t in quote["issues"]),
-            "position_rationale": "",
-        }  # fmt: skip
-        # Safe to open in a spreadsheet, as the web CSVs are; reading it back undoes this.
-        writer.writerow({name: exports.neutralise(value) for name, value in row.items()})
-    return buffer.getvalue()

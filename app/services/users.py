@@ -15,12 +15,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
+from app.forms import MAX_PASSWORD
 from app.models import LoginAttempt, Role, User, UserSession
 from app.services import audit
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import NotFound, Throttled, ValidationFailed
 
 MIN_PASSWORD = 8
-MAX_PASSWORD = 1024  # far above any real passphrase; argon2 hashes it whole, nothing is truncated
 MIN_PASSWORD_SCORE = 3
 """zxcvbn's score (0-4) a new password needs: 3 is "safely unguessable", over 10^8 guesses."""
 STRENGTH_CHECKED_CHARS = 72  # zxcvbn refuses longer input; a strong start makes a strong password
@@ -148,14 +148,6 @@ def set_active(session: Session, *, actor: User | None, user: User, active: bool
         session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     audit.record(session, actor=actor, action="update", entity=user, before=before)
     return user
-
-
-class Throttled(Exception):
-    """Too many failed logins; retry after `retry_after` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"retry after {retry_after} s")
-        self.retry_after = retry_after
 
 
 FIRST_WAIT = timedelta(seconds=30)
@@ -335,7 +327,7 @@ def update_user(
     role: Role,
 ) -> User:
     """Change a user's display name or role; an admin cannot take away their own admin role."""
-    from app.services.catalog import check_version
+    from app.services.catalog import check_version, versioned_write
 
     check_version(user, expected_version)
     errors: dict[str, str] = {}
@@ -345,10 +337,11 @@ def update_user(
         errors["role"] = "You cannot change your own role; ask another admin."
     if errors:
         raise ValidationFailed(errors)
-    before = audit.snapshot(user)
-    user.display_name = display_name.strip()
-    user.role = role
-    audit.record(session, actor=actor, action="update", entity=user, before=before)
+    with versioned_write(session, user):
+        before = audit.snapshot(user)
+        user.display_name = display_name.strip()
+        user.role = role
+        audit.record(session, actor=actor, action="update", entity=user, before=before)
     return user
 
 

@@ -194,7 +194,8 @@ def announce(connection: Connection) -> None:
 
 
 def install() -> None:
-    """Listen on every session (idempotent)."""
+    """Listen on every session (idempotent): called by create_app() and the command line, so
+    that every process that writes moves the version on."""
     if event.contains(Session, "before_flush", _before_flush):
         return
     event.listen(Session, "before_flush", _before_flush)
@@ -277,6 +278,3 @@ def for_request(session: Session, *, logged_in: bool) -> int:
     """The data version a view keys on: no query for readers while the listener is live."""
     version = heard(session, logged_in=logged_in)
     return current(session) if version is None else version
-
-
-install()

@@ -1,0 +1,120 @@
+"""The briefing's PDF: WeasyPrint behind one function, fetching only our own static files, at
+most MAX_CONCURRENT_RENDERS at once (a caller that waits too long gets RendererBusy)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import mimetypes
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from app.config import PROJECT_ROOT
+from app.services.errors import FetchRefused, RendererBusy
+
+STATIC_DIR = PROJECT_ROOT / "static"
+RENDER_BASE_URL = "http://briefing.invalid/"
+"""Base URL of the HTML handed to the PDF engine: `/static/...` resolves under it and is served
+from STATIC_DIR; `.invalid` never resolves, so nothing can reach the network through it."""
+
+MAX_CONCURRENT_RENDERS = 2
+RENDER_WAIT_SECONDS = 5.0
+RETRY_AFTER_SECONDS = 10
+
+
+def static_file_for(url: str) -> Path:
+    """The file under STATIC_DIR that a `/static/...` URL under RENDER_BASE_URL names.
+
+    Anything else (another scheme or host, a path outside static/, a missing file) is refused.
+    """
+    base = urlsplit(RENDER_BASE_URL)
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+        raise FetchRefused(f"not one of our static files: {url[:200]}")
+    if not parts.path.startswith("/static/"):
+        raise FetchRefused(f"not one of our static files: {url[:200]}")
+    root = STATIC_DIR.resolve()
+    path = (root / unquote(parts.path.removeprefix("/static/"))).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise FetchRefused(f"no such static file: {url[:200]}")
+    return path
+
+
+@functools.cache
+def _fetcher_class() -> type[Any]:
+    # WeasyPrint (and Pango behind it) loads only when a PDF is made, not when the app starts.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
+
+    class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
+        """WeasyPrint's URL fetcher, narrowed to our static files and `data:` URLs."""
+
+        def __init__(self) -> None:
+            super().__init__(allowed_protocols=("data",), allow_redirects=False)
+            self.fetched: list[str] = []
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+            if url.lower().startswith("data:"):
+                self.fetched.append(url[:60])
+                return super().fetch(url, headers)
+            try:
+                path = static_file_for(url)
+            except FetchRefused:
+                self.refused.append(url)
+                raise
+            self.fetched.append(url)
+            mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if mime.startswith("text/"):
+                mime += "; charset=utf-8"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+
+    return StaticOnlyFetcher
+
+
+def static_only_fetcher() -> Any:
+    """A new URL fetcher for the PDF engine that serves only our static files and `data:` URLs."""
+    return _fetcher_class()()
+
+
+def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
+    """The one function that turns briefing HTML into PDF bytes (WeasyPrint today).
+
+    The output depends only on the HTML: no random file identifier, and the creation date comes
+    from the document's own `dcterms.created` (the generation time passed in).
+    """
+    from weasyprint import HTML  # type: ignore[import-untyped]
+
+    document = HTML(
+        string=html,
+        base_url=RENDER_BASE_URL,
+        url_fetcher=url_fetcher or static_only_fetcher(),
+        media_type="print",
+    )
+    pdf: bytes = document.write_pdf(pdf_identifier=False, uncompressed_pdf=False)
+    return pdf
+
+
+_render_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RENDERS)
+
+
+@asynccontextmanager
+async def render_slot(wait_seconds: float | None = None) -> AsyncIterator[None]:
+    """Hold one of MAX_CONCURRENT_RENDERS PDF slots; RendererBusy if none frees up in time.
+
+    The wait polls without holding a worker thread, so waiting downloads cannot starve the app.
+    """
+    wait = RENDER_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait
+    while not _render_slots.acquire(blocking=False):
+        if time.monotonic() >= deadline:
+            raise RendererBusy(RETRY_AFTER_SECONDS)
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        _render_slots.release()

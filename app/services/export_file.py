@@ -1,0 +1,147 @@
+"""Export of the whole database in the import's shapes: YAML or JSON like seeds/, or quotes as CSV
+rows (the columns `peacetalks import` reads), so an export imports back unchanged."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.models import Issue, Party, Position, Quote, QuoteIssue, Source, Speaker
+from app.services import catalog, exports
+from app.services.csv_rows import CSV_COLUMNS
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_document(session: Session) -> dict[str, Any]:
+    """Everything needed to rebuild the evidence: the seeds shape, in a stable order.
+
+    Quote refs are positions in that order, so exporting a database rebuilt from an export
+    gives the same document again.
+    """
+    # Blocs before their members, so an import can resolve every parent as it goes.
+    parties = catalog.order_as_tree(
+        list(session.scalars(select(Party).order_by(Party.sort_order, Party.id)))
+    )
+    slug = {p.id: p.slug for p in parties}
+    issues = list(session.scalars(select(Issue).order_by(Issue.sort_order, Issue.id)))
+    issue_slug = {i.id: i.slug for i in issues}
+    speakers = list(session.scalars(select(Speaker).order_by(Speaker.id)))
+    speaker_name = {s.id: s.name for s in speakers}
+    sources = list(session.scalars(select(Source).order_by(Source.id)))
+    source_url = {s.id: s.url for s in sources}
+    quotes = list(
+        session.scalars(select(Quote).order_by(Quote.id).options(selectinload(Quote.issue_tags)))
+    )
+    ref = {q.id: f"q{n + 1}" for n, q in enumerate(quotes)}
+    positions = list(
+        session.scalars(
+            select(Position)
+            .order_by(Position.effective_from, Position.recorded_at, Position.id)
+            .options(selectinload(Position.evidence))
+        )
+    )
+
+    def tag_order(tag: QuoteIssue) -> str:
+        return issue_slug[tag.issue_id]
+
+    return {
+        "parties": [
+            {"slug": p.slug, "name": p.name, "short_name": p.short_name, "kind": p.kind.value,
+             "parent": slug.get(p.parent_id) if p.parent_id else None, "sort_order": p.sort_order}
+            for p in parties
+        ],
+        "issues": [
+            {"slug": i.slug, "title": i.title, "proposition": i.proposition,
+             "description": i.description, "sort_order": i.sort_order}
+            for i in issues
+        ],
+        "speakers": [
+            {"name": s.name, "role": s.role, "party": slug[s.party_id]} for s in speakers
+        ],
+        "sources": [
+            {"url": s.url, "title": s.title, "outlet": s.outlet, "published_on": _day(s.published_on),
+             "kind": s.kind.value, "tier": s.tier.value}
+            for s in sources
+        ],
+        "quotes": [
+            {"ref": ref[q.id], "text": q.text, "kind": q.kind.value, "said_on": q.said_on.isoformat(),
+             "published_on": _day(q.published_on),
+             "speaker": speaker_name[q.speaker_id] if q.speaker_id else None,
+             "party": slug[q.party_id], "source": source_url[q.source_id], "language": q.language,
+             "translated": q.is_translation, "status": q.status.value,
+             "confirms_or_denies": ref.get(q.confirms_or_denies_id) if q.confirms_or_denies_id else None,
+             "note": q.note or None,
+             "issues": [{"issue": issue_slug[t.issue_id], "stance": t.stance.value}
+                        for t in sorted(q.issue_tags, key=tag_order)]}
+            for q in quotes
+        ],
+        "positions": [
+            {"party": slug[p.party_id], "issue": issue_slug[p.issue_id], "stance": p.stance.value,
+             "condition": p.condition, "effective_from": p.effective_from.isoformat(),
+             "rationale": p.rationale, "evidence": sorted(ref[q.id] for q in p.evidence),
+             "recorded_at": _utc(p.recorded_at)}
+            for p in positions
+        ],
+    }  # fmt: skip
+
+
+def _utc(value: datetime) -> str:
+    from app.services.users import as_utc
+
+    return as_utc(value).isoformat()
+
+
+def export_text(session: Session, fmt: str) -> str:
+    """The export as YAML or JSON text, or the quotes as CSV rows (CSV_COLUMNS)."""
+    document = export_document(session)
+    if fmt == "json":
+        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=100)
+    if fmt == "csv":
+        return _quotes_csv(document)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _quotes_csv(document: dict[str, Any]) -> str:
+    sources = {s["url"]: s for s in document["sources"]}
+    roles = {(s["party"], s["name"]): s["role"] for s in document["speakers"]}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for quote in document["quotes"]:
+        source = sources[quote["source"]]
+        row = {
+            "text": quote["text"],
+            "kind": quote["kind"],
+            "said_on": quote["said_on"],
+            "published_on": quote["published_on"] or "",
+            "party": quote["party"],
+            "speaker": quote["speaker"] or "",
+            "speaker_role": roles.get((quote["party"], quote["speaker"]), ""),
+            "source_url": source["url"],
+            "source_title": source["title"],
+            "source_outlet": source["outlet"],
+            "source_published_on": source["published_on"] or "",
+            "source_kind": source["kind"],
+            "source_tier": source["tier"],
+            "language": quote["language"],
+            "translated": "true" if quote["translated"] else "false",
+            "status": quote["status"],
+            "note": quote["note"] or "",
+            "issues": "; ".join(f"{t['issue']}:{t['stance']}" for t in quote["issues"]),
+            "position_rationale": "",
+        }  # fmt: skip
+        # Safe to open in a spreadsheet, as the web CSVs are; reading it back undoes this.
+        writer.writerow({name: exports.neutralise(value) for name, value in row.items()})
+    return buffer.getvalue()

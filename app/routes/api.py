@@ -458,7 +458,6 @@ def changes_api(
     ]
 
 
-@health_router.head("/healthz", include_in_schema=False)
 @health_router.get("/healthz", summary="Liveness and database reachability")
 def healthz(engine: EngineDep) -> JSONResponse:
     """200 when the database answers, 503 when it does not."""

@@ -261,34 +261,6 @@ def _csv_batches(path: Path) -> Iterator[Batch]:
         yield quotes, positions
 
 
-def read_document(path: Path) -> tuple[dict[str, Any], dict[int, int] | None]:
-    """A whole small file in the seeds' shape (for a CSV, with each quote's line number); an
-    import streams a CSV instead of reading it whole."""
-    if path.suffix.lower() != ".csv":
-        return _parse_document(path), None
-    document: dict[str, list[dict[str, Any]]] = {
-        "speakers": [], "sources": [], "quotes": [], "positions": []
-    }  # fmt: skip
-    defined: set[Any] = set()
-    lines: dict[int, int] = {}
-    try:
-        for index, (line, row, _extra) in enumerate(csv_records(path, lambda _n: None)):
-            parts = csv_row(row, f"row{index + 1}")
-            lines[index] = line
-            for section, part, identity in (
-                ("sources", parts.source, parts.source and parts.source["url"]),
-                ("speakers", parts.speaker, parts.speaker and (row["party"], row["speaker"])),
-            ):
-                if part and identity not in defined:
-                    defined.add(identity)
-                    document[section].append(part)
-            document["quotes"].append(parts.quote)
-            document["positions"].extend(parts.positions)
-    except Unreadable as exc:
-        raise ImportRejected([RowError("line", exc.line, "-", exc.message)]) from None
-    return document, lines
-
-
 # ---------------------------------------------------------------------------------------------
 # Reading a YAML or JSON file, whole
 

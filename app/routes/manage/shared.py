@@ -11,16 +11,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Path, Request
+from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
-from app.forms import PARTY_KIND_LABELS, SOURCE_KIND_LABELS, SOURCE_TIER_LABELS, FormDep, options
-from app.security import AdminDep
-from app.services.errors import EditConflict, InUse
+from app.forms import (
+    PARTY_KIND_LABELS,
+    SOURCE_KIND_LABELS,
+    SOURCE_TIER_LABELS,
+    FormDep,
+    form_version,
+    options,
+)
+from app.models import User
+from app.services import catalog
+from app.services.errors import EditConflict, InUse, NotFound, ValidationFailed
 from app.templating import redirect_after_post, render
 
-EntityT = TypeVar("EntityT")
+RowT = TypeVar("RowT")
+Values = Mapping[str, str]
+Errors = Mapping[str, str] | None
 
 router = APIRouter(prefix="/manage", tags=["manage"])
 
@@ -47,7 +58,13 @@ def form_page(
     errors: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """A form page (or, for htmx, just its form) with the values in `context`; with errors,
-    the same form re-rendered with each error beside its field (422)."""
+    the same form re-rendered with each error beside its field (422). A typed password is
+    never echoed back."""
+    if "values" in context:
+        context = {
+            **context,
+            "values": {k: v for k, v in context["values"].items() if k != "password"},
+        }
     return render(
         request,
         FORM_PAGE,
@@ -109,67 +126,233 @@ def confirm_delete(
     )
 
 
-def direction(data: Mapping[str, str]) -> str:
-    """The move form's direction: "up" or (anything else) "down"."""
-    return "up" if data.get("direction") == "up" else "down"
+def by_id(get: Callable[..., RowT], name: str) -> Callable[[Session, str], RowT]:
+    """A finder by the number in the URL (`get(session, source_id=12)`); not a number, not found."""
+
+    def find(session: Session, key: str) -> RowT:
+        if not (key.isascii() and key.isdigit() and len(key) <= 9):
+            raise NotFound(name.removesuffix("_id"), key)
+        return get(session, **{name: int(key)})
+
+    return find
+
+
+def _no_choices(session: Session, row: Any, values: Values) -> dict[str, Any]:
+    return {}
+
+
+def _no_defaults(session: Session) -> dict[str, str]:
+    return {}
 
 
 @dataclass(frozen=True)
-class Ordered(Generic[EntityT]):
-    """A list whose rows an admin can reorder and delete (parties, issues): the catalog's
-    functions that find a row by slug, move it and delete it, keyword arguments named after
-    `noun` (`catalog.move_party(session, actor=, party=, direction=)`)."""
+class Managed(Generic[RowT]):
+    """One admin list described once: `add_routes` gives it its add, edit (and, when the
+    functions are there, delete and move) pages, the same way for every list.
+
+    URLs are /manage/<plural>/new, /manage/<plural>/<key>/edit, .../delete and .../move, where
+    `key(row)` names the row (its slug or its id) and `find(session, key)` finds it again (or
+    raises NotFound). `add` and `update` parse the submitted form and call the service; they
+    raise ValidationFailed with every problem at once, or EditConflict for a stale version.
+    """
 
     noun: str
     plural: str
-    get: Callable[..., EntityT]
-    move: Callable[..., None]
-    delete: Callable[..., None]
+    guard: Callable[..., Any]
+    """`require_admin` or `require_editor`: who may use these pages."""
+    fragment: str
+    """The form template (`manage/_<noun>_form.html`); it gets `<noun>` (None when adding),
+    `action`, `values`, `errors` and whatever `choices` returns."""
+    param: str
+    """The URL's name for the key: "slug", or "source_id" for a number."""
+    find: Callable[[Session, str], RowT]
+    key: Callable[[RowT], str]
+    title: Callable[[RowT], str]
+    values: Callable[[Session, RowT], dict[str, str]]
+    """The stored row as form values, `version` included."""
+    labels: Labels
+    add: Callable[[Session, User, Values], object]
+    update: Callable[[Session, User, RowT, int, Values], object]
+    choices: Callable[[Session, RowT | None, Values], dict[str, Any]] = _no_choices
+    defaults: Callable[[Session], dict[str, str]] = _no_defaults
+    edit_page: Callable[[Request, RowT, User, Values, Errors], HTMLResponse] | None = None
+    """A page of its own for editing (users: name and role, then a new password)."""
+    what: Callable[[RowT], str] | None = None
+    """What a delete confirmation names ("the issue Ceasefire (ceasefire)")."""
+    delete: Callable[[Session, User, RowT], None] | None = None
+    move: Callable[[Session, User, RowT, str], None] | None = None
+
+    @property
+    def list_url(self) -> str:
+        return f"/manage/{self.plural}"
+
+    def url(self, row: RowT | None, action: str) -> str:
+        return (
+            f"{self.list_url}/{self.key(row)}/{action}"
+            if row is not None
+            else f"{self.list_url}/new"
+        )
+
+    def form(
+        self, request: Request, session: Session, row: RowT | None, values: Values, *,
+        actor: User, errors: Errors = None,
+    ) -> HTMLResponse:  # fmt: skip
+        """The add form (row None) or the edit form, with `values`; with errors, 422."""
+        if row is not None and self.edit_page is not None:
+            return self.edit_page(request, row, actor, values, errors)
+        return form_page(
+            request,
+            fragment=self.fragment,
+            heading=f"Edit {self.title(row)}" if row is not None else f"Add {_a(self.noun)}",
+            back=(self.list_url, self.plural.capitalize()),
+            context={
+                self.noun: row,
+                "action": self.url(row, "edit"),
+                "values": values,
+                **self.choices(session, row, values),
+            },
+            errors=errors,
+        )
+
+    def deletion(self, row: RowT) -> Deletion:
+        what = self.what(row) if self.what else f"this {self.noun}"
+        return Deletion(what=what, action=self.url(row, "delete"), back=self.list_url)
 
 
-def add_order_and_delete_routes(
-    entity: Ordered[Any], *, deletion: Callable[[Any], Deletion], move_summary: str
-) -> None:
-    """Register the move, confirm-deletion and delete routes of a reorderable list, the same way
-    for every such list (so they are written once)."""
-    list_url = f"/manage/{entity.plural}"
-
-    @router.post(
-        f"/{entity.plural}/{{slug}}/move", summary=move_summary, name=f"move_{entity.noun}"
-    )
-    def move(
-        request: Request, session: SessionDep, admin: AdminDep, data: FormDep, slug: str
-    ) -> Response:
-        """Swap a row with its neighbour in the display order."""
-        row = entity.get(session, slug=slug)
-        entity.move(session, actor=admin, **{entity.noun: row}, direction=direction(data))
-        return redirect_after_post(request, f"{list_url}#{entity.noun}-{slug}")
+def add_routes(entity: Managed[Any]) -> None:
+    """Register the add and edit pages of `entity`, and its delete and move routes when it has
+    those functions. Each POST reads the same: try the service, except the domain errors
+    (the form again with every error, 422; a stale version, the 409 conflict page), redirect."""
+    path = f"/{entity.plural}"
+    noun, guard, key_param = entity.noun, Depends(entity.guard), Path(alias=entity.param)
 
     @router.get(
-        f"/{entity.plural}/{{slug}}/delete",
+        f"{path}/new",
         response_class=HTMLResponse,
-        summary=f"Delete {_article(entity.noun)} {entity.noun}",
-        name=f"confirm_{entity.noun}_deletion",
+        summary=f"Add {_a(noun)}",
+        name=f"new_{noun}_form",
     )
-    def confirm(request: Request, session: SessionDep, admin: AdminDep, slug: str) -> HTMLResponse:
-        """Ask before deleting."""
-        return confirm_delete(request, deletion(entity.get(session, slug=slug)))
+    def new_form(request: Request, session: SessionDep, actor: User = guard) -> HTMLResponse:
+        """The empty add form."""
+        return entity.form(request, session, None, entity.defaults(session), actor=actor)
 
     @router.post(
-        f"/{entity.plural}/{{slug}}/delete",
-        response_class=HTMLResponse,
-        summary=f"Delete {_article(entity.noun)} {entity.noun}",
-        name=f"delete_{entity.noun}",
+        f"{path}/new", response_class=HTMLResponse, summary=f"Add {_a(noun)}", name=f"add_{noun}"
     )
-    def delete(request: Request, session: SessionDep, admin: AdminDep, slug: str) -> Response:
-        """Delete a row nothing uses; otherwise say what uses it."""
-        row = entity.get(session, slug=slug)
+    def add(request: Request, session: SessionDep, data: FormDep, actor: User = guard) -> Response:
+        """Add one, or show the form again with everything that is wrong."""
         try:
-            entity.delete(session, actor=admin, **{entity.noun: row})
+            entity.add(session, actor, data)
+        except ValidationFailed as exc:
+            return entity.form(request, session, None, data, actor=actor, errors=exc.errors)
+        return redirect_after_post(request, entity.list_url)
+
+    @router.get(
+        f"{path}/{{{entity.param}}}/edit",
+        response_class=HTMLResponse,
+        summary=f"Edit {_a(noun)}",
+        name=f"edit_{noun}_form",
+    )
+    def edit_form(
+        request: Request, session: SessionDep, key: str = key_param, actor: User = guard
+    ) -> HTMLResponse:
+        """The edit form, filled with what is stored."""
+        row = entity.find(session, key)
+        return entity.form(request, session, row, entity.values(session, row), actor=actor)
+
+    @router.post(
+        f"{path}/{{{entity.param}}}/edit",
+        response_class=HTMLResponse,
+        summary=f"Edit {_a(noun)}",
+        name=f"update_{noun}",
+    )
+    def update(
+        request: Request,
+        session: SessionDep,
+        data: FormDep,
+        key: str = key_param,
+        actor: User = guard,
+    ) -> Response:
+        """Save the changes; refuse a stale version with 409 (stale beats invalid)."""
+        row = entity.find(session, key)
+        try:
+            catalog.check_version(row, form_version(data))
+            entity.update(session, actor, row, form_version(data), data)
+        except EditConflict as exc:
+            stored = entity.values(session, entity.find(session, key))
+            raise conflict(
+                exc,
+                title=noun,
+                labels=entity.labels,
+                current=stored,
+                submitted=data,
+                retry_url=entity.url(row, "edit"),
+            ) from None
+        except ValidationFailed as exc:
+            return entity.form(request, session, row, data, actor=actor, errors=exc.errors)
+        return redirect_after_post(request, entity.list_url)
+
+    if entity.delete is not None:
+        _add_delete_routes(entity, entity.delete, guard)
+    if entity.move is not None:
+        _add_move_route(entity, entity.move, guard)
+
+
+def _add_delete_routes(
+    entity: Managed[Any], delete: Callable[[Session, User, Any], None], guard: Any
+) -> None:
+    path, noun = f"/{entity.plural}/{{{entity.param}}}/delete", entity.noun
+    key_param = Path(alias=entity.param)
+
+    @router.get(
+        path,
+        response_class=HTMLResponse,
+        summary=f"Delete {_a(noun)}",
+        name=f"confirm_{noun}_deletion",
+    )
+    def confirm(
+        request: Request, session: SessionDep, key: str = key_param, actor: User = guard
+    ) -> HTMLResponse:
+        """Ask before deleting."""
+        return confirm_delete(request, entity.deletion(entity.find(session, key)))
+
+    @router.post(
+        path, response_class=HTMLResponse, summary=f"Delete {_a(noun)}", name=f"delete_{noun}"
+    )
+    def remove(
+        request: Request, session: SessionDep, key: str = key_param, actor: User = guard
+    ) -> Response:
+        """Delete a row nothing uses; otherwise say what uses it (409)."""
+        row = entity.find(session, key)
+        try:
+            delete(session, actor, row)
         except InUse as refused:
-            return confirm_delete(request, deletion(row), refused=refused)
-        return redirect_after_post(request, list_url)
+            return confirm_delete(request, entity.deletion(row), refused=refused)
+        return redirect_after_post(request, entity.list_url)
 
 
-def _article(noun: str) -> str:
-    return "an" if noun[:1] in "aeiou" else "a"
+def _add_move_route(
+    entity: Managed[Any], move: Callable[[Session, User, Any, str], None], guard: Any
+) -> None:
+    key_param = Path(alias=entity.param)
+
+    @router.post(
+        f"/{entity.plural}/{{{entity.param}}}/move",
+        summary=f"Move {_a(entity.noun)} in the display order",
+        name=f"move_{entity.noun}",
+    )
+    def swap(
+        request: Request,
+        session: SessionDep,
+        data: FormDep,
+        key: str = key_param,
+        actor: User = guard,
+    ) -> Response:
+        """Swap a row with its neighbour in the display order."""
+        row = entity.find(session, key)
+        move(session, actor, row, "up" if data.get("direction") == "up" else "down")
+        return redirect_after_post(request, f"{entity.list_url}#{entity.noun}-{key}")
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"

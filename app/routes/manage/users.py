@@ -15,22 +15,20 @@ from app.forms import (
     NewUserForm,
     PasswordForm,
     UserForm,
-    form_version,
     options,
     parse_or_refuse,
 )
 from app.models import Role, User
-from app.routes.manage.shared import conflict, form_page, router
-from app.security import AdminDep
-from app.services import catalog, users
-from app.services.errors import EditConflict, ValidationFailed
+from app.routes.manage.shared import Errors, Managed, Values, add_routes, by_id, router
+from app.security import AdminDep, require_admin
+from app.services import users
+from app.services.errors import ValidationFailed
 from app.templating import redirect_after_post, render
 
 LIST_URL = "/manage/users"
-FIELDS = [("display_name", "Display name"), ("role", "Role")]
 
 
-def _values(user: User) -> dict[str, str]:
+def _values(session: Session, user: User) -> dict[str, str]:
     return {
         "display_name": user.display_name,
         "role": user.role.value,
@@ -38,67 +36,68 @@ def _values(user: User) -> dict[str, str]:
     }
 
 
-def _list_page(
-    request: Request,
-    session: Session,
-    *,
-    me: User,
-    error: str | None = None,
-) -> HTMLResponse:
-    return render(
-        request,
-        "manage/users.html",
-        {"users": users.list_users(session), "me": me, "error": error},
-        status_code=422 if error else 200,
-    )
-
-
-def _new_form(
-    request: Request, *, values: Mapping[str, str], errors: Mapping[str, str] | None = None
-) -> HTMLResponse:
-    safe_values = {k: v for k, v in values.items() if k != "password"}  # never echo a password
-    return form_page(
-        request,
-        fragment="manage/_user_new_form.html",
-        heading="Add a user",
-        back=(LIST_URL, "Users"),
-        context={
-            "action": f"{LIST_URL}/new",
-            "values": safe_values,
-            "roles": options(ROLE_LABELS),
-            "min_password": users.MIN_PASSWORD,
-        },
-        errors=errors,
+def _update(session: Session, actor: User, user: User, version: int, data: Values) -> None:
+    form = parse_or_refuse(UserForm, data)
+    users.update_user(
+        session, actor=actor, user=user, expected_version=version, **form.model_dump()
     )
 
 
 def _edit_page(
     request: Request,
-    *,
     target: User,
     me: User,
     values: Mapping[str, str],
-    errors: Mapping[str, str] | None = None,
-    password_errors: Mapping[str, str] | None = None,
+    errors: Errors = None,
+    *,
+    password_errors: Errors = None,
     fragment: str = "manage/_user_form.html",
 ) -> HTMLResponse:
-    return render(
-        request,
-        "manage/user_edit.html",
-        {
-            "target": target,
-            "me": me,
-            "action": f"{LIST_URL}/{target.id}/edit",
-            "password_action": f"{LIST_URL}/{target.id}/password",
-            "values": values,
-            "errors": errors or {},
-            "password_errors": password_errors or {},
-            "roles": options(ROLE_LABELS),
-            "min_password": users.MIN_PASSWORD,
-        },
-        fragment=fragment,
-        status_code=422 if errors or password_errors else 200,
-    )
+    """Name and role, then a new password: one page, two forms (htmx swaps the one posted)."""
+    context = {
+        "target": target,
+        "me": me,
+        "action": f"{LIST_URL}/{target.id}/edit",
+        "password_action": f"{LIST_URL}/{target.id}/password",
+        "values": values,
+        "errors": errors or {},
+        "password_errors": password_errors or {},
+        "roles": options(ROLE_LABELS),
+        "min_password": users.MIN_PASSWORD,
+    }
+    status = 422 if errors or password_errors else 200
+    return render(request, "manage/user_edit.html", context, fragment=fragment, status_code=status)
+
+
+USERS = Managed[User](
+    noun="user",
+    plural="users",
+    guard=require_admin,
+    fragment="manage/_user_new_form.html",
+    param="user_id",
+    find=by_id(users.get_user, "user_id"),
+    key=lambda user: str(user.id),
+    title=lambda user: user.display_name,
+    values=_values,
+    labels=[("display_name", "Display name"), ("role", "Role")],
+    add=lambda session, actor, data: users.create_user(
+        session, actor=actor, **parse_or_refuse(NewUserForm, data).model_dump()
+    ),
+    update=_update,
+    choices=lambda session, user, values: {
+        "roles": options(ROLE_LABELS),
+        "min_password": users.MIN_PASSWORD,
+    },
+    defaults=lambda session: {"role": Role.EDITOR.value},
+    edit_page=_edit_page,
+)
+
+
+def _list_page(
+    request: Request, session: Session, *, me: User, error: str | None = None
+) -> HTMLResponse:
+    context = {"users": users.list_users(session), "me": me, "error": error}
+    return render(request, "manage/users.html", context, status_code=422 if error else 200)
 
 
 @router.get("/users", response_class=HTMLResponse, summary="Users")
@@ -107,55 +106,7 @@ def list_users(request: Request, session: SessionDep, admin: AdminDep) -> HTMLRe
     return _list_page(request, session, me=admin)
 
 
-@router.get("/users/new", response_class=HTMLResponse, summary="Add a user")
-def new_user_form(request: Request, admin: AdminDep) -> HTMLResponse:
-    """The empty add-user form."""
-    return _new_form(request, values={"role": Role.EDITOR.value})
-
-
-@router.post("/users/new", response_class=HTMLResponse, summary="Add a user")
-def create_user(request: Request, session: SessionDep, admin: AdminDep, data: FormDep) -> Response:
-    """Add a user (password rules of users.create_user), or show the form again."""
-    try:
-        form = parse_or_refuse(NewUserForm, data)
-        users.create_user(session, actor=admin, **form.model_dump())
-    except ValidationFailed as exc:
-        return _new_form(request, values=data, errors=exc.errors)
-    return redirect_after_post(request, LIST_URL)
-
-
-@router.get("/users/{user_id}/edit", response_class=HTMLResponse, summary="Edit a user")
-def edit_user_form(
-    request: Request, session: SessionDep, admin: AdminDep, user_id: int
-) -> HTMLResponse:
-    """A user's name and role, and a new password."""
-    target = users.get_user(session, user_id=user_id)
-    return _edit_page(request, target=target, me=admin, values=_values(target))
-
-
-@router.post("/users/{user_id}/edit", response_class=HTMLResponse, summary="Edit a user")
-def update_user(
-    request: Request, session: SessionDep, admin: AdminDep, data: FormDep, user_id: int
-) -> Response:
-    """Save a user's name or role; refuse a stale version with 409."""
-    target = users.get_user(session, user_id=user_id)
-    try:
-        catalog.check_version(target, form_version(data))  # stale beats invalid
-        form = parse_or_refuse(UserForm, data)
-        users.update_user(
-            session,
-            actor=admin,
-            user=target,
-            expected_version=form_version(data),
-            display_name=form.display_name,
-            role=form.role,
-        )
-    except EditConflict as exc:
-        stored = _values(users.get_user(session, user_id=user_id))
-        raise conflict(exc, title="user", labels=FIELDS, current=stored, submitted=data, retry_url=f"{LIST_URL}/{user_id}/edit") from None  # fmt: skip
-    except ValidationFailed as exc:
-        return _edit_page(request, target=target, me=admin, values=data, errors=exc.errors)
-    return redirect_after_post(request, LIST_URL)
+add_routes(USERS)
 
 
 @router.post("/users/{user_id}/password", response_class=HTMLResponse, summary="Reset a password")
@@ -168,14 +119,8 @@ def reset_password(
         form = parse_or_refuse(PasswordForm, data)
         users.reset_password(session, actor=admin, user=target, password=form.password)
     except ValidationFailed as exc:
-        return _edit_page(
-            request,
-            target=target,
-            me=admin,
-            values=_values(target),
-            password_errors=exc.errors,
-            fragment="manage/_password_form.html",
-        )
+        values = _values(session, target)
+        return _edit_page(request, target, admin, values, password_errors=exc.errors, fragment="manage/_password_form.html")  # fmt: skip
     return redirect_after_post(request, LIST_URL)
 
 
@@ -184,9 +129,9 @@ def change_active(
     request: Request, session: SessionDep, admin: AdminDep, data: FormDep, user_id: int
 ) -> Response:
     """Enable or disable a user; disabling ends their sessions. Admins cannot disable themselves."""
-    target = users.get_user(session, user_id=user_id)
+    target, active = users.get_user(session, user_id=user_id), data.get("active") == "true"
     try:
-        users.change_active(session, actor=admin, user=target, active=data.get("active") == "true")
+        users.change_active(session, actor=admin, user=target, active=active)
     except ValidationFailed as exc:
         return _list_page(request, session, me=admin, error=exc.errors.get("active"))
     return redirect_after_post(request, LIST_URL)

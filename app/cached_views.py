@@ -116,6 +116,7 @@ async def cached_view(
     load: Callable[[Session], Loaded],
     context: dict[str, Any] | None = None,
     revalidate: bool = False,
+    status_code: int = 200,
 ) -> Response:
     """The view `name` for these parsed `params`: `fragment` for htmx, else `page` around it.
 
@@ -126,6 +127,7 @@ async def cached_view(
     gave for the page; an anonymous reader's page holds nothing of their own, so it is kept
     whole, gzipped once, and sent compressed to every client that accepts gzip.
     `revalidate` adds a per-user ETag (304 on a match) and `Cache-Control: private, no-cache`.
+    `status_code` is the answer's status (422 for a view shown with a parameter's error).
 
     What a reader sees after a write (app.services.versioning): the key holds the data version,
     which moves on only once a write has committed, and the fragment is loaded after the
@@ -158,7 +160,7 @@ async def cached_view(
     whole_page = not logged_in and not auth.csrf_token and not as_fragment
     page_key = (*key, "page.gz")
     if whole_page and isinstance(packed := cache.get(page_key), bytes):
-        return _compressed(request, packed, headers)
+        return _compressed(request, packed, headers, status_code)
     entry = cache.get(key)
     if not isinstance(entry, _Entry):
         entry = await run_in_threadpool(_load, session, load, fragment, logged_in, as_fragment)
@@ -169,11 +171,12 @@ async def cached_view(
         {**(context or {}), **entry.page},
         fragment=fragment,
         fragment_html=entry.html,
+        status_code=status_code,
     )
     if whole_page:
         packed = gzip.compress(bytes(response.body), compresslevel=6, mtime=0)
         cache.put(page_key, packed)
-        return _compressed(request, packed, headers)
+        return _compressed(request, packed, headers, status_code)
     response.headers.update(headers)
     return response
 
@@ -198,14 +201,17 @@ def _load(
     return _Entry(html, loaded.page)
 
 
-def _compressed(request: Request, packed: bytes, headers: dict[str, str]) -> Response:
+def _compressed(
+    request: Request, packed: bytes, headers: dict[str, str], status_code: int = 200
+) -> Response:
     """An anonymous reader's whole page: gzipped as cached, or unpacked for a client that
     does not take gzip."""
     headers = {**headers, "Vary": f"{VARY}, Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(
             packed,
+            status_code=status_code,
             media_type="text/html; charset=utf-8",
             headers={**headers, "Content-Encoding": "gzip"},
         )
-    return HTMLResponse(gzip.decompress(packed), headers=headers)
+    return HTMLResponse(gzip.decompress(packed), status_code=status_code, headers=headers)

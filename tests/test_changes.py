@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
@@ -82,9 +83,12 @@ def test_bloc_cell_says_split_when_members_differ(session: Session) -> None:
 def test_matrix_page_with_since_highlights_and_lists_changes(
     client: TestClient, seeded: Session
 ) -> None:
-    html = client.get("/", params={"as_of": "2025-04-23", "since": "2025-04-20"}).text
-    assert "Ukraine on Crimea recognition: Rejects, changed since 20 Apr 2025" in html
-    assert 'United States on Crimea recognition: Accepts"' in html  # unchanged since 17 Apr
+    for view in ("detailed", "compact"):
+        query = {"as_of": "2025-04-23", "since": "2025-04-20", "view": view}
+        html = client.get("/", params=query).text
+        assert "Ukraine on Crimea recognition: Rejects, changed since 20 Apr 2025" in html
+        unchanged = re.search(r'aria-label="United States on Crimea recognition: ([^"]*)"', html)
+        assert unchanged and "changed" not in unchanged[1], view  # unchanged since 17 Apr
     assert "What changed between 20 Apr 2025 and 23 Apr 2025" in html
     assert "There is nothing to talk about" in html
 

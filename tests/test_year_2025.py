@@ -782,7 +782,7 @@ def check_matrix_cell(
 @pytest.mark.parametrize("fragment", [False, True], ids=["page", "fragment"])
 def test_matrix_cells_read_as_an_analyst_expects(world: World, as_of: str, fragment: bool) -> None:
     headers = {"HX-Request": "true"} if fragment else {}
-    html = get(world, f"/?as_of={as_of}", **headers)
+    html = get(world, f"/?as_of={as_of}&view=detailed", **headers)
     if fragment:
         assert "<html" not in html.lower()
     cells = matrix_cells(html)
@@ -792,7 +792,7 @@ def test_matrix_cells_read_as_an_analyst_expects(world: World, as_of: str, fragm
 
 @pytest.mark.parametrize("as_of", DATES)
 def test_matrix_highlights_real_changes_never_restatements(world: World, as_of: str) -> None:
-    cells = matrix_cells(get(world, f"/?as_of={as_of}&since={SINCE[as_of]}"))
+    cells = matrix_cells(get(world, f"/?as_of={as_of}&since={SINCE[as_of]}&view=detailed"))
     for key, want in all_cells(as_of):
         changed = changed_since(as_of, key) if isinstance(want, Held) else None
         check_matrix_cell(key, cells[key], want, changed)

@@ -14,8 +14,9 @@ from app.config import get_settings
 from app.db import EngineDep, SessionDep
 from app.forms import parse_day, parse_whole_number
 from app.models import Party, Position, Quote, Source
+from app.routes.pages import Issues, Parties
 from app.routes.search import QuoteQueryDep
-from app.services import catalog, evidence, matrix, search, speakers
+from app.services import catalog, evidence, matrix, matrix_view, search, speakers
 from app.services.errors import InvalidParameter
 
 T = TypeVar("T")
@@ -98,6 +99,8 @@ def matrix_api(
     since: Annotated[
         str | None, Query(description="YYYY-MM-DD: flag cells whose stance changed after it.")
     ] = None,
+    parties: Parties = None,
+    issues: Issues = None,
 ) -> MatrixOut:
     """Each party's stance on each issue in force on `as_of`, one cell per recorded position."""
     day = parse_day(as_of, field="as_of") or date.today()
@@ -111,6 +114,7 @@ def matrix_api(
         since=since_day,
         stale_after_days=get_settings().stale_after_days,
     )
+    grid = matrix_view.chosen(grid, parties=parties, issues=issues)
     slugs = {p.id: p.slug for p in grid.parties}
     issue_slugs = {i.id: i.slug for i in grid.issues}
     return MatrixOut(

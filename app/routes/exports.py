@@ -11,8 +11,9 @@ from starlette.responses import Response
 from app.config import get_settings
 from app.db import SessionDep
 from app.forms import parse_day
+from app.routes.pages import Issues, Parties
 from app.routes.search import QuoteQueryDep
-from app.services import catalog, evidence, exports, matrix, search
+from app.services import catalog, evidence, exports, matrix, matrix_view, search
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -59,8 +60,14 @@ def positions_export(
 
 
 @router.get("/matrix.csv", summary="The matrix as CSV")
-def matrix_export(session: SessionDep, as_of: Param = None, known_on: Param = None) -> Response:
-    """One row per party and issue as of a date."""
+def matrix_export(
+    session: SessionDep,
+    as_of: Param = None,
+    known_on: Param = None,
+    parties: Parties = None,
+    issues: Issues = None,
+) -> Response:
+    """One row per party and issue as of a date (only the chosen parties and issues, if any)."""
     day = parse_day(as_of, field="as_of") or date.today()
     grid = matrix.build_matrix(
         session,
@@ -68,4 +75,5 @@ def matrix_export(session: SessionDep, as_of: Param = None, known_on: Param = No
         known_on=parse_day(known_on, field="known_on"),
         stale_after_days=get_settings().stale_after_days,
     )
+    grid = matrix_view.chosen(grid, parties=parties, issues=issues)
     return _csv(exports.matrix_csv(grid), f"matrix-{day.isoformat()}.csv")

@@ -14,7 +14,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix
+from app.services import coverage, evidence, matrix, matrix_view
 from app.services.errors import InvalidParameter
 from app.templating import render
 
@@ -40,6 +40,24 @@ Since = Annotated[
 ]
 
 
+View = Annotated[
+    str | None,
+    Query(
+        description="`compact` (default: a tinted word per cell) or `detailed` (dates and counts)."
+    ),
+]
+Parties = Annotated[
+    list[str] | None,
+    Query(
+        description="Only these parties: slugs, repeated or comma-separated (a bloc brings its members)."
+    ),
+]
+Issues = Annotated[
+    list[str] | None,
+    Query(description="Only these issues: slugs, repeated or comma-separated."),
+]
+
+
 @router.get("/", response_class=HTMLResponse, summary="The position matrix")
 async def matrix_page(
     request: Request,
@@ -48,8 +66,14 @@ async def matrix_page(
     as_of: AsOf = None,
     known_on: KnownOn = None,
     since: Since = None,
+    view: View = None,
+    parties: Parties = None,
+    issues: Issues = None,
 ) -> Response:
     """Parties by issues, each cell the stance in force as of a date; changes since a date.
+
+    A "changes since" on or after the as-of date is not an error page: the matrix is shown with
+    the message beside that field (422), the rest of the form kept.
 
     A cached view (app.cached_views): rendered once per data version and parameters; a client
     that has this exact page already gets 304. Async so that a cached view never waits for the
@@ -58,21 +82,34 @@ async def matrix_page(
     day = _as_of(as_of)
     known = parse_day(known_on, field="known_on")
     since_day = parse_day(since, field="since")
+    since_error = None
     if since_day is not None and since_day >= day:
-        raise InvalidParameter("since", "must be before as_of.")
+        since_error = f"Changes since must be before the as-of date ({day:%-d %b %Y})."
     as_of_given = bool(as_of and as_of.strip())
+    shown = matrix_view.parse_view(view)
+    choice = (",".join(parties or ()), ",".join(issues or ()))
 
     def load(session: Session) -> Loaded:
         grid = matrix.build_matrix(
             session,
             as_of=day,
             known_on=known,
-            since=since_day,
+            since=None if since_error else since_day,
             stale_after_days=get_settings().stale_after_days,
+        )
+        everything = grid
+        grid = matrix_view.narrowed(
+            grid,
+            parties=matrix_view.parse_slugs(
+                choice[0], field="parties", known={p.slug: p.name for p in grid.parties}
+            ),
+            issues=matrix_view.parse_slugs(
+                choice[1], field="issues", known={i.slug: i.title for i in grid.issues}
+            ),
         )
         changes = (
             evidence.change_list(session, since=since_day, until=day, known_on=known, matrix=grid)
-            if since_day is not None
+            if since_day is not None and not since_error
             else None
         )
         empty = (
@@ -81,13 +118,30 @@ async def matrix_page(
             else None
         )
         return Loaded(
-            {"matrix": grid, "changes": changes, "as_of_given": as_of_given, "empty": empty}
+            {
+                "matrix": grid,
+                "across": matrix_view.read_across(grid),
+                "agreement_labels": matrix_view.AGREEMENT_LABELS,
+                "agreement_short": matrix_view.AGREEMENT_SHORT,
+                "all_parties": everything.parties,
+                "all_issues": everything.issues,
+                "changes": changes,
+                "as_of_given": as_of_given,
+                "empty": empty,
+                "view": shown,
+                "choice": {"parties": choice[0], "issues": choice[1]},
+                "since_typed": since or "",
+                "since_error": since_error,
+                "future": day > date.today(),
+                "stale_after_days": get_settings().stale_after_days,
+            }
         )
 
     return await cached_view(
-        request, session, auth, name="matrix", params=(day, known, since_day, as_of_given),
+        request, session, auth, name="matrix",
+        params=(day, known, since_day, as_of_given, shown, choice, since_error, date.today()),
         page="matrix/page.html", fragment="matrix/_matrix.html", load=load,
-        context={"as_of": day}, revalidate=True,
+        context={"as_of": day}, revalidate=True, status_code=422 if since_error else 200,
     )  # fmt: skip
 
 

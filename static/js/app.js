@@ -8,3 +8,62 @@
     }
   });
 })();
+
+// The matrix's cell detail opens in place: the clicked cell is marked selected, the detail shows
+// in a panel beside the matrix (below it on a phone), focus moves to its heading, and Escape or
+// the close button closes it, returning focus and the address to the matrix. Without JavaScript
+// each cell is a plain link to its own page.
+(function () {
+  var matrixUrl = null;
+  var selected = null;
+
+  function panel() { return document.getElementById("cell-detail"); }
+
+  function close() {
+    var box = panel();
+    if (!box || !box.classList.contains("cell-panel") || !box.hasChildNodes()) { return; }
+    box.replaceChildren();
+    document.body.classList.remove("detail-open");
+    if (matrixUrl) { history.pushState({}, "", matrixUrl); }
+    if (selected) {
+      selected.classList.remove("selected");
+      var link = selected.querySelector(".cell-link");
+      if (link) { link.focus(); }
+    }
+    selected = null;
+  }
+
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (!target) { return; }
+    if (target.closest("[data-close-detail]")) { close(); return; }
+    var link = target.closest("#matrix .cell-link");
+    if (!link) { return; }
+    if (!selected) { matrixUrl = location.pathname + location.search; }
+    if (selected) { selected.classList.remove("selected"); }
+    selected = link.closest("td");
+    if (selected) { selected.classList.add("selected"); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { close(); }
+  });
+
+  function watch() {
+    var box = panel();
+    if (!box || !box.classList.contains("cell-panel")) { return; }
+    new MutationObserver(function () {
+      if (!box.hasChildNodes() || !box.querySelector("[data-detail-heading]")) { return; }
+      document.body.classList.add("detail-open");
+      var heading = box.querySelector("[data-detail-heading]");
+      box.scrollTop = 0;
+      heading.focus({ preventScroll: false });
+    }).observe(box, { childList: true });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", watch);
+  } else {
+    watch();
+  }
+})();

@@ -6,18 +6,21 @@ on a phone), inside the viewport, holding focus, and Escape closes it."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import scratch_database
-from tests.e2e_support import PROJECT_ROOT, chromium, migrate_and_seed, run_cli, serve
+from tests.e2e_support import PROJECT_ROOT, _env, chromium, migrate_and_seed, run_cli, serve
 
 pytestmark = pytest.mark.e2e
 
 YEAR = PROJECT_ROOT / "tests" / "fixtures" / "year_2025.yaml"
 MATRIX = "/?as_of=2025-12-31&since=2025-11-01"
+EMAIL, PASSWORD = "ada@example.org", "correct horse battery"
 SIZES = [(1440, 900), (1024, 768), (390, 844)]
 
 
@@ -27,6 +30,13 @@ def base_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with scratch_database(backend, workdir) as url:
         migrate_and_seed(url)
         run_cli(url, "import", str(YEAR))
+        created = subprocess.run(
+            [sys.executable, "-m", "app.cli", "users", "create", "--email", EMAIL, "--name", "Ada",
+             "--role", "admin"],
+            input=PASSWORD + "\n", env=_env(url), cwd=PROJECT_ROOT, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
         with serve(url, workdir) as server:
             yield server
 
@@ -125,4 +135,22 @@ def test_phone_navigation_shows_every_link_when_logged_out(browser: Browser, bas
     for link in page.locator(".site-header nav a").all():
         box = link.bounding_box()
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
+    page.context.close()
+
+
+def test_no_editor_or_admin_page_overflows_on_a_phone(browser: Browser, base_url: str) -> None:
+    page = _page(browser, base_url, 390, 844)
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(EMAIL)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("header.site-header")).to_contain_text("Ada (admin)")
+    for link in page.locator(".site-header nav a").all():
+        box = link.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
+    for path in ("/quotes/new", "/positions/new", "/manage", "/manage/parties", "/manage/issues",
+                 "/manage/speakers", "/manage/sources", "/manage/users", "/manage/parties/new",
+                 "/audit", MATRIX):  # fmt: skip
+        page.goto(path)
+        assert _overflow(page) <= 0, path
     page.context.close()

@@ -170,13 +170,19 @@ def _axe(page: Page) -> list[dict[str, object]]:
     return [v for v in result if v["impact"] in {"serious", "critical"}]
 
 
+@pytest.mark.parametrize("size", [(1440, 900), (390, 844)], ids=["wide", "phone"])
 @pytest.mark.parametrize(
     "path",
-    ["/?as_of=2025-04-23", "/cells/ua/crimea-recognition?as_of=2025-04-23", "/quotes?q=ceasefire",
-     "/quotes/new", "/briefing?as_of=2025-04-23"],
+    ["/?as_of=2025-04-23&since=2025-04-20", "/?as_of=2025-04-23&view=detailed",
+     "/cells/ua/crimea-recognition?as_of=2025-04-23", "/quotes?q=ceasefire", "/quotes/new",
+     "/briefing?as_of=2025-04-23", "/changes", "/compare?parties=us,ua,ru",
+     "/issues/crimea-recognition", "/parties/ua"],
 )  # fmt: skip
-def test_main_pages_pass_axe(browser: Browser, base_url: str, path: str) -> None:
-    context = browser.new_context(base_url=base_url, bypass_csp=True)  # to load axe itself
+def test_main_pages_pass_axe(
+    browser: Browser, base_url: str, path: str, size: tuple[int, int]
+) -> None:
+    viewport = {"width": size[0], "height": size[1]}
+    context = browser.new_context(base_url=base_url, bypass_csp=True, viewport=viewport)
     page = context.new_page()
     if path == "/quotes/new":
         _log_in(page)

@@ -33,8 +33,10 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-SEED_DB = "peacetalks_bench_seed"
-LARGE_DB = "peacetalks_bench_large"
+PREFIX = os.environ.get("BENCH_DB_PREFIX", "peacetalks_bench")
+"""Prefix of the benchmark's database names (BENCH_DB_PREFIX), so runs side by side do not collide."""
+SEED_DB = f"{PREFIX}_seed"
+LARGE_DB = f"{PREFIX}_large"
 PARTIES, ISSUES = 30, 40
 STANCES = ["accepts", "conditional", "ambiguous", "rejects"]
 VOCABULARY = (

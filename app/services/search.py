@@ -313,6 +313,9 @@ class _TextMatch:
     condition: ColumnElement[bool] | None = None
     score: ColumnElement[Any] | None = None
     higher_is_better: bool = True
+    tsq: ColumnElement[Any] | None = None
+    """PostgreSQL: the tsquery itself (what the vector must match, or must not when `negated`)."""
+    negated: bool = False
 
     def narrow(self, stmt: Select[Any]) -> Select[Any]:
         """The statement with the text search applied."""
@@ -346,7 +349,11 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
     if not parsed.clauses:  # only exclusions: anything that has none of them
         if postgresql:
             negatives = func.to_tsquery(_CONFIG, bindparam("tsq", tsquery([parsed.excluded], [])))
-            return _TextMatch(condition=~_VECTOR.op("@@", is_comparison=True)(negatives))
+            return _TextMatch(
+                condition=~_VECTOR.op("@@", is_comparison=True)(negatives),
+                tsq=negatives,
+                negated=True,
+            )
         excluded = _fts5_hits(fts5_match([parsed.excluded]), scored=False)
         return _TextMatch(condition=Quote.id.not_in(select(excluded.c.id)))
     if postgresql:
@@ -355,6 +362,7 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
             condition=_VECTOR.op("@@", is_comparison=True)(query),
             # Normalisation 1 divides by 1 + log(length): a long document does not win by size.
             score=func.ts_rank_cd(_VECTOR, query, 1) if scored else None,
+            tsq=query,
         )
     hits = _fts5_hits(fts5_match(parsed.clauses, parsed.excluded), scored=scored)
     return _TextMatch(hits=hits, score=hits.c.score if scored else None, higher_is_better=False)
@@ -443,6 +451,90 @@ def _ranked_page(
     )
 
 
+SCAN_FIRST = 10_000
+"""PostgreSQL: how many of the newest quotes (after the other filters) are checked for the words
+before the text index is asked for every match instead."""
+
+
+def _newest_matches(
+    session: Session, conditions: list[ColumnElement[bool]], match: _TextMatch, needed: int
+) -> list[Any]:
+    """PostgreSQL: the newest `needed` matches as (id, said_on, score), newest first.
+
+    Two plans, each bounded whatever the words: first the newest SCAN_FIRST quotes are checked
+    (fast when matches are common); when fewer than `needed` of them match, matches are rare, so
+    the text index lists them all and they are sorted. The planner alone would walk the date
+    index for a word it guesses common and, for a word in no quote, read the whole table.
+    """
+    tsq = match.tsq if match.tsq is not None else literal("")
+    newest = (Quote.said_on.desc(), Quote.id.desc())
+
+    def matching(vector: ColumnElement[Any]) -> ColumnElement[bool]:
+        hit = vector.op("@@", is_comparison=True)(tsq)
+        return ~hit if match.negated else hit
+
+    def score(vector: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.ts_rank_cd(vector, tsq, 1) if match.score is not None else null()
+
+    recent = (
+        select(Quote.id, Quote.said_on, _VECTOR.label("vector"))
+        .where(*conditions)
+        .order_by(*newest)
+        .limit(SCAN_FIRST)
+        .subquery("recent")
+    )
+    found = session.execute(
+        select(recent.c.id, recent.c.said_on, score(recent.c.vector))
+        .where(matching(recent.c.vector))
+        .order_by(recent.c.said_on.desc(), recent.c.id.desc())
+        .limit(needed)
+    ).all()
+    if len(found) >= needed or match.negated:
+        # Enough among the newest: they are the newest matches. (A search of exclusions only
+        # matches most quotes; the text index cannot list what lacks a word.)
+        return list(found)
+    # MATERIALIZED keeps the order and limit out, so the planner lists matches by the index.
+    hits = (
+        select(Quote.id, Quote.said_on)
+        .where(matching(_VECTOR), *conditions)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    top = (
+        select(hits.c.id, hits.c.said_on)
+        .order_by(hits.c.said_on.desc(), hits.c.id.desc())
+        .limit(needed)
+        .subquery("top")
+    )
+    return list(
+        session.execute(
+            select(top.c.id, top.c.said_on, score(_VECTOR))
+            .join(Quote, Quote.id == top.c.id)
+            .order_by(top.c.said_on.desc(), top.c.id.desc())
+        ).all()
+    )
+
+
+def _newest_first_page(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    match: _TextMatch,
+    offset: int,
+    limit: int,
+    window: int,
+) -> tuple[list[Quote], bool]:
+    """PostgreSQL: a page of matches, the newest `window` best match first (0: newest first),
+    older ones after them newest first; and whether every match was ranked."""
+    found = _newest_matches(session, conditions, match, max(window, offset + limit))
+    ranked = sorted(found[:window], key=lambda r: (-r[2], -r[1].toordinal(), -r[0]))
+    ids = [row[0] for row in [*ranked, *found[window:]][offset : offset + limit]]
+    quotes = {
+        q.id: q
+        for q in session.scalars(select(Quote).where(Quote.id.in_(ids)).options(*quote_loading()))
+    }
+    return [quotes[i] for i in ids], window == 0 or len(ranked) < window
+
+
 def search_quotes(
     session: Session,
     *,
@@ -460,7 +552,10 @@ def search_quotes(
     match = _text_match(session, parsed, scored=by_relevance)
     offset, limit = (page - 1) * page_size, page_size + 1
     ranked_all = True
-    if match is not None and match.score is not None:
+    if match is not None and match.tsq is not None:
+        window = rank_window if by_relevance else 0
+        rows, ranked_all = _newest_first_page(session, conditions, match, offset, limit, window)
+    elif match is not None and match.score is not None:
         found = session.execute(
             _ranked_page(conditions, match, match.score, offset, limit, rank_window).options(
                 *quote_loading()

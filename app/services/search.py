@@ -26,8 +26,9 @@ How words match, the same on both databases:
 
 Order: by relevance when there are words to rank by (PostgreSQL ts_rank_cd, SQLite bm25; the
 quote's text weighs most, then the who/what/where part, then the note), newest first among
-equals. Only the newest RANK_WINDOW matches are ranked and older ones follow newest first, so
-the cost of ranking does not grow with the number of matches (a common word matches a good part
+equals. Only the newest RANK_WINDOW matches are ranked (on PostgreSQL, when fewer are among the
+newest SCAN_FIRST quotes, those found there) and older ones follow newest first, so the cost
+of ranking does not grow with the number of matches (a common word matches a good part
 of a million quotes). `sort=date` (or a search without words) orders every match newest first.
 """
 
@@ -298,7 +299,7 @@ class QuotePage:
     rank_window: int = 0
 
 
-RANK_WINDOW = 500
+RANK_WINDOW = 200
 """Newest matches ranked by relevance; older ones follow newest first (the cost stays bounded)."""
 
 _VECTOR: ColumnElement[Any] = literal_column("quotes.search_vector")
@@ -457,14 +458,21 @@ before the text index is asked for every match instead."""
 
 
 def _newest_matches(
-    session: Session, conditions: list[ColumnElement[bool]], match: _TextMatch, needed: int
-) -> list[Any]:
-    """PostgreSQL: the newest `needed` matches as (id, said_on, score), newest first.
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    match: _TextMatch,
+    needed: int,
+    enough: int,
+) -> tuple[list[Any], bool]:
+    """PostgreSQL: up to the newest `needed` matches as (id, said_on, score), newest first, of
+    which at least `enough` (or every match, when there are fewer); and True when they are the
+    newest `needed` or every match (False: only those among the newest quotes).
 
-    Two plans, each bounded whatever the words: first the newest SCAN_FIRST quotes are checked
-    (fast when matches are common); when fewer than `needed` of them match, matches are rare, so
-    the text index lists them all and they are sorted. The planner alone would walk the date
-    index for a word it guesses common and, for a word in no quote, read the whole table.
+    One statement, two plans, each bounded whatever the words: the newest SCAN_FIRST quotes
+    are checked first (fast when matches are common); only when they hold fewer than `enough`
+    (matches are rare) does the text index list every match to be sorted. The planner alone
+    would walk the date index for a word it guesses common and, for a word in no quote, read
+    the whole table.
     """
     tsq = match.tsq if match.tsq is not None else literal("")
     newest = (Quote.said_on.desc(), Quote.id.desc())
@@ -483,36 +491,44 @@ def _newest_matches(
         .limit(SCAN_FIRST)
         .subquery("recent")
     )
-    found = session.execute(
-        select(recent.c.id, recent.c.said_on, score(recent.c.vector))
+    first = (
+        select(recent.c.id, recent.c.said_on, score(recent.c.vector).label("score"))
         .where(matching(recent.c.vector))
         .order_by(recent.c.said_on.desc(), recent.c.id.desc())
         .limit(needed)
-    ).all()
-    if len(found) >= needed or match.negated:
-        # Enough among the newest: they are the newest matches. (A search of exclusions only
-        # matches most quotes; the text index cannot list what lacks a word.)
-        return list(found)
-    # MATERIALIZED keeps the order and limit out, so the planner lists matches by the index.
-    hits = (
-        select(Quote.id, Quote.said_on)
-        .where(matching(_VECTOR), *conditions)
-        .cte("hits")
+        .cte("first")
         .prefix_with("MATERIALIZED")
     )
-    top = (
-        select(hits.c.id, hits.c.said_on)
-        .order_by(hits.c.said_on.desc(), hits.c.id.desc())
-        .limit(needed)
-        .subquery("top")
-    )
-    return list(
-        session.execute(
-            select(top.c.id, top.c.said_on, score(_VECTOR))
-            .join(Quote, Quote.id == top.c.id)
-            .order_by(top.c.said_on.desc(), top.c.id.desc())
-        ).all()
-    )
+    parts = [select(literal(0).label("part"), first.c.id, first.c.said_on, first.c.score)]
+    if not match.negated:  # the text index cannot list what lacks a word
+        # Run only when the first plan found too few (a one-time filter); MATERIALIZED keeps
+        # the order and limit out, so the planner lists the matches by the text index.
+        found = select(func.count()).select_from(first).scalar_subquery()
+        hits = (
+            select(Quote.id, Quote.said_on)
+            .where(matching(_VECTOR), *conditions, found < enough)
+            .cte("hits")
+            .prefix_with("MATERIALIZED")
+        )
+        top = (
+            select(hits.c.id, hits.c.said_on)
+            .order_by(hits.c.said_on.desc(), hits.c.id.desc())
+            .limit(needed)
+            .subquery("top")
+        )
+        parts.append(
+            select(literal(1), top.c.id, top.c.said_on, score(_VECTOR)).join(
+                Quote, Quote.id == top.c.id
+            )
+        )
+    ordered = union_all(*parts).subquery("ordered")
+    rows = session.execute(
+        select(ordered).order_by(ordered.c.part, ordered.c.said_on.desc(), ordered.c.id.desc())
+    ).all()
+    newest_scanned = [row[1:] for row in rows if row[0] == 0]
+    if len(newest_scanned) >= enough or match.negated:
+        return newest_scanned, len(newest_scanned) >= needed
+    return [row[1:] for row in rows if row[0] == 1], True
 
 
 def _newest_first_page(
@@ -522,17 +538,21 @@ def _newest_first_page(
     offset: int,
     limit: int,
     window: int,
-) -> tuple[list[Quote], bool]:
+) -> tuple[list[Quote], bool, int]:
     """PostgreSQL: a page of matches, the newest `window` best match first (0: newest first),
-    older ones after them newest first; and whether every match was ranked."""
-    found = _newest_matches(session, conditions, match, max(window, offset + limit))
+    older ones after them newest first; whether every match was ranked, and how many were.
+    When matches are sparse among the newest quotes, only those found there are ranked."""
+    found, complete = _newest_matches(
+        session, conditions, match, max(window, offset + limit), enough=offset + limit
+    )
     ranked = sorted(found[:window], key=lambda r: (-r[2], -r[1].toordinal(), -r[0]))
     ids = [row[0] for row in [*ranked, *found[window:]][offset : offset + limit]]
     quotes = {
         q.id: q
         for q in session.scalars(select(Quote).where(Quote.id.in_(ids)).options(*quote_loading()))
     }
-    return [quotes[i] for i in ids], window == 0 or len(ranked) < window
+    ranked_all = window == 0 or (complete and len(ranked) < window)
+    return [quotes[i] for i in ids], ranked_all, len(ranked)
 
 
 def search_quotes(
@@ -554,7 +574,10 @@ def search_quotes(
     ranked_all = True
     if match is not None and match.tsq is not None:
         window = rank_window if by_relevance else 0
-        rows, ranked_all = _newest_first_page(session, conditions, match, offset, limit, window)
+        rows, ranked_all, ranked = _newest_first_page(
+            session, conditions, match, offset, limit, window
+        )
+        rank_window = ranked or rank_window
     elif match is not None and match.score is not None:
         found = session.execute(
             _ranked_page(conditions, match, match.score, offset, limit, rank_window).options(

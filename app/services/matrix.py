@@ -171,7 +171,7 @@ def history_with_runs(
     a flag `starts` that is 1 where a new run begins (the stance or the condition changed).
     Without `rationale` the rows stay narrow (a matrix sorts every position of every cell)."""
     condition = func.coalesce(Position.condition, "")
-    lagged = select(
+    columns: list[Any] = [
         Position.id,
         Position.party_id,
         Position.issue_id,
@@ -182,7 +182,8 @@ def history_with_runs(
         *([Position.rationale] if rationale else []),
         func.lag(Position.stance).over(partition_by=_CELL, order_by=_ORDER).label("previous"),
         func.lag(condition).over(partition_by=_CELL, order_by=_ORDER).label("previous_condition"),
-    ).where(Position.effective_from <= until)
+    ]
+    lagged = select(*columns).where(Position.effective_from <= until)
     h = _scoped(lagged, known_on, party_ids, issue_ids).subquery("lagged")
     starts = case(
         (

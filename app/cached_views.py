@@ -14,18 +14,20 @@ To add a cached page: a route that parses its parameters, a `load(session)` retu
         context={"since": since, "until": until},
     )
 
-with a size for the view in VIEW_CACHE_SIZES.
+with a byte budget for the view in VIEW_CACHE_BYTES.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import threading
+import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
@@ -37,50 +39,131 @@ from app.security import Auth
 from app.services import versioning
 from app.templating import render, render_text, wants_fragment
 
-VIEW_CACHE_SIZES = {"matrix": 256, "changes": 256, "cell": 2048, "search": 1024}
-"""Entries kept per cached view (each entry: one fragment, or one anonymous page gzipped)."""
+T = TypeVar("T")
+PAGE_GZIP_LEVEL = 5
+"""gzip level of an anonymous reader's whole page (sent as stored to clients that take gzip)."""
+FRAGMENT_ZLIB_LEVEL = 3
+"""zlib level of a stored fragment: cheap to pack, ~15 times smaller than the text."""
+VIEW_CACHE_BYTES = {
+    "matrix": 40_000_000,
+    "changes": 8_000_000,
+    "cell": 16_000_000,
+    "search": 16_000_000,
+}
+"""Bytes kept per cached view and worker (each entry: one fragment or one anonymous page, held
+compressed), 80 MB in all."""
 VARY = "HX-Request, Cookie"
 """Sent with every cached view's response, hit or miss (compression adds Accept-Encoding)."""
+ENTRY_OVERHEAD = 400
+"""Bytes an entry costs beyond its compressed body (key, tuple, dict), counted against the bound."""
 
 
 class RenderCache:
-    """A thread-safe least-recently-used map of rendered views."""
+    """A thread-safe least-recently-used map of rendered views, bounded in bytes.
 
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, object] = OrderedDict()
+    Values are compressed bytes (or objects that say their size in `nbytes`); the least recently
+    used are dropped while the total passes `max_bytes`. `pending` holds the renders under way
+    (on the event loop), so a view is rendered once however many ask for it at the same time.
+    """
+
+    def __init__(self, max_bytes: int = 8_000_000) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self.pending: dict[Hashable, asyncio.Future[Any]] = {}
         self.hits = 0
         self.misses = 0
+        self.renders = 0
 
     def get(self, key: Hashable) -> object | None:
         """The cached value for `key`, or None."""
         with self._lock:
-            value = self._items.get(key)
-            if value is None:
+            item = self._items.get(key)
+            if item is None:
                 self.misses += 1
                 return None
             self._items.move_to_end(key)
             self.hits += 1
-            return value
+            return item[0]
 
     def put(self, key: Hashable, value: object) -> None:
-        """Remember `value`, dropping the least recently used entry when full."""
+        """Remember `value`, dropping the least recently used entries past the byte bound."""
+        size = _size(value) + ENTRY_OVERHEAD
         with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old[1]
+            if size > self.max_bytes:
+                return
+            self._items[key] = (value, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+            self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _size(value: object) -> int:
+    if isinstance(value, bytes | bytearray):
+        return len(value)
+    return int(getattr(value, "nbytes", 0))
+
+
+async def once(cache: RenderCache, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+    """The value cached under `key`, made by `make()` on a miss; requests for the same key
+    arriving while it is made wait for that one result (no stampede). A failure is not cached:
+    the waiting requests get the same error, the next request tries again."""
+    cached = cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[return-value]
+    pending = cache.pending.get(key)
+    loop = asyncio.get_running_loop()
+    if pending is not None and pending.get_loop() is loop:
+        return await asyncio.shield(pending)
+    future: asyncio.Future[Any] = loop.create_future()
+    cache.pending[key] = future
+    try:
+        value = await make()
+    except BaseException as exc:
+        future.set_exception(exc)
+        future.exception()  # retrieved: no "never retrieved" warning when nobody waited
+        raise
+    else:
+        cache.renders += 1
+        cache.put(key, value)
+        future.set_result(value)
+        return value
+    finally:
+        cache.pending.pop(key, None)
 
 
 def view_caches() -> dict[str, RenderCache]:
     """A fresh cache for each cached view (create_app puts them on `app.state`)."""
-    return {name: RenderCache(size) for name, size in VIEW_CACHE_SIZES.items()}
+    return {name: RenderCache(size) for name, size in VIEW_CACHE_BYTES.items()}
+
+
+def cache_state(caches: dict[str, RenderCache]) -> dict[str, dict[str, int]]:
+    """Each cached view's entries, bytes held, renders, hits and misses (for /healthz)."""
+    return {
+        name: {
+            "entries": len(cache),
+            "bytes": cache.bytes,
+            "max_bytes": cache.max_bytes,
+            "renders": cache.renders,
+            "hits": cache.hits,
+            "misses": cache.misses,
+        }
+        for name, cache in caches.items()
+    }
 
 
 def etag(*parts: object) -> str:
@@ -100,8 +183,17 @@ class Loaded:
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    html: str
+    packed: bytes
+    """The rendered fragment, UTF-8 and zlib-compressed (a matrix's 1.1 MB is ~60 kB)."""
     page: dict[str, Any]
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.packed)
+
+    @property
+    def html(self) -> str:
+        return zlib.decompress(self.packed).decode()
 
 
 async def cached_view(
@@ -156,27 +248,31 @@ async def cached_view(
         headers["Cache-Control"] = "private, no-cache"
         if headers["ETag"] in request.headers.get("if-none-match", ""):
             return Response(status_code=304, headers=headers)
-    cache = request.app.state.view_caches[name]
+    cache: RenderCache = request.app.state.view_caches[name]
     whole_page = not logged_in and not auth.csrf_token and not as_fragment
-    page_key = (*key, "page.gz")
-    if whole_page and isinstance(packed := cache.get(page_key), bytes):
-        return _compressed(request, packed, headers, status_code)
-    entry = cache.get(key)
-    if not isinstance(entry, _Entry):
-        entry = await run_in_threadpool(_load, session, load, fragment, logged_in, as_fragment)
-        cache.put(key, entry)
-    response = render(
-        request,
-        page,
-        {**(context or {}), **entry.page},
-        fragment=fragment,
-        fragment_html=entry.html,
-        status_code=status_code,
-    )
+
+    async def page_around() -> Response:
+        entry = await once(cache, key, fragment_entry)
+        return render(
+            request,
+            page,
+            {**(context or {}), **entry.page},
+            fragment=fragment,
+            fragment_html=entry.html,
+            status_code=status_code,
+        )
+
+    async def fragment_entry() -> _Entry:
+        return await run_in_threadpool(_load, session, load, fragment, logged_in, as_fragment)
+
+    async def whole() -> bytes:
+        body = bytes((await page_around()).body)
+        return await run_in_threadpool(lambda: gzip.compress(body, PAGE_GZIP_LEVEL, mtime=0))
+
     if whole_page:
-        packed = gzip.compress(bytes(response.body), compresslevel=6, mtime=0)
-        cache.put(page_key, packed)
+        packed = await once(cache, (*key, "page.gz"), whole)
         return _compressed(request, packed, headers, status_code)
+    response = await page_around()
     response.headers.update(headers)
     return response
 
@@ -198,7 +294,7 @@ def _load(
             "site_name": get_settings().site_name,
         },
     )
-    return _Entry(html, loaded.page)
+    return _Entry(zlib.compress(html.encode(), FRAGMENT_ZLIB_LEVEL), loaded.page)
 
 
 def _compressed(

@@ -87,6 +87,33 @@ class Settings(BaseSettings):
         ge=0,
         description="Largest request body accepted; a larger one gets 413.",
     )
+    db_statement_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description=(
+            "PostgreSQL: longest a web request's SQL statement may run (0: no limit); "
+            "a statement cancelled for it answers 503 with Retry-After."
+        ),
+    )
+    db_lock_timeout_ms: int = Field(
+        default=3000,
+        ge=0,
+        description="PostgreSQL: longest a web request waits for a row or table lock (0: no limit).",
+    )
+    db_pool_size: int = Field(
+        default=5, ge=1, description="Database connections each worker keeps for web requests."
+    )
+    db_pool_overflow: int = Field(
+        default=10, ge=0, description="Connections a worker may open beyond the pool when busy."
+    )
+    db_pool_timeout_s: float = Field(
+        default=3.0,
+        gt=0,
+        description=(
+            "Longest a web request waits for a free connection; then it answers 503 with "
+            "Retry-After."
+        ),
+    )
     max_form_fields: int = Field(
         default=1000,
         ge=1,

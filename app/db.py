@@ -15,7 +15,9 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.pool import QueuePool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import EMBEDDED_DATABASE_PATH, get_settings
@@ -99,6 +101,67 @@ def get_reading_engine() -> Engine:
     return get_engine().execution_options(**{SQLITE_DEFERRED: True})
 
 
+def web_engine_options(url: str) -> dict[str, Any]:
+    """Engine options for web requests: a bounded pool and, on PostgreSQL, statement and lock
+    timeouts, so no request waits on the database longer than the settings say."""
+    settings = get_settings()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return {}  # one connection per thread: there is no pool to bound
+    options: dict[str, Any] = {
+        "pool_size": settings.db_pool_size,
+        "max_overflow": settings.db_pool_overflow,
+        "pool_timeout": settings.db_pool_timeout_s,
+    }
+    if parsed.get_backend_name() == "postgresql":
+        options["connect_args"] = {
+            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}"
+            f" -c lock_timeout={settings.db_lock_timeout_ms}"
+        }
+    return options
+
+
+@lru_cache
+def get_web_engine() -> Engine:
+    """The engine of web requests (the command line's work, an import say, has no timeouts)."""
+    url = get_settings().effective_database_url
+    return make_engine(url, **web_engine_options(url))
+
+
+@lru_cache
+def get_web_reading_engine() -> Engine:
+    """The web engine for requests that only read (SQLite: no write lock)."""
+    return get_web_engine().execution_options(**{SQLITE_DEFERRED: True})
+
+
+def pool_state(engine: Engine) -> dict[str, Any]:
+    """How busy the engine's connection pool is: its size, overflow and connections in use."""
+    pool = engine.pool
+    size = getattr(pool, "size", None)
+    if not isinstance(pool, QueuePool) or size is None:
+        return {"kind": type(pool).__name__}
+    limit = pool.size() + max(getattr(pool, "_max_overflow", 0), 0)
+    in_use = pool.checkedout()
+    return {
+        "kind": "queue",
+        "size": pool.size(),
+        "limit": limit,
+        "in_use": in_use,
+        "idle": pool.checkedin(),
+        "exhausted": in_use >= limit,
+    }
+
+
+def database_timed_out(exc: BaseException) -> bool:
+    """Whether `exc` is a web request's statement or lock timeout, or no free connection."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, OperationalError) and getattr(exc.orig, "sqlstate", None) in {
+        "57014",  # query_canceled: the statement timeout
+        "55P03",  # lock_not_available: the lock timeout
+    }
+
+
 def attempt(request: Request) -> int:
     """Which run of this request this is (RetryWhenBusy runs it again when the database is busy)."""
     return int(request.scope.get("state", {}).get(_ATTEMPT, 1))
@@ -129,7 +192,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the thread pool; the commit and rollback, which do, run there.
     """
     reads = request.method in SAFE_METHODS and attempt(request) == 1
-    session = Session(get_reading_engine() if reads else get_engine(), expire_on_commit=False)
+    engine = get_web_reading_engine() if reads else get_web_engine()
+    session = Session(engine, expire_on_commit=False)
     try:
         yield session
         if session.in_transaction():
@@ -151,8 +215,8 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def engine_dependency() -> Engine:
-    """The reading engine, as a dependency (tests point it at an unreachable database)."""
-    return get_reading_engine()
+    """The web reading engine, as a dependency (tests point it at an unreachable database)."""
+    return get_web_reading_engine()
 
 
 EngineDep = Annotated[Engine, Depends(engine_dependency)]

@@ -8,6 +8,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -15,7 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app import __version__
 from app.cached_views import view_caches
 from app.config import PROJECT_ROOT, check_production_settings, get_settings
-from app.db import RetryWhenBusy, database_busy, note_busy
+from app.db import RetryWhenBusy, database_busy, database_timed_out, note_busy
 from app.middleware import (
     CONTENT_SECURITY_POLICY,
     HeadMiddleware,
@@ -159,16 +160,27 @@ async def _throttled(request: Request, exc: Exception) -> Response:
     return response
 
 
+def _busy(request: Request, why: str) -> Response:
+    response = _error(
+        request, 503, "Busy", f"{why}; nothing was saved. Please try again in a few seconds."
+    )
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+async def _database_timed_out(request: Request, exc: Exception) -> Response:
+    if not database_timed_out(exc):  # registered for pool and operational errors
+        raise exc
+    return _busy(request, "The database is busy")
+
+
 async def _database_busy(request: Request, exc: Exception) -> Response:
+    if database_timed_out(exc):  # a bounded wait ran out: answer now, do not run again
+        return await _database_timed_out(request, exc)
     if not database_busy(exc):  # registered for OperationalError; anything else is a 500
         raise exc
     note_busy(request)  # RetryWhenBusy runs the request again while it may
-    response = _error(
-        request, 503, "Busy", "Others were saving at the same moment; nothing was saved. "
-        "Please try again in a few seconds.",
-    )  # fmt: skip
-    response.headers["Retry-After"] = "5"
-    return response
+    return _busy(request, "Others were saving at the same moment")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -249,6 +261,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(Throttled, _throttled)
     app.add_exception_handler(OperationalError, _database_busy)
+    app.add_exception_handler(PoolTimeout, _database_timed_out)
 
     # Middleware runs outermost-last-added: request context (id, headers, log, 500) wraps the
     # host check, which wraps the body limits, which wrap HEAD, compression and the app.

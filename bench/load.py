@@ -1,19 +1,26 @@
-"""Benchmark over HTTP: the app on PostgreSQL with 2 workers, measured with wrk at 32 connections.
+"""Benchmark over HTTP when the cache misses: the app on PostgreSQL with 2 workers, under wrk.
 
 Run by hand (it takes a few minutes; the data is kept for the next run unless --regenerate):
 
     .venv/bin/python -m bench.load [--quotes 1000000] [--positions 50000] [--duration 15]
 
-It needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Debian's `wrk`. It creates two
-databases, `peacetalks_bench_seed` (the seed data) and `peacetalks_bench_large` (30 parties x
-40 issues, --positions positions with history, --quotes quotes, loaded with COPY), serves each
-with `peacetalks serve --workers 2`, serves a bare FastAPI page as the yardstick, and prints
-requests per second and p50/p99 latency for each page.
+It needs PostgreSQL on 127.0.0.1:5432 (user postgres) and Debian's `wrk`. It creates the
+database `peacetalks_bench_large` (BENCH_DB_PREFIX changes `peacetalks_bench`): 30 parties x 40
+issues, --positions positions with history, --quotes quotes, loaded with COPY. It serves it
+with `peacetalks serve --workers 2` and a bare FastAPI page (the yardstick) the same way, and
+runs wrk with the Lua scripts in bench/, each choosing a random request every time (so the
+per-data-version cache rarely answers): the matrix as of a random day, a random cell on a
+random day, searches of the generated vocabulary, the quotes API with random filters and
+pages. The yardstick runs before and after each workload, so every ratio compares neighbours.
+wrk's percentiles are checked against the app's own request log (one line per request with its
+duration). Last: the first matrix view after each of 10 writes, and each worker's resident
+memory and cache bytes (from /healthz).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -22,10 +29,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,8 +42,9 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-SEED_DB = "peacetalks_bench_seed"
-LARGE_DB = "peacetalks_bench_large"
+PREFIX = os.environ.get("BENCH_DB_PREFIX", "peacetalks_bench")
+"""Prefix of the benchmark's database names (BENCH_DB_PREFIX), so runs side by side do not collide."""
+LARGE_DB = f"{PREFIX}_large"
 PARTIES, ISSUES = 30, 40
 STANCES = ["accepts", "conditional", "ambiguous", "rejects"]
 VOCABULARY = (
@@ -165,16 +175,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], health: str) -> Iterator[str]:
+def server(args: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[str]:
+    """Serve on a free port until the block ends; the server's stdout (the request log) goes
+    to `log`."""
     port = free_port()
-    process = subprocess.Popen(
-        [*args, "--port", str(port)],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [*args, "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -194,38 +207,89 @@ def server(args: list[str], env: dict[str, str], health: str) -> Iterator[str]:
             os.killpg(process.pid, signal.SIGKILL)
 
 
-def wrk(url: str, connections: int, duration: int) -> tuple[float, float, float]:
-    """Requests per second, p50 and p99 in milliseconds."""
-    threads = min(2, connections)
-    out = subprocess.run(
-        # Like a browser, ask for gzip (every page, the yardstick included).
-        [
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-H",
-            "Accept-Encoding: gzip",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+@dataclass
+class Run:
+    """One wrk run: requests per second, wrk's p50 and p99 (ms), answers that were not 2xx,
+    and the same run seen in the app's request log (count, p50, p99, max in ms)."""
+
+    name: str
+    connections: int
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+    log: tuple[int, float, float, float] | None = None
+    ratio: float | None = None
+
+
+def wrk(
+    url: str, connections: int, duration: int, script: str | None = None, args: Sequence[str] = ()
+) -> tuple[float, float, float, int]:
+    """Requests per second, p50 and p99 in milliseconds, and how many answers were not 2xx."""
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{duration}s"]
+    command += ["--latency", "--timeout", "10s", "-H", "Accept-Encoding: gzip"]
+    if script is not None:
+        command += ["-s", str(ROOT / "bench" / script)]
+    command.append(url)
+    if args:
+        command += ["--", *args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def percentile(p: str) -> float:
         value, unit = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
-    if "Non-2xx" in out:
-        raise RuntimeError(f"errors from {url}:\n{out}")
-    return rps, percentile("50"), percentile("99")
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    timeouts = re.search(r"timeout (\d+)", out)
+    failed = (int(errors.group(1)) if errors else 0) + (int(timeouts.group(1)) if timeouts else 0)
+    return rps, percentile("50"), percentile("99"), failed
+
+
+def logged(log: Path, since: int) -> tuple[int, float, float, float]:
+    """The requests the app logged after byte `since`: count, p50, p99 and max duration (ms)."""
+    durations = []
+    with log.open("rb") as lines:
+        lines.seek(since)
+        for line in lines:
+            if b'"duration_ms"' in line:
+                durations.append(float(json.loads(line)["duration_ms"]))
+    if not durations:
+        return 0, 0.0, 0.0, 0.0
+    durations.sort()
+
+    def at(q: float) -> float:
+        return durations[min(len(durations) - 1, int(q * len(durations)))]
+
+    return len(durations), at(0.5), at(0.99), durations[-1]
+
+
+def worker_memory(base: str) -> dict[int, tuple[int, int]]:
+    """Each worker's resident memory and bytes held in its view caches, from /healthz."""
+    seen: dict[int, tuple[int, int]] = {}
+    for _ in range(40):
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+            worker = json.loads(response.read())["worker"]
+        cached = sum(cache["bytes"] for cache in worker["caches"].values())
+        seen[worker["pid"]] = (worker["rss_bytes"], cached)
+    return seen
+
+
+WORKLOADS = [
+    # name, script, connections, script arguments ("words": the vocabulary)
+    ("matrix, random as_of (700 days)", "matrix.lua", 32, ()),
+    ("matrix, random as_of (700 days)", "matrix.lua", 1, ()),
+    ("cell, random party x issue x as_of", "cell.lua", 32, (str(PARTIES), str(ISSUES))),
+    ("cell, random party x issue x as_of", "cell.lua", 1, (str(PARTIES), str(ISSUES))),
+    ("search, word pairs and phrases", "search.lua", 32, ("words",)),
+    ("search, word pairs and phrases", "search.lua", 1, ("words",)),
+    ("search, absent word or phrase", "search.lua", 1, ("absent", "words")),
+    ("quotes API, random filters and pages", "api.lua", 32, ("words",)),
+]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="HTTP benchmark with wrk")
+    parser = argparse.ArgumentParser(description="HTTP benchmark with wrk when the cache misses")
     parser.add_argument("--quotes", type=int, default=1_000_000)
     parser.add_argument("--positions", type=int, default=50_000)
     parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
@@ -233,65 +297,67 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
-
-    if args.regenerate or not exists(SEED_DB):
-        recreate(SEED_DB)
-        cli(SEED_DB, "db", "upgrade")
-        cli(SEED_DB, "seed")
     if args.regenerate or not exists(LARGE_DB):
         print("Generating the large dataset ...", flush=True)
         recreate(LARGE_DB)
         cli(LARGE_DB, "db", "upgrade")
         generate_large(args.quotes, args.positions)
+    else:
+        cli(LARGE_DB, "db", "upgrade")
 
     serve = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--workers", "2"]
-    results: list[tuple[str, int, float, float, float]] = []
-
-    def measure(name: str, url: str, connections: int = 32) -> None:
-        for _ in range(8):  # warm up every worker (first render, caches)
-            urllib.request.urlopen(url, timeout=60).read()
-        rps, p50, p99 = wrk(url, connections, args.duration)
-        results.append((name, connections, rps, p50, p99))
-        print(
-            f"  {name:<34} c={connections:<3} {rps:9.1f} req/s   p50 {p50:8.1f} ms   p99 {p99:8.1f} ms",
-            flush=True,
-        )
-
-    yardstick = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.yardstick:app",
-        "--host",
-        "127.0.0.1",
-        "--workers",
-        "2",
-        "--log-level",
-        "warning",
-    ]
-    with server(yardstick, {}, "/") as base:
-        measure("yardstick (constant page)", base + "/")
-    with server(serve, {"DATABASE_URL": url_for(SEED_DB)}, "/healthz") as base:
-        measure("matrix, seed size", base + "/?as_of=2025-04-23")
-    with server(serve, {"DATABASE_URL": url_for(LARGE_DB)}, "/healthz") as base:
-        measure("matrix, 30x40, 50k positions", base + "/?as_of=2025-06-01")
-        measure("cell detail", base + "/cells/party-7/issue-12?as_of=2025-06-01")
-        measure("cell detail (1 client)", base + "/cells/party-7/issue-12?as_of=2025-06-01", 1)
-        measure("search 1M quotes", base + "/quotes?q=ceasefire+crimea+-nato")
-        measure("search 1M quotes (1 client)", base + "/quotes?q=ceasefire+crimea+-nato", 1)
-        measure("quotes API", base + "/api/v1/quotes?q=sanctions&party=party-3&page_size=50")
-        measure("changes page", base + "/changes?from=2023-01-01&to=2024-01-01")
-        first_after_write(base)
-    yard = results[0][2]
+    yardstick = [sys.executable, "-m", "uvicorn", "bench.yardstick:app", "--host", "127.0.0.1"]
+    yardstick += ["--workers", "2", "--log-level", "warning"]
+    logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    app_log = logs / "app.log"
+    runs: list[Run] = []
+    with (
+        server(yardstick, {}, "/", logs / "yardstick.log") as yard,
+        server(serve, {"DATABASE_URL": url_for(LARGE_DB)}, "/healthz", app_log) as base,
+    ):
+        for name, script, connections, script_args in WORKLOADS:
+            words = [w for a in script_args for w in (VOCABULARY if a == "words" else [a])]
+            before = wrk(yard + "/", 32, args.duration)[0]
+            since = app_log.stat().st_size
+            rps, p50, p99, errors = wrk(base, connections, args.duration, script, words)
+            run = Run(name, connections, rps, p50, p99, errors, logged(app_log, since))
+            after = wrk(yard + "/", 32, args.duration)[0]
+            run.ratio = rps / ((before + after) / 2)
+            runs.append(run)
+            print(_row(run), flush=True)
+        write = first_after_write(base)
+        memory = worker_memory(base)
     print(
-        f"\nmatrix / yardstick: seed {results[1][2] / yard:.2f}, large {results[2][2] / yard:.2f} (target >= 0.33)"
+        f"\nUnder load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+        f"{os.getloadavg()[2]:.2f}, {time.strftime('%Y-%m-%d %H:%M')} UTC, --duration {args.duration}:\n"
+    )
+    print(
+        "| workload | conns | req/s | p50 ms | p99 ms | log p99 ms | log max ms | non-2xx | ratio to yardstick |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for run in runs:
+        print(_row(run))
+    print(
+        f"\nFirst matrix view after a write (10 writes): median {write[0]:.0f} ms, slowest {write[1]:.0f} ms"
+    )
+    for pid, (rss, cached) in sorted(memory.items()):
+        print(f"Worker {pid}: resident {rss / 1e6:.0f} MB, view caches {cached / 1e6:.1f} MB")
+
+
+def _row(run: Run) -> str:
+    count, _, log_p99, log_max = run.log or (0, 0.0, 0.0, 0.0)
+    ratio = f"{run.ratio:.4f}" if run.ratio is not None and run.connections > 1 else "-"
+    return (
+        f"| {run.name} | {run.connections} | {run.rps:,.1f} | {run.p50:.1f} | {run.p99:.1f} | "
+        f"{log_p99:.1f} | {log_max:.1f} | {run.errors} | {ratio} |"
     )
 
 
-def first_after_write(base: str) -> None:
-    """Time the first matrix view after a write (the cache is cold for the new data version)."""
+def first_after_write(base: str) -> tuple[float, float]:
+    """The first matrix view after each of 10 writes (the cache is cold for the new data
+    version): the median and the slowest, in ms."""
     samples = []
-    for n in range(5):
+    for n in range(10):
         with psycopg.connect(
             f"postgresql://postgres@127.0.0.1:5432/{LARGE_DB}", autocommit=True
         ) as conn:
@@ -302,12 +368,10 @@ def first_after_write(base: str) -> None:
             )
         time.sleep(0.05)  # let the workers' listeners hear of it
         started = time.perf_counter()
-        urllib.request.urlopen(base + f"/?as_of=2025-06-0{n + 1}", timeout=30).read()
+        urllib.request.urlopen(base + f"/?as_of=2025-06-{n + 1:02d}", timeout=30).read()
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
-    print(
-        f"  first matrix view after a write: median {samples[2]:.0f} ms, max {samples[-1]:.0f} ms (target < 150 ms)"
-    )
+    return (samples[4] + samples[5]) / 2, samples[-1]
 
 
 if __name__ == "__main__":

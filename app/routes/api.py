@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import resource
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from app.cached_views import cache_state
 from app.config import get_settings
-from app.db import EngineDep, SessionDep
+from app.db import EngineDep, SessionDep, pool_state
 from app.forms import parse_day, parse_whole_number
 from app.models import Party, Position, Quote, Source
 from app.routes.pages import Issues, Parties
@@ -462,15 +465,40 @@ def changes_api(
     ]
 
 
-@health_router.get("/healthz", summary="Liveness and database reachability")
-def healthz(engine: EngineDep) -> JSONResponse:
-    """200 when the database answers, 503 when it does not."""
+@health_router.get("/healthz", summary="Liveness, database reachability and the pool's state")
+def healthz(request: Request, engine: EngineDep) -> JSONResponse:
+    """200 when the database answers (status "busy" while every pooled connection is in use,
+    without waiting for one), 503 when it does not; with this worker's process id, resident
+    memory, connection pool and view caches."""
+    pool = pool_state(engine)
+    worker = {
+        "pid": os.getpid(),
+        "rss_bytes": resident_bytes(),
+        "caches": cache_state(request.app.state.view_caches),
+    }
+    if pool.get("exhausted"):
+        return JSONResponse({"status": "busy", "database": "ok", "pool": pool, "worker": worker})
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not healthy", never a 500
         return JSONResponse(
-            {"status": "unavailable", "database": "unreachable", "detail": type(exc).__name__},
+            {
+                "status": "unavailable",
+                "database": "unreachable",
+                "detail": type(exc).__name__,
+                "pool": pool,
+                "worker": worker,
+            },
             status_code=503,
         )
-    return JSONResponse({"status": "ok", "database": "ok"})
+    return JSONResponse({"status": "ok", "database": "ok", "pool": pool, "worker": worker})
+
+
+def resident_bytes() -> int:
+    """This process's resident memory (Linux: now; elsewhere: its peak)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

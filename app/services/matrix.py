@@ -165,11 +165,13 @@ def history_with_runs(
     known_on: date | None,
     party_ids: Sequence[int] | None,
     issue_ids: Sequence[int] | None,
+    rationale: bool = True,
 ) -> Any:
     """Positions effective on or before `until`, each with the stance and condition before it and
-    a flag `starts` that is 1 where a new run begins (the stance or the condition changed)."""
+    a flag `starts` that is 1 where a new run begins (the stance or the condition changed).
+    Without `rationale` the rows stay narrow (a matrix sorts every position of every cell)."""
     condition = func.coalesce(Position.condition, "")
-    lagged = select(
+    columns: list[Any] = [
         Position.id,
         Position.party_id,
         Position.issue_id,
@@ -177,10 +179,11 @@ def history_with_runs(
         Position.condition,
         Position.effective_from,
         Position.recorded_at,
-        Position.rationale,
+        *([Position.rationale] if rationale else []),
         func.lag(Position.stance).over(partition_by=_CELL, order_by=_ORDER).label("previous"),
         func.lag(condition).over(partition_by=_CELL, order_by=_ORDER).label("previous_condition"),
-    ).where(Position.effective_from <= until)
+    ]
+    lagged = select(*columns).where(Position.effective_from <= until)
     h = _scoped(lagged, known_on, party_ids, issue_ids).subquery("lagged")
     starts = case(
         (
@@ -209,9 +212,16 @@ def current_positions_query(
     The latest effective_from on or before `as_of` wins; ties go to the later recording. With
     `known_on`, positions recorded after that day are ignored, so an old view can be reproduced.
     """
-    h = history_with_runs(until=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids)
+    h = history_with_runs(
+        until=as_of,
+        known_on=known_on,
+        party_ids=party_ids,
+        issue_ids=issue_ids,
+        rationale=False,
+    )
     cell = (h.c.party_id, h.c.issue_id)
     order = (h.c.effective_from, h.c.recorded_at, h.c.id)
+    # Every window in one order (one sort): the latest position is the one numbered last.
     numbered = select(
         h.c.id,
         h.c.party_id,
@@ -220,9 +230,11 @@ def current_positions_query(
         h.c.condition,
         h.c.effective_from,
         func.sum(h.c.starts).over(partition_by=cell, order_by=order).label("run"),
-        func.row_number()
-        .over(partition_by=cell, order_by=tuple(c.desc() for c in order))
-        .label("rank"),
+        (
+            func.count().over(partition_by=cell)
+            - func.row_number().over(partition_by=cell, order_by=order)
+            + 1
+        ).label("rank"),
     ).subquery("numbered")
     last = select(
         *numbered.c,

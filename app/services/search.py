@@ -26,8 +26,9 @@ How words match, the same on both databases:
 
 Order: by relevance when there are words to rank by (PostgreSQL ts_rank_cd, SQLite bm25; the
 quote's text weighs most, then the who/what/where part, then the note), newest first among
-equals. Only the newest RANK_WINDOW matches are ranked and older ones follow newest first, so
-the cost of ranking does not grow with the number of matches (a common word matches a good part
+equals. Only the newest RANK_WINDOW matches are ranked (on PostgreSQL, when fewer are among the
+newest SCAN_FIRST quotes, those found there) and older ones follow newest first, so the cost
+of ranking does not grow with the number of matches (a common word matches a good part
 of a million quotes). `sort=date` (or a search without words) orders every match newest first.
 """
 
@@ -298,7 +299,7 @@ class QuotePage:
     rank_window: int = 0
 
 
-RANK_WINDOW = 500
+RANK_WINDOW = 200
 """Newest matches ranked by relevance; older ones follow newest first (the cost stays bounded)."""
 
 _VECTOR: ColumnElement[Any] = literal_column("quotes.search_vector")
@@ -313,6 +314,9 @@ class _TextMatch:
     condition: ColumnElement[bool] | None = None
     score: ColumnElement[Any] | None = None
     higher_is_better: bool = True
+    tsq: ColumnElement[Any] | None = None
+    """PostgreSQL: the tsquery itself (what the vector must match, or must not when `negated`)."""
+    negated: bool = False
 
     def narrow(self, stmt: Select[Any]) -> Select[Any]:
         """The statement with the text search applied."""
@@ -346,7 +350,11 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
     if not parsed.clauses:  # only exclusions: anything that has none of them
         if postgresql:
             negatives = func.to_tsquery(_CONFIG, bindparam("tsq", tsquery([parsed.excluded], [])))
-            return _TextMatch(condition=~_VECTOR.op("@@", is_comparison=True)(negatives))
+            return _TextMatch(
+                condition=~_VECTOR.op("@@", is_comparison=True)(negatives),
+                tsq=negatives,
+                negated=True,
+            )
         excluded = _fts5_hits(fts5_match([parsed.excluded]), scored=False)
         return _TextMatch(condition=Quote.id.not_in(select(excluded.c.id)))
     if postgresql:
@@ -355,6 +363,7 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
             condition=_VECTOR.op("@@", is_comparison=True)(query),
             # Normalisation 1 divides by 1 + log(length): a long document does not win by size.
             score=func.ts_rank_cd(_VECTOR, query, 1) if scored else None,
+            tsq=query,
         )
     hits = _fts5_hits(fts5_match(parsed.clauses, parsed.excluded), scored=scored)
     return _TextMatch(hits=hits, score=hits.c.score if scored else None, higher_is_better=False)
@@ -443,6 +452,109 @@ def _ranked_page(
     )
 
 
+SCAN_FIRST = 10_000
+"""PostgreSQL: how many of the newest quotes (after the other filters) are checked for the words
+before the text index is asked for every match instead."""
+
+
+def _newest_matches(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    match: _TextMatch,
+    needed: int,
+    enough: int,
+) -> tuple[list[Any], bool]:
+    """PostgreSQL: up to the newest `needed` matches as (id, said_on, score), newest first, of
+    which at least `enough` (or every match, when there are fewer); and True when they are the
+    newest `needed` or every match (False: only those among the newest quotes).
+
+    One statement, two plans, each bounded whatever the words: the newest SCAN_FIRST quotes
+    are checked first (fast when matches are common); only when they hold fewer than `enough`
+    (matches are rare) does the text index list every match to be sorted. The planner alone
+    would walk the date index for a word it guesses common and, for a word in no quote, read
+    the whole table.
+    """
+    tsq = match.tsq if match.tsq is not None else literal("")
+    newest = (Quote.said_on.desc(), Quote.id.desc())
+
+    def matching(vector: ColumnElement[Any]) -> ColumnElement[bool]:
+        hit = vector.op("@@", is_comparison=True)(tsq)
+        return ~hit if match.negated else hit
+
+    def score(vector: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.ts_rank_cd(vector, tsq, 1) if match.score is not None else null()
+
+    recent = (
+        select(Quote.id, Quote.said_on, _VECTOR.label("vector"))
+        .where(*conditions)
+        .order_by(*newest)
+        .limit(SCAN_FIRST)
+        .subquery("recent")
+    )
+    first = (
+        select(recent.c.id, recent.c.said_on, score(recent.c.vector).label("score"))
+        .where(matching(recent.c.vector))
+        .order_by(recent.c.said_on.desc(), recent.c.id.desc())
+        .limit(needed)
+        .cte("first")
+        .prefix_with("MATERIALIZED")
+    )
+    parts = [select(literal(0).label("part"), first.c.id, first.c.said_on, first.c.score)]
+    if not match.negated:  # the text index cannot list what lacks a word
+        # Run only when the first plan found too few (a one-time filter); MATERIALIZED keeps
+        # the order and limit out, so the planner lists the matches by the text index.
+        found = select(func.count()).select_from(first).scalar_subquery()
+        hits = (
+            select(Quote.id, Quote.said_on)
+            .where(matching(_VECTOR), *conditions, found < enough)
+            .cte("hits")
+            .prefix_with("MATERIALIZED")
+        )
+        top = (
+            select(hits.c.id, hits.c.said_on)
+            .order_by(hits.c.said_on.desc(), hits.c.id.desc())
+            .limit(needed)
+            .subquery("top")
+        )
+        parts.append(
+            select(literal(1), top.c.id, top.c.said_on, score(_VECTOR)).join(
+                Quote, Quote.id == top.c.id
+            )
+        )
+    ordered = union_all(*parts).subquery("ordered")
+    rows = session.execute(
+        select(ordered).order_by(ordered.c.part, ordered.c.said_on.desc(), ordered.c.id.desc())
+    ).all()
+    newest_scanned = [row[1:] for row in rows if row[0] == 0]
+    if len(newest_scanned) >= enough or match.negated:
+        return newest_scanned, len(newest_scanned) >= needed
+    return [row[1:] for row in rows if row[0] == 1], True
+
+
+def _newest_first_page(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    match: _TextMatch,
+    offset: int,
+    limit: int,
+    window: int,
+) -> tuple[list[Quote], bool, int]:
+    """PostgreSQL: a page of matches, the newest `window` best match first (0: newest first),
+    older ones after them newest first; whether every match was ranked, and how many were.
+    When matches are sparse among the newest quotes, only those found there are ranked."""
+    found, complete = _newest_matches(
+        session, conditions, match, max(window, offset + limit), enough=offset + limit
+    )
+    ranked = sorted(found[:window], key=lambda r: (-r[2], -r[1].toordinal(), -r[0]))
+    ids = [row[0] for row in [*ranked, *found[window:]][offset : offset + limit]]
+    quotes = {
+        q.id: q
+        for q in session.scalars(select(Quote).where(Quote.id.in_(ids)).options(*quote_loading()))
+    }
+    ranked_all = window == 0 or (complete and len(ranked) < window)
+    return [quotes[i] for i in ids], ranked_all, len(ranked)
+
+
 def search_quotes(
     session: Session,
     *,
@@ -460,7 +572,13 @@ def search_quotes(
     match = _text_match(session, parsed, scored=by_relevance)
     offset, limit = (page - 1) * page_size, page_size + 1
     ranked_all = True
-    if match is not None and match.score is not None:
+    if match is not None and match.tsq is not None:
+        window = rank_window if by_relevance else 0
+        rows, ranked_all, ranked = _newest_first_page(
+            session, conditions, match, offset, limit, window
+        )
+        rank_window = ranked or rank_window
+    elif match is not None and match.score is not None:
         found = session.execute(
             _ranked_page(conditions, match, match.score, offset, limit, rank_window).options(
                 *quote_loading()

@@ -1,0 +1,177 @@
+"""No web request scans the whole quotes table: the plans of search, cell and quotes API queries,
+on a generated PostgreSQL database large enough for the planner to choose as in production.
+
+Each request goes through the app; every statement it runs is explained again with its own
+parameters (EXPLAIN ANALYZE), and no node may read the quotes table sequentially or touch more
+than a small share of its rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event, make_url, text
+
+from app import db, migrate
+from app.config import get_settings
+from app.main import create_app
+from tests.conftest import require_postgres
+
+QUOTES = 200_000
+PARTIES, ISSUES = 30, 40
+WORDS = (
+    "ceasefire crimea sanctions nato membership territory guarantees security negotiations talks "
+    "kremlin kyiv washington brussels envoy summit proposal plan frontline withdrawal referendum "
+    "recognition annexation energy grain corridor prisoners exchange monitoring peacekeepers"
+).split()
+MOST_ROWS_TOUCHED = QUOTES // 10
+"""What one plan node may read of the quotes table (a whole-table scan reads all of it)."""
+
+GENERATE = [
+    "SET session_replication_role = replica",  # the search-meta triggers: not needed here
+    f"""INSERT INTO parties (id, slug, name, short_name, kind, sort_order)
+        SELECT p, 'party-' || p, 'Party ' || p, 'P' || p, 'state', p
+        FROM generate_series(1, {PARTIES}) AS p""",
+    f"""INSERT INTO issues (id, slug, title, proposition, sort_order)
+        SELECT i, 'issue-' || i, 'Issue ' || i, 'Proposition ' || i, i
+        FROM generate_series(1, {ISSUES}) AS i""",
+    f"""INSERT INTO speakers (id, name, role, party_id)
+        SELECT p * 10 + s, 'Speaker ' || p || '-' || s, 'Minister', p
+        FROM generate_series(1, {PARTIES}) AS p, generate_series(0, 2) AS s""",
+    """INSERT INTO sources (id, url, title, outlet, kind, tier)
+        SELECT n, 'https://example.org/r/' || n, 'Report ' || n, 'Wire', 'news_report',
+               'on_record'
+        FROM generate_series(1, 2000) AS n""",
+    f"""INSERT INTO quotes (id, text, kind, said_on, speaker_id, party_id, source_id, status)
+        SELECT n, (SELECT string_agg(v.w[1 + floor(random() * {len(WORDS)})::int], ' ')
+                   FROM generate_series(1, 12 + (n % 10)) AS k,
+                        (SELECT ARRAY[{", ".join(f"'{w}'" for w in WORDS)}] AS w) AS v),
+               'direct', DATE '2022-01-01' + floor(random() * 1400)::int,
+               (1 + n % {PARTIES}) * 10 + n % 3, 1 + n % {PARTIES}, 1 + n % 2000,
+               CASE WHEN n % 3 = 0 THEN 'reported' ELSE 'confirmed' END
+        FROM generate_series(1, {QUOTES}) AS n""",
+    f"""INSERT INTO quote_issues (quote_id, issue_id, stance)
+        SELECT n, 1 + (n * 7) % {ISSUES},
+               (ARRAY['accepts', 'conditional', 'ambiguous', 'rejects'])[1 + n % 4]
+        FROM generate_series(1, {QUOTES}) AS n""",
+    f"""INSERT INTO positions (id, party_id, issue_id, stance, condition, effective_from,
+                               rationale)
+        SELECT n, 1 + (n / 8) / {ISSUES} % {PARTIES}, 1 + (n / 8) % {ISSUES},
+               (ARRAY['accepts', 'ambiguous', 'rejects'])[1 + n % 3], NULL,
+               DATE '2022-01-01' + (n % 8) * 150, 'Generated.'
+        FROM generate_series(1, {PARTIES * ISSUES * 8}) AS n""",
+    f"""INSERT INTO position_evidence (position_id, quote_id)
+        SELECT n, n FROM generate_series(1, {PARTIES * ISSUES * 8}) AS n""",
+    "SET session_replication_role = DEFAULT",
+    "SELECT setval(pg_get_serial_sequence('quotes', 'id'), (SELECT max(id) FROM quotes))",
+]
+"""The data, made by PostgreSQL itself (a few seconds)."""
+
+REQUESTS = [
+    "/quotes?q=zzyzx",  # a word in no quote
+    '/quotes?q="ceasefire+kyiv+crimea+nato+talks"',  # a phrase that never occurs
+    "/quotes?q=zzyzx&sort=date",
+    "/quotes?q=ceasefire",  # a common word
+    "/quotes?q=ceasefire+crimea",
+    "/quotes?q=grain+corridor+envoy",
+    "/quotes?q=ceasefire+-nato&party=party-3",
+    "/quotes?q=-ceasefire",
+    "/cells/party-7/issue-12?as_of=2024-06-01",
+    "/cells/party-2/issue-40?as_of=2023-01-15",
+    "/api/v1/quotes?party=party-3&issue=issue-5&stance=accepts",
+    "/api/v1/quotes?issue=issue-9&page=20&page_size=50",
+    "/api/v1/quotes?q=sanctions&party=party-3&page_size=50",
+    "/api/v1/quotes?q=zzyzx&issue=issue-2",
+    "/api/v1/quotes?stance=rejects&date_from=2024-01-01&page=7",
+]
+
+
+@pytest.fixture(scope="module")
+def large_database() -> Iterator[str]:
+    """A database of QUOTES quotes, built once and kept for the next run (it only reads)."""
+    base = make_url(require_postgres())
+    url = base.set(database=f"{base.database}_plans").render_as_string(hide_password=False)
+    admin = db.make_engine(
+        base.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        name = make_url(url).database
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            ready = db.make_engine(url)
+            with ready.connect() as check:
+                built = check.execute(text("SELECT count(*) FROM quotes")).scalar_one()
+            ready.dispose()
+            if built != QUOTES:
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        if not conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            migrate.upgrade(url=url)
+            engine = db.make_engine(url)
+            with engine.begin() as build:
+                for statement in GENERATE:
+                    build.execute(text(statement))
+            with engine.connect() as vacuum:
+                vacuum.execution_options(isolation_level="AUTOCOMMIT").execute(
+                    text("VACUUM ANALYZE")
+                )
+            engine.dispose()
+    admin.dispose()
+    yield url
+
+
+def _quote_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if plan.get("Relation Name") == "quotes":
+        yield plan
+    for child in plan.get("Plans", []):
+        yield from _quote_nodes(child)
+
+
+def _rows_touched(node: dict[str, Any]) -> float:
+    loops = node.get("Actual Loops", 1)
+    kept = node.get("Actual Rows", 0)
+    removed = node.get("Rows Removed by Filter", 0) + node.get("Rows Removed by Index Recheck", 0)
+    return float((kept + removed) * loops)
+
+
+@pytest.mark.parametrize("path", REQUESTS)
+def test_no_web_request_scans_the_quotes_table(
+    large_database: str, path: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", large_database)
+    caches = (get_settings, db.get_web_engine, db.get_web_reading_engine)
+    for cached in caches:
+        cached.cache_clear()
+    statements: list[tuple[str, Any]] = []
+
+    def remember(_c: object, _cur: object, statement: str, parameters: Any, *_a: object) -> None:
+        if "quotes" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    engine = db.get_web_engine()
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        with TestClient(create_app()) as client:
+            assert client.get(path).status_code == 200
+        assert statements, path
+        with engine.connect() as conn:
+            for statement, parameters in statements:
+                explained = conn.exec_driver_sql(
+                    "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+                ).scalar_one()
+                plan = (explained if isinstance(explained, list) else json.loads(explained))[0]
+                for node in _quote_nodes(plan["Plan"]):
+                    assert node["Node Type"] != "Seq Scan", (path, statement)
+                    assert _rows_touched(node) <= MOST_ROWS_TOUCHED, (path, statement, node)
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+        engine.dispose()
+        for cached in caches:
+            cached.cache_clear()

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -364,7 +365,7 @@ def test_a_busy_renderer_answers_503_with_retry_after(
 
 
 def test_the_matrix_links_to_the_briefing_of_its_view(world: World) -> None:
-    html = world.client.get("/?as_of=2025-04-23&since=2025-04-16").text
+    html = unescape(world.client.get("/?as_of=2025-04-23&since=2025-04-16").text)
     assert 'href="/briefing.pdf?as_of=2025-04-23&since=2025-04-16"' in html
     assert "Download briefing" in html
 

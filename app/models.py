@@ -129,6 +129,21 @@ class Party(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class Theme(Base):
+    """A heading that groups issues in the matrix (territory, security, economy, process)."""
+
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(80))
+    sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __mapper_args__ = {"version_id_col": version}
+
+
 class Issue(Base):
     """A term of a settlement, phrased as a proposition a party can accept or reject."""
 
@@ -140,6 +155,8 @@ class Issue(Base):
     proposition: Mapped[str] = mapped_column(String(400))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    theme: Mapped[str | None] = mapped_column(String(60), index=True)
+    """The slug of the theme it is grouped under (app.services.themes keeps it pointing at one)."""
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -15,10 +16,10 @@ from httpx2 import Response
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.models import AuditEntry, Issue, Party, PartyKind, Role, Source, Speaker, User
+from app.models import AuditEntry, Issue, Party, PartyKind, Role, Source, Speaker, Theme, User
 from app.routes import audit as audit_routes
 from app.routes import manage as manage_routes
-from app.services import catalog, users
+from app.services import catalog, export_file, transfer, users
 from tests import builders
 from tests.conftest import csrf_token
 
@@ -116,7 +117,7 @@ def party_form(**values: str) -> dict[str, str]:
 
 # --- Who may do what ----------------------------------------------------------------------------
 
-ADMIN_PREFIXES = ("/manage/parties", "/manage/issues", "/manage/users")
+ADMIN_PREFIXES = ("/manage/parties", "/manage/issues", "/manage/themes", "/manage/users")
 
 
 def _manage_routes(app: FastAPI) -> list[tuple[str, str]]:
@@ -135,7 +136,9 @@ def _concrete(path: str, session: Session) -> str:
     source = session.scalars(select(Source).order_by(Source.id)).first()
     user = session.scalars(select(User).order_by(User.id)).first()
     assert speaker and source and user
-    slug = "ceasefire" if path.startswith("/manage/issues") else "us"
+    slug = {"/manage/issues": "ceasefire", "/manage/themes": "process"}.get(
+        "/".join(path.split("/")[:3]), "us"
+    )
     return (
         path.replace("{slug}", slug)
         .replace("{speaker_id}", str(speaker.id))
@@ -607,3 +610,64 @@ def test_an_xss_payload_in_every_text_field_shows_as_text(admin: Browser, seeded
     assert "<script>alert(1)</script>" not in bad.text and "&#34;&gt;&lt;script&gt;" in bad.text
     assert seeded.scalar(select(func.count()).select_from(Party).where(Party.name == XSS)) == 1
     assert seeded.scalar(select(Issue.description).where(Issue.slug == "xss")) == XSS
+
+
+# Themes (issue 13): admins manage the headings that group issues; data files carry them.
+
+
+def test_admins_manage_themes_and_set_an_issues_theme(admin: Browser, seeded: Session) -> None:
+    page = admin.get("/manage/themes")
+    assert (
+        page.status_code == 200 and "Territory" in page.text and "Crimea recognition" in page.text
+    )
+    added = admin.post("/manage/themes/new", {"slug": "humanitarian", "title": "Humanitarian"})
+    assert added.status_code == 303
+    taken = admin.post("/manage/themes/new", {"slug": "humanitarian", "title": "Again"})
+    assert taken.status_code == 422 and "taken" in taken.text
+    issue = seeded.scalars(select(Issue).where(Issue.slug == "ceasefire")).one()
+    form = {"title": issue.title, "proposition": issue.proposition, "description": issue.description,
+            "sort_order": str(issue.sort_order), "version": str(issue.version), "theme": "humanitarian"}  # fmt: skip
+    assert admin.post("/manage/issues/ceasefire/edit", form).status_code == 303
+    seeded.expire_all()
+    assert (
+        seeded.scalars(select(Issue.theme).where(Issue.slug == "ceasefire")).one() == "humanitarian"
+    )
+    unknown = admin.post(
+        "/manage/issues/ceasefire/edit",
+        {**form, "version": str(issue.version), "theme": "atlantis"},
+    )
+    assert unknown.status_code == 422 and "Choose a theme from the list." in unknown.text
+    refused = admin.post("/manage/themes/humanitarian/delete", {})
+    assert refused.status_code == 409 and "1 issue is grouped under it" in refused.text
+    matrix = admin.get("/?as_of=2025-04-23").text
+    assert 'class="theme">Humanitarian</th>' in matrix
+
+
+def test_editors_cannot_manage_themes(editor: Browser, seeded: Session) -> None:
+    assert editor.get("/manage/themes").status_code == 403
+    assert editor.post("/manage/themes/new", {"slug": "x", "title": "X"}).status_code == 403
+
+
+def test_themes_round_trip_through_export_and_import(seeded: Session, tmp_path: Path) -> None:
+    document = export_file.export_document(seeded)
+    assert [t["slug"] for t in document["themes"]] == [
+        "territory",
+        "security",
+        "economy",
+        "process",
+    ]
+    assert {i["slug"]: i["theme"] for i in document["issues"]}["nato-membership"] == "security"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "issues:\n  - slug: new-one\n    title: New\n    proposition: P\n    theme: nowhere\n"
+    )
+    with pytest.raises(transfer.ImportRejected) as rejected:
+        transfer.check_file(seeded, bad)
+    assert any("unknown theme 'nowhere'" in str(e) for e in rejected.value.errors)
+    good = tmp_path / "good.yaml"
+    good.write_text(
+        "themes:\n  - slug: people\n    title: People\nissues:\n  - slug: new-one\n    title: New\n    proposition: P\n    theme: people\n"
+    )
+    transfer.import_file(seeded, good)
+    assert seeded.scalars(select(Theme.title).where(Theme.slug == "people")).one() == "People"
+    assert seeded.scalars(select(Issue.theme).where(Issue.slug == "new-one")).one() == "people"

@@ -153,3 +153,32 @@ def test_the_cell_detail_fragment_has_a_close_button_and_a_focus_target(
     page = client.get("/cells/ua/crimea-recognition", params=AS_OF).text
     assert "data-close-detail" not in page  # its own page needs no close button
     assert parse(page) is not None
+
+
+def test_issues_are_grouped_under_their_themes(client: TestClient, seeded: Session) -> None:
+    html = client.get("/", params=AS_OF).text
+    themes = re.findall(r'<th scope="colgroup" colspan="(\d+)" class="theme">([^<]+)</th>', html)
+    assert [title for _, title in themes] == ["Territory", "Security", "Economy", "Process"]
+    columns = _columns(html)
+    assert sum(int(n) for n, _ in themes) == len(columns)
+    # Each theme's issues sit together under its heading, in the themes' order.
+    assert columns[:3] == ["crimea-recognition", "occupied-territories", "kharkiv-return"]
+    assert columns[-1] == "ceasefire"
+
+
+def test_issues_as_rows_and_collapsed_blocs(client: TestClient, seeded: Session) -> None:
+    turned = client.get("/", params={**AS_OF, "rows": "issues"}).text
+    assert 'class="matrix compact by-issue"' in turned
+    issue_rows = re.findall(r'<th scope="row" title="[^"]*"><a href="/issues/([a-z0-9-]+)', turned)
+    assert issue_rows[:3] == ["crimea-recognition", "occupied-territories", "kharkiv-return"]
+    assert re.findall(r'<th scope="rowgroup"[^>]*>([^<]+)</th>', turned)[:2] == [
+        "Territory",
+        "Security",
+    ]
+    assert "Parties as rows" in turned
+    everything = _rows(client.get("/", params=AS_OF).text)
+    folded = client.get("/", params={**AS_OF, "collapsed": "eu"}).text
+    assert "eu" in _rows(folded) and len(_rows(folded)) < len(everything)
+    assert "Show the members of" in folded and "collapsed=eu" in folded
+    assert client.get("/", params={**AS_OF, "collapsed": "us"}).status_code == 400  # not a bloc
+    assert client.get("/", params={**AS_OF, "rows": "diagonal"}).status_code == 400

@@ -175,6 +175,8 @@ def _sample_url(route: APIRoute, session: Session) -> str:
             return str(session.scalar(select(func.min(first[name]))))
         if name == "issue" or (name == "slug" and "/issues/" in route.path):
             return "crimea-recognition"
+        if name == "slug" and "/themes/" in route.path:
+            return "territory"
         return "ua"
 
     return re.sub(r"\{([^}]+)\}", value, route.path)

@@ -55,6 +55,8 @@ from app.services.errors import ValidationFailed
 __all__ = [
     "IssueForm",
     "NewIssueForm",
+    "NewThemeForm",
+    "ThemeForm",
     "NewPartyForm",
     "NewUserForm",
     "PartyForm",
@@ -273,6 +275,21 @@ class IssueForm(BaseModel):
     proposition: Annotated[str, text_field(400, required=True)]
     description: Annotated[str, text_field(5000)] = ""
     sort_order: SortOrder
+    theme: OptionalSlug = ""
+
+
+class ThemeForm(BaseModel):
+    """Edit a theme (the slug is fixed once created: issues refer to it)."""
+
+    title: Annotated[str, text_field(80, required=True)]
+    sort_order: SortOrder
+
+
+class NewThemeForm(ThemeForm):
+    """Add a theme."""
+
+    slug: Slug
+    sort_order: OptionalSortOrder = None  # type: ignore[assignment]
 
 
 class NewIssueForm(IssueForm):

@@ -14,7 +14,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix, matrix_view
+from app.services import coverage, evidence, matrix, matrix_view, themes
 from app.services.errors import InvalidParameter
 from app.templating import render
 
@@ -56,6 +56,14 @@ Issues = Annotated[
     list[str] | None,
     Query(description="Only these issues: slugs, repeated or comma-separated."),
 ]
+Collapsed = Annotated[
+    list[str] | None,
+    Query(description="Blocs shown as their own row only, members hidden: slugs."),
+]
+Rows = Annotated[
+    str | None,
+    Query(description="`parties` (default: a row per party) or `issues` (a row per issue)."),
+]
 
 
 @router.get("/", response_class=HTMLResponse, summary="The position matrix")
@@ -69,6 +77,8 @@ async def matrix_page(
     view: View = None,
     parties: Parties = None,
     issues: Issues = None,
+    collapsed: Collapsed = None,
+    rows: Rows = None,
 ) -> Response:
     """Parties by issues, each cell the stance in force as of a date; changes since a date.
 
@@ -87,6 +97,8 @@ async def matrix_page(
         since_error = f"Changes since must be before the as-of date ({day:%-d %b %Y})."
     as_of_given = bool(as_of and as_of.strip())
     shown = matrix_view.parse_view(view)
+    by = matrix_view.parse_rows(rows)
+    folded_typed = tuple(collapsed or ())
     choice = (",".join(parties or ()), ",".join(issues or ()))
 
     def load(session: Session) -> Loaded:
@@ -98,15 +110,9 @@ async def matrix_page(
             stale_after_days=get_settings().stale_after_days,
         )
         everything = grid
-        grid = matrix_view.narrowed(
-            grid,
-            parties=matrix_view.parse_slugs(
-                choice[0], field="parties", known={p.slug: p.name for p in grid.parties}
-            ),
-            issues=matrix_view.parse_slugs(
-                choice[1], field="issues", known={i.slug: i.title for i in grid.issues}
-            ),
-        )
+        grid = matrix_view.chosen(grid, parties=parties, issues=issues)
+        grid, folded = matrix_view.collapsed(grid, list(folded_typed))
+        grid, groups = matrix_view.grouped(grid, themes.list_themes(session))
         changes = (
             evidence.change_list(session, since=since_day, until=day, known_on=known, matrix=grid)
             if since_day is not None and not since_error
@@ -129,6 +135,9 @@ async def matrix_page(
                 "as_of_given": as_of_given,
                 "empty": empty,
                 "view": shown,
+                "rows": by,
+                "groups": groups,
+                "collapsed": list(folded),
                 "choice": {"parties": choice[0], "issues": choice[1]},
                 "since_typed": since or "",
                 "since_error": since_error,
@@ -139,7 +148,8 @@ async def matrix_page(
 
     return await cached_view(
         request, session, auth, name="matrix",
-        params=(day, known, since_day, as_of_given, shown, choice, since_error, date.today()),
+        params=(day, known, since_day, as_of_given, shown, choice, since_error, date.today(),
+                by, folded_typed),
         page="matrix/page.html", fragment="matrix/_matrix.html", load=load,
         context={"as_of": day}, revalidate=True, status_code=422 if since_error else 200,
     )  # fmt: skip

@@ -30,12 +30,21 @@ from app.models import (
     Source,
     Speaker,
     Stance,
+    Theme,
 )
-from app.services import audit, catalog, versioning
+from app.services import audit, catalog, themes, versioning
 from app.services.errors import ValidationFailed
 
 if TYPE_CHECKING:
-    from app.services.seed import IssueRow, PartyRow, PositionRow, QuoteRow, SourceRow, SpeakerRow
+    from app.services.seed import (
+        IssueRow,
+        PartyRow,
+        PositionRow,
+        QuoteRow,
+        SourceRow,
+        SpeakerRow,
+        ThemeRow,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ QuoteKey = tuple[int, int | None, date, bytes]
 
 CHUNK = 2000
 """Rows written per batch: big enough to be fast, small enough to stay lean."""
-SECTIONS = ("parties", "issues", "speakers", "sources", "quotes", "positions")
+SECTIONS = ("themes", "parties", "issues", "speakers", "sources", "quotes", "positions")
 """A data file's sections, in the order they are loaded."""
 AUDIT_COLUMNS = ("actor_id", "action", "entity_type", "entity_id", "before", "after")
 
@@ -122,6 +131,7 @@ class Loader:
             for slug, party_id, kind in session.execute(select(Party.slug, Party.id, Party.kind))
         }
         self.issues = dict(session.execute(select(Issue.slug, Issue.id)).all())
+        self.themes = set(session.scalars(select(Theme.slug)))
         self.speakers: dict[tuple[int, str], int] = {
             (party_id, name): sid
             for party_id, name, sid in session.execute(
@@ -288,15 +298,27 @@ class Loader:
             self.parties[row.slug] = (party.id, party.kind)
             self.added["parties"] += 1
 
+    def themes_from(self, rows: Iterable[tuple[Where, ThemeRow]]) -> None:
+        """Add the themes not yet stored."""
+        for _where, row in rows:
+            if row.slug in self.themes:
+                continue
+            themes.create_theme(self.session, actor=None, slug=row.slug, title=row.title,
+                                sort_order=row.sort_order)  # fmt: skip
+            self.themes.add(row.slug)
+            self.added["themes"] += 1
+
     def issues_from(self, rows: Iterable[tuple[Where, IssueRow]]) -> None:
         """Add the issues not yet stored."""
-        for _where, row in rows:
+        for where, row in rows:
             if row.slug in self.issues:
                 continue
+            if row.theme is not None and row.theme not in self.themes:
+                raise RowRefused(RowError(*where, "theme", f"unknown theme '{row.theme}'"))
             issue = catalog.create_issue(
                 self.session, actor=None, slug=row.slug, title=row.title,
                 proposition=row.proposition, description=row.description,
-                sort_order=row.sort_order,
+                sort_order=row.sort_order, theme=row.theme,
             )  # fmt: skip
             self.issues[row.slug] = issue.id
             self.added["issues"] += 1
@@ -470,6 +492,7 @@ class Loader:
 
     def sections(self, rows: Mapping[str, Sequence[tuple[Where, Any]]]) -> None:
         """Load a whole file's sections ({"parties": [(where, PartyRow), ...], ...})."""
+        self.themes_from(rows.get("themes", ()))
         self.parties_from(rows.get("parties", ()))
         self.issues_from(rows.get("issues", ()))
         self.speakers_from(rows.get("speakers", ()))

@@ -24,6 +24,7 @@ from app.models import (
     SourceKind,
     SourceTier,
     Speaker,
+    Theme,
     User,
 )
 from app.services import audit
@@ -118,14 +119,16 @@ def create_issue(
     proposition: str,
     description: str = "",
     sort_order: int = 0,
+    theme: str | None = None,
 ) -> Issue:
-    """Add an issue (a term of a settlement, phrased as a proposition)."""
+    """Add an issue (a term of a settlement, phrased as a proposition), under `theme` (a slug)."""
     issue = Issue(
         slug=slug,
         title=title,
         proposition=proposition,
         description=description,
         sort_order=sort_order,
+        theme=theme,
     )
     session.add(issue)
     audit.record(session, actor=actor, action="create", entity=issue)
@@ -180,7 +183,9 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SORT_STEP = 10
 
 
-def check_version(entity: Party | Issue | Speaker | Source | Quote | User, expected: int) -> None:
+def check_version(
+    entity: Party | Issue | Speaker | Source | Quote | User | Theme, expected: int
+) -> None:
     """Raise EditConflict unless `expected` is the stored version of `entity`."""
     if entity.version != expected:
         raise EditConflict(entity)
@@ -198,7 +203,10 @@ def versioned_write(session: Session, entity: Base) -> Iterator[None]:
         raise EditConflict(entity) from exc
 
 
-def _slug_error(session: Session, model: type[Party] | type[Issue], slug: str) -> str | None:
+def slug_error(
+    session: Session, model: type[Party] | type[Issue] | type[Theme], slug: str
+) -> str | None:
+    """Why `slug` cannot name a new row of `model` (its form, or taken), or None."""
     if not SLUG_RE.match(slug):
         return "Use lowercase letters, digits and single dashes, e.g. eu-membership."
     if session.scalar(select(model.id).where(model.slug == slug)) is not None:
@@ -281,7 +289,7 @@ def add_party(
 ) -> Party:
     """Add a party after checking its slug and its bloc."""
     errors: dict[str, str] = {}
-    slug_problem = _slug_error(session, Party, slug)
+    slug_problem = slug_error(session, Party, slug)
     if slug_problem:
         errors["slug"] = slug_problem
     parent_problem = _parent_error(session, party=None, parent=parent, kind=kind)
@@ -352,15 +360,16 @@ def delete_party(session: Session, *, actor: User | None, party: Party) -> None:
     session.flush()
 
 
-def _move(
+def move_in_order(
     session: Session,
     *,
     actor: User | None,
-    siblings: Sequence[Party] | Sequence[Issue],
-    item: Party | Issue,
+    siblings: Sequence[Party] | Sequence[Issue] | Sequence[Theme],
+    item: Party | Issue | Theme,
     direction: str,
 ) -> None:
-    ordered: list[Party | Issue] = list(siblings)
+    """Swap `item` with its neighbour among `siblings` and renumber them (audited)."""
+    ordered: list[Party | Issue | Theme] = list(siblings)
     index = ordered.index(item)
     other = index - 1 if direction == "up" else index + 1
     if other < 0 or other >= len(ordered):
@@ -378,7 +387,7 @@ def _move(
 def move_party(session: Session, *, actor: User | None, party: Party, direction: str) -> None:
     """Move a party one place up or down among the parties beside it (same bloc, or top level)."""
     siblings = [p for p in list_parties(session) if p.parent_id == party.parent_id]
-    _move(session, actor=actor, siblings=siblings, item=party, direction=direction)
+    move_in_order(session, actor=actor, siblings=siblings, item=party, direction=direction)
 
 
 def get_issue_by_id(session: Session, *, issue_id: int) -> Issue:
@@ -398,9 +407,10 @@ def add_issue(
     proposition: str,
     description: str,
     sort_order: int | None,
+    theme: str | None = None,
 ) -> Issue:
     """Add an issue after checking its slug."""
-    slug_problem = _slug_error(session, Issue, slug)
+    slug_problem = slug_error(session, Issue, slug)
     if slug_problem:
         raise ValidationFailed({"slug": slug_problem})
     return create_issue(
@@ -411,6 +421,7 @@ def add_issue(
         proposition=proposition,
         description=description,
         sort_order=next_sort_order(session, Issue) if sort_order is None else sort_order,
+        theme=theme,
     )
 
 
@@ -424,8 +435,10 @@ def update_issue(
     proposition: str,
     description: str,
     sort_order: int,
+    theme: str | None = None,
 ) -> Issue:
-    """Edit an issue's title, proposition, description or sort order (the slug never changes)."""
+    """Edit an issue's title, proposition, description, sort order or theme (the slug never
+    changes)."""
     check_version(issue, expected_version)
     with versioned_write(session, issue):
         before = audit.snapshot(issue)
@@ -433,6 +446,7 @@ def update_issue(
         issue.proposition = proposition
         issue.description = description
         issue.sort_order = sort_order
+        issue.theme = theme
         audit.record(session, actor=actor, action="update", entity=issue, before=before)
     return issue
 
@@ -454,7 +468,9 @@ def delete_issue(session: Session, *, actor: User | None, issue: Issue) -> None:
 
 def move_issue(session: Session, *, actor: User | None, issue: Issue, direction: str) -> None:
     """Move an issue one column left ("up") or right ("down") in the matrix."""
-    _move(session, actor=actor, siblings=list_issues(session), item=issue, direction=direction)
+    move_in_order(
+        session, actor=actor, siblings=list_issues(session), item=issue, direction=direction
+    )
 
 
 def list_sources(session: Session) -> list[Source]:

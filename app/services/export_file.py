@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Issue, Party, Position, Quote, QuoteIssue, Source, Speaker
-from app.services import catalog, exports
+from app.services import catalog, exports, themes
 from app.services.csv_rows import CSV_COLUMNS
 
 
@@ -55,6 +55,10 @@ def export_document(session: Session) -> dict[str, Any]:
         return issue_slug[tag.issue_id]
 
     return {
+        "themes": [
+            {"slug": t.slug, "title": t.title, "sort_order": t.sort_order}
+            for t in themes.list_themes(session)
+        ],
         "parties": [
             {"slug": p.slug, "name": p.name, "short_name": p.short_name, "kind": p.kind.value,
              "parent": slug.get(p.parent_id) if p.parent_id else None, "sort_order": p.sort_order}
@@ -62,7 +66,7 @@ def export_document(session: Session) -> dict[str, Any]:
         ],
         "issues": [
             {"slug": i.slug, "title": i.title, "proposition": i.proposition,
-             "description": i.description, "sort_order": i.sort_order}
+             "description": i.description, "sort_order": i.sort_order, "theme": i.theme}
             for i in issues
         ],
         "speakers": [

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.models import Party, Stance
+from app.models import Issue, Party, Stance, Theme
 from app.services.errors import InvalidParameter
 from app.services.matrix import POSITION, Matrix
 
@@ -75,11 +75,69 @@ def narrowed(grid: Matrix, *, parties: tuple[str, ...], issues: tuple[str, ...])
         or (p.parent_id is not None and p.parent_id in chosen_ids)
     ]
     columns = [i for i in grid.issues if not issues or i.slug in issues]
+    return _with(grid, parties=keep, issues=columns)
+
+
+Rows = Literal["parties", "issues"]
+
+
+def parse_rows(value: str | None) -> Rows:
+    """What the rows are: `parties` (the default) or `issues` (for long issue lists)."""
+    text = (value or "").strip() or "parties"
+    if text == "parties":
+        return "parties"
+    if text == "issues":
+        return "issues"
+    raise InvalidParameter("rows", "must be parties or issues.")
+
+
+def collapsed(grid: Matrix, blocs: list[str] | None) -> tuple[Matrix, tuple[str, ...]]:
+    """The matrix without the members of the blocs named in `blocs` (each bloc keeps its own
+    row), and the blocs collapsed; a slug that is not a bloc shown is a 400."""
+    shown_blocs = {p.slug: p.name for p in grid.parties if p.kind.value == "bloc"}
+    slugs = parse_slugs(",".join(blocs or ()), field="collapsed", known=shown_blocs)
+    if not slugs:
+        return grid, ()
+    hidden = {p.id for p in grid.parties if p.slug in slugs}
+    keep = [p for p in grid.parties if p.parent_id not in hidden]
+    return _with(grid, parties=keep, issues=grid.issues), slugs
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnGroup:
+    """A theme heading over the issues grouped under it (slug None: "Other issues")."""
+
+    slug: str | None
+    title: str
+    count: int
+
+
+def grouped(grid: Matrix, themes: list[Theme]) -> tuple[Matrix, list[ColumnGroup]]:
+    """The issues ordered by theme (themes in their order, each theme's issues in theirs, the
+    issues under no theme last) with a heading per theme; no headings when no issue shown has
+    a theme."""
+    if not any(issue.theme for issue in grid.issues):
+        return grid, []
+    place = {t.slug: n for n, t in enumerate(themes)}
+    titles = {t.slug: t.title for t in themes}
+    issues = sorted(grid.issues, key=lambda i: place.get(i.theme or "", len(place)))
+    groups: list[ColumnGroup] = []
+    for issue in issues:
+        slug = issue.theme if issue.theme in titles else None
+        if groups and groups[-1].slug == slug:
+            last = groups[-1]
+            groups[-1] = ColumnGroup(last.slug, last.title, last.count + 1)
+        else:
+            groups.append(ColumnGroup(slug, titles[slug] if slug else "Other issues", 1))
+    return _with(grid, parties=grid.parties, issues=issues), groups
+
+
+def _with(grid: Matrix, *, parties: list[Party], issues: list[Issue]) -> Matrix:
     return Matrix(
         as_of=grid.as_of,
         known_on=grid.known_on,
-        parties=keep,
-        issues=columns,
+        parties=parties,
+        issues=issues,
         cells=grid.cells,
         since=grid.since,
         changes=grid.changes,

@@ -116,6 +116,14 @@ class PartyRow(_Row):
     sort_order: SortOrder = 0
 
 
+class ThemeRow(_Row):
+    """A theme (a heading grouping issues in the matrix) as written in a data file."""
+
+    slug: Slug
+    title: Annotated[str, text_field(80, required=True)]
+    sort_order: SortOrder = 0
+
+
 class IssueRow(_Row):
     """An issue as written in a data file."""
 
@@ -124,6 +132,7 @@ class IssueRow(_Row):
     proposition: Annotated[str, text_field(400, required=True)]
     description: Annotated[str, text_field(5000)] = ""
     sort_order: SortOrder = 0
+    theme: Slug | None = None
 
 
 class SpeakerRow(_Row):
@@ -201,8 +210,9 @@ class PositionRow(_Row):
 
 
 class DataFile(_Row):
-    """One data file: any of the six lists, loaded in dependency order."""
+    """One data file: any of the seven lists, loaded in dependency order."""
 
+    themes: list[ThemeRow] = Field(default_factory=list)
     parties: list[PartyRow] = Field(default_factory=list)
     issues: list[IssueRow] = Field(default_factory=list)
     speakers: list[SpeakerRow] = Field(default_factory=list)

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.forms import field_errors
-from app.models import Issue, Party, PartyKind, Source, Speaker
+from app.models import Issue, Party, PartyKind, Source, Speaker, Theme
 from app.services import seed
 from app.services.bulk import CHUNK, Loader, RowError, RowRefused, Where
 from app.services.csv_rows import (
@@ -44,7 +44,15 @@ from app.services.csv_rows import (
     csv_records,
     csv_row,
 )
-from app.services.seed import IssueRow, PartyRow, PositionRow, QuoteRow, SourceRow, SpeakerRow
+from app.services.seed import (
+    IssueRow,
+    PartyRow,
+    PositionRow,
+    QuoteRow,
+    SourceRow,
+    SpeakerRow,
+    ThemeRow,
+)
 
 __all__ = [
     "CSV_COLUMNS",
@@ -137,6 +145,7 @@ class _Known:
 
     parties: dict[str, PartyKind]
     issues: set[str]
+    themes: set[str]
     speakers: set[tuple[str, str]]
     sources: set[str]
 
@@ -145,6 +154,7 @@ class _Known:
         return cls(
             parties=dict(session.execute(select(Party.slug, Party.kind)).all()),
             issues=set(session.scalars(select(Issue.slug))),
+            themes=set(session.scalars(select(Theme.slug))),
             speakers={
                 (slug, name)
                 for slug, name in session.execute(
@@ -314,6 +324,7 @@ def _parse_document(path: Path) -> dict[str, Any]:
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
+    "themes": ThemeRow,
     "parties": PartyRow,
     "issues": IssueRow,
     "speakers": SpeakerRow,
@@ -373,6 +384,10 @@ def _check_references(
             elif kind != PartyKind.BLOC:
                 errors.add(RowError(*where, "parent", f"'{party.parent}' is not a bloc"))
         known.parties[party.slug] = party.kind
+    known.themes.update(theme.slug for _, theme in sections["themes"])
+    for where, issue in sections["issues"]:
+        if issue.theme is not None and issue.theme not in known.themes:
+            errors.add(RowError(*where, "theme", f"unknown theme '{issue.theme}'"))
     known.issues.update(issue.slug for _, issue in sections["issues"])
     for where, speaker in sections["speakers"]:
         if speaker.party not in known.parties:

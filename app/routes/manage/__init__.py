@@ -1,6 +1,6 @@
 """The admin pages under /manage: one module per list, one router for them all.
 
-Speakers and sources are managed by editors; parties, issues and users by admins. What the
+Speakers and sources are managed by editors; parties, issues, themes and users by admins. What the
 pages share (the form page, the conflict, the delete confirmation) is in `shared`.
 """
 
@@ -10,12 +10,12 @@ from fastapi import Request
 from starlette.responses import HTMLResponse
 
 from app.models import Role
-from app.routes.manage import issues, parties, sources, speakers, users
+from app.routes.manage import issues, parties, sources, speakers, themes, users
 from app.routes.manage.shared import router
 from app.security import EditorDep
 from app.templating import render
 
-__all__ = ["issues", "parties", "router", "sources", "speakers", "users"]
+__all__ = ["issues", "parties", "router", "sources", "speakers", "themes", "users"]
 
 
 @router.get("", response_class=HTMLResponse, summary="Manage the lists")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse
@@ -11,7 +13,7 @@ from app.forms import IssueForm, NewIssueForm, parse_or_refuse
 from app.models import Issue, User
 from app.routes.manage.shared import Managed, Values, add_routes, router
 from app.security import AdminDep, require_admin
-from app.services import catalog
+from app.services import catalog, themes
 from app.templating import render
 
 
@@ -21,20 +23,23 @@ def _values(session: Session, issue: Issue) -> dict[str, str]:
         "proposition": issue.proposition,
         "description": issue.description,
         "sort_order": str(issue.sort_order),
+        "theme": issue.theme or "",
         "version": str(issue.version),
     }
 
 
+def _fields(session: Session, form: IssueForm) -> dict[str, Any]:
+    return {**form.model_dump(), "theme": themes.checked_theme(session, form.theme)}
+
+
 def _add(session: Session, actor: User, data: Values) -> None:
     form = parse_or_refuse(NewIssueForm, data)
-    catalog.add_issue(session, actor=actor, **form.model_dump())
+    catalog.add_issue(session, actor=actor, **_fields(session, form))
 
 
 def _update(session: Session, actor: User, issue: Issue, version: int, data: Values) -> None:
-    form = parse_or_refuse(IssueForm, data)
-    catalog.update_issue(
-        session, actor=actor, issue=issue, expected_version=version, **form.model_dump()
-    )
+    fields = _fields(session, parse_or_refuse(IssueForm, data))
+    catalog.update_issue(session, actor=actor, issue=issue, expected_version=version, **fields)
 
 
 ISSUES = Managed[Issue](
@@ -52,9 +57,13 @@ ISSUES = Managed[Issue](
         ("proposition", "Proposition"),
         ("description", "Description"),
         ("sort_order", "Sort order"),
+        ("theme", "Theme"),
     ],
     add=_add,
     update=_update,
+    choices=lambda session, issue, values: {
+        "themes": [(t.slug, t.title) for t in themes.list_themes(session)]
+    },
     defaults=lambda session: {"sort_order": str(catalog.next_sort_order(session, Issue))},
     what=lambda issue: f"the issue {issue.title} ({issue.slug})",
     delete=lambda session, actor, issue: catalog.delete_issue(session, actor=actor, issue=issue),

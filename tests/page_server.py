@@ -8,6 +8,7 @@ never connected to.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -202,12 +203,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve_fixture_site(host: str = "127.0.0.1") -> Iterator[FixtureSite]:
-    """Run the fixture site on `host` and a free port until the block ends."""
+def serve_fixture_site(
+    host: str = "127.0.0.1", tls: ssl.SSLContext | None = None
+) -> Iterator[FixtureSite]:
+    """Run the fixture site on `host` and a free port until the block ends (over TLS with
+    `tls`, a server-side context)."""
     site = FixtureSite(host=host, port=0)
     handler = type("Handler", (_Handler,), {"site": site})
     server = ThreadingHTTPServer((host, 0), handler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     site.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, name="fixture-site", daemon=True)
     thread.start()

@@ -7,9 +7,13 @@ form, on both databases, is in test_source_fill_forms.py.
 from __future__ import annotations
 
 import ipaddress
+import shutil
+import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -91,6 +95,28 @@ def test_host_name_is_sent_while_the_checked_address_is_connected_to(site: Fixtu
     before = len(site.hits)
     page_fetch.fetch_page(f"http://localhost:{site.port}/news", limits=LOCAL)
     assert site.hits[before].headers["host"] == f"localhost:{site.port}"
+
+
+def test_https_sends_the_host_name_for_sni_and_verifies_the_certificate(tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    server_names: list[str | None] = []
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    tls.sni_callback = lambda _sock, name, _context: server_names.append(name)
+    with serve_fixture_site(tls=tls) as secure:
+        message = refusal(f"https://localhost:{secure.port}/news", LOCAL)
+        assert secure.hits == []  # no request was sent over an unverified connection
+    # A self-signed certificate is not trusted, and the name it was asked for is the URL's.
+    assert message.startswith("The secure connection to localhost failed (")
+    assert "CERTIFICATE_VERIFY_FAILED" in message
+    assert server_names == ["localhost"]
 
 
 # --- Hostile pages ---------------------------------------------------------------------------

@@ -142,6 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._huge(declared=True)
         elif path == "/slow":
             self._slow_body()
+        elif path == "/stall":
+            self._stall()
         elif path == "/slow-head":
             self._wait(SLOW_SECONDS)
             self._send(200, "text/html", NEWS_PAGE.encode())
@@ -197,6 +199,15 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(0.05)
         except OSError:
             pass
+
+    def _stall(self) -> None:
+        """Headers and the start of a page, then silence for SLOW_SECONDS."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html><head><title>Stalled")
+        self.wfile.flush()
+        self._wait(SLOW_SECONDS)
 
     def _wait(self, seconds: float) -> None:
         self.site.stop.wait(seconds)

@@ -145,7 +145,7 @@ def test_huge_announced_body_is_refused_without_reading_it(site: FixtureSite) ->
     assert time.monotonic() - started < 2
 
 
-@pytest.mark.parametrize("path", ["/slow", "/slow-head"])
+@pytest.mark.parametrize("path", ["/slow", "/stall", "/slow-head"])
 def test_slow_page_is_given_up_on_at_the_time_limit(site: FixtureSite, path: str) -> None:
     started = time.monotonic()
     assert refusal(site.url(path), QUICK) == "The page took longer than 0.5 seconds."
@@ -332,7 +332,7 @@ def test_normalised_urls_ignore_what_does_not_change_the_page() -> None:
 
 def test_fill_note_names_what_was_found_and_what_was_not(site: FixtureSite) -> None:
     fill = source_meta.page_fill(source_meta.fetch_meta(site.url("/title-only"), limits=LOCAL))
-    assert fill.values == {
+    assert fill.form_values("source_") == {
         "source_kind": "news_report",
         "source_title": "Talks resume in Riyadh",
         "source_outlet": "127.0.0.1",

@@ -152,7 +152,7 @@ def _fill_source(
         request,
         session,
         mode=mode,
-        values={**values, **fill.values},
+        values={**values, **fill.form_values("source_")},
         quote=quote,
         source_note=fill.note,
     )

@@ -114,11 +114,16 @@ class PageMeta:
 
 @dataclass(slots=True)
 class SourceFill:
-    """The outcome of "Fill from URL": the form values to set, and the note to show."""
+    """The outcome of "Fill from URL": the source's field values to set (by the source's own
+    field names: url, title, outlet, published_on, kind), and the note to show."""
 
     values: dict[str, str] = field(default_factory=dict)
     note: str = ""
     known: Source | None = None
+
+    def form_values(self, prefix: str) -> dict[str, str]:
+        """The values as a form names its fields: `source_title` for prefix "source_"."""
+        return {prefix + name: value for name, value in self.values.items()}
 
 
 # --- Known sources ---------------------------------------------------------------------------
@@ -186,7 +191,7 @@ def _site_of(url: str) -> str:
 def known_source_fill(source: Source) -> SourceFill:
     """The fill for a URL the app knows: cite its source (by its stored URL) and say so."""
     return SourceFill(
-        values={"source_url": source.url},
+        values={"url": source.url},
         note=f"Already known: {source.title} ({source.outlet}) — this quote will cite it.",
         known=source,
     )
@@ -194,14 +199,14 @@ def known_source_fill(source: Source) -> SourceFill:
 
 def page_fill(meta: PageMeta) -> SourceFill:
     """The new-source field values a page's metadata gives, and a note naming what was found."""
-    values = {"source_kind": meta.kind.value}
+    values = {"kind": meta.kind.value}
     found = []
     missing = []
     for name, label, value in (
-        ("source_title", "title", meta.title),
-        ("source_outlet", "outlet", meta.outlet),
+        ("title", "title", meta.title),
+        ("outlet", "outlet", meta.outlet),
         (
-            "source_published_on",
+            "published_on",
             "publication date",
             meta.published_on.isoformat() if meta.published_on else "",
         ),

@@ -365,4 +365,6 @@ def _read_page(
 
 
 def _shorten(text: str, limit: int = 120) -> str:
+    """`text` (a URL or content type a site sent) fit to show: printable and at most `limit`."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -168,6 +168,14 @@ class Settings(BaseSettings):
             "need no query (tests turn it off: their data is never committed)."
         ),
     )
+    fetch_allow_loopback: bool = Field(
+        default=False,
+        description=(
+            "For tests only: let the source metadata fetcher reach loopback addresses "
+            "(127.0.0.0/8, ::1), where a test serves its fixture pages. Every other private, "
+            "link-local or reserved address stays refused; refused in production."
+        ),
+    )
     seeds_dir: Path = Field(
         default=PROJECT_ROOT / "seeds",
         description="Folder of the YAML files that `peacetalks seed` loads.",
@@ -257,6 +265,10 @@ def production_problems(settings: Settings) -> list[str]:
         )
     if settings.debug:
         problems.append("DEBUG is on: set DEBUG=false")
+    if settings.fetch_allow_loopback:
+        problems.append(
+            "FETCH_ALLOW_LOOPBACK is on (for tests only): set FETCH_ALLOW_LOOPBACK=false"
+        )
     if not settings.https_only:
         problems.append("HTTPS_ONLY is off: serve over HTTPS and set HTTPS_ONLY=true")
     return problems

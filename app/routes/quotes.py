@@ -25,8 +25,8 @@ from app.forms import (
 )
 from app.models import Quote, QuoteKind, QuoteStatus, Stance
 from app.security import EditorDep
-from app.services import catalog, quotes
-from app.services.errors import EditConflict, QuoteIsCited, ValidationFailed
+from app.services import catalog, quotes, source_meta
+from app.services.errors import EditConflict, PageNotFetched, QuoteIsCited, ValidationFailed
 from app.templating import format_day, redirect_after_post, render, stance_label
 
 router = APIRouter(tags=["editor"])
@@ -48,6 +48,7 @@ def _form_context(
     values: Mapping[str, str],
     errors: Mapping[str, str],
     quote: Quote | None = None,
+    source_note: str = "",
 ) -> dict[str, Any]:
     pairs = _pair_numbers(values)
     confirms = values.get("confirms_or_denies", "")
@@ -57,6 +58,7 @@ def _form_context(
         "action": "/quotes/new" if quote is None else f"/quotes/{quote.id}/edit",
         "values": values,
         "errors": errors,
+        "source_note": source_note,
         "pairs": pairs,
         "next_n": max(pairs) + 1,
         "max_pairs": MAX_TAGS,
@@ -85,8 +87,11 @@ def _render_form(
     errors: Mapping[str, str] | None = None,
     quote: Quote | None = None,
     status_code: int = 200,
+    source_note: str = "",
 ) -> HTMLResponse:
-    context = _form_context(session, mode=mode, values=values, errors=errors or {}, quote=quote)
+    context = _form_context(
+        session, mode=mode, values=values, errors=errors or {}, quote=quote, source_note=source_note
+    )
     return render(request, FORM_PAGE, context, fragment=FORM_FRAGMENT, status_code=status_code)
 
 
@@ -112,6 +117,45 @@ def stored_values(quote: Quote) -> dict[str, str]:
         values[f"issue_{n}"] = tag.issue.slug
         values[f"stance_{n}"] = tag.stance.value
     return values
+
+
+FILL = "fill"
+"""The value of the "Fill from URL" button (name="action"): fill the source fields, save nothing."""
+
+
+def _fill_source(
+    request: Request,
+    session: Session,
+    *,
+    mode: str,
+    values: Mapping[str, str],
+    quote: Quote | None = None,
+) -> HTMLResponse:
+    """ "Fill from URL": the form again, everything typed kept, the new-source fields filled from
+    the page's metadata (or its known source named); 422 with the reason beside the URL."""
+    url = (values.get("source_url") or "").strip()
+    try:
+        if not url:
+            raise PageNotFetched("Enter the source's web address first.")
+        fill = source_meta.known_fill(session, url=url)
+        if fill is None:
+            # Nothing is written here: end the transaction before a fetch of up to 5 seconds,
+            # so that it holds no lock (SQLite's write lock) and no open transaction meanwhile.
+            session.commit()
+            fill = source_meta.fill_from_page(session, url=url)
+    except PageNotFetched as exc:
+        errors = {"source_url": exc.message}
+        return _render_form(
+            request, session, mode=mode, values=values, errors=errors, quote=quote, status_code=422
+        )
+    return _render_form(
+        request,
+        session,
+        mode=mode,
+        values={**values, **fill.form_values("source_")},
+        quote=quote,
+        source_note=fill.note,
+    )
 
 
 def _quote_home(party: str, tags: list[TagInput], quote_id: int) -> str:
@@ -144,7 +188,10 @@ def new_quote(
 def add_quote(
     request: Request, session: SessionDep, editor: EditorDep, values: FormDep
 ) -> Response:
-    """Save a new quote (and its new speaker, source and positions); 422 with errors otherwise."""
+    """Save a new quote (and its new speaker, source and positions); 422 with errors otherwise.
+    The "Fill from URL" button posts here too: it fills the source fields and saves nothing."""
+    if values.get("action") == FILL:
+        return _fill_source(request, session, mode="add", values=values)
     try:
         data = quotes.parse_quote_input(session, values)
         quote = quotes.add_quote(session, actor=editor, data=data)
@@ -189,8 +236,11 @@ def edit_quote(
 def update_quote(
     request: Request, session: SessionDep, editor: EditorDep, quote_id: int, values: FormDep
 ) -> Response:
-    """Save the edit; 409 with both versions when someone saved in between, 422 on errors."""
+    """Save the edit; 409 with both versions when someone saved in between, 422 on errors.
+    The "Fill from URL" button posts here too: it fills the source fields and saves nothing."""
     quote = quotes.get_quote(session, quote_id=quote_id)
+    if values.get("action") == FILL:
+        return _fill_source(request, session, mode="edit", values=values, quote=quote)
     expected = form_version(values)
     try:
         catalog.check_version(quote, expected)  # a stale form is a conflict, even if invalid

@@ -32,6 +32,16 @@ class ValidationFailed(ValueError):
         self.errors = errors
 
 
+class PageNotFetched(ValidationFailed):
+    """A web page could not be fetched for its metadata; `message` says why in plain words.
+
+    A validation failure of the address typed (422 when not caught), held under `field`."""
+
+    def __init__(self, message: str, *, field: str = "url") -> None:
+        super().__init__({field: message})
+        self.message = message
+
+
 class EditConflict(Exception):
     """The record changed since its form was opened: its stored version differs (409).
 

@@ -149,6 +149,8 @@ def test_speaker_object_lists_quotes_by_issue(client: TestClient, seeded: Sessio
         "/api/v1/cells/ua/atlantis",
         "/api/v1/speakers/999999",
         "/api/v1/speakers/zelenskyy",
+        "/api/v1/speakers/99999999999999999999",
+        "/api/v1/speakers/١٢",
         "/api/v1/compare?parties=us,atlantis",
     ],
 )

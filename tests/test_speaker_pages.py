@@ -93,7 +93,9 @@ def test_speaker_name_form_redirects_to_the_id(client: TestClient, session: Sess
     assert response.headers["location"] == f"/speakers/{speaker.id}?x=1"
 
 
-@pytest.mark.parametrize("key", ["999999", "ada-envoy", "12a", "١٢"])
+@pytest.mark.parametrize(
+    "key", ["999999", "ada-envoy", "12a", "١٢", "-12", "99999999999999999999", "99999999999999-x"]
+)
 def test_unknown_speaker_is_404(client: TestClient, session: Session, key: str) -> None:
     response = client.get(f"/speakers/{key}")
     assert response.status_code == 404

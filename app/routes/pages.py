@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -13,7 +12,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from app.cached_views import Loaded, cached_view
 from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
-from app.forms import parse_day
+from app.forms import parse_day, whole_number
 from app.routes import twins
 from app.security import AuthDep
 from app.services import coverage, evidence, matrix, speakers
@@ -290,16 +289,14 @@ def compare_page(
     )
 
 
-SPEAKER_KEY = re.compile(r"([0-9]{1,18})(-.*)?", re.DOTALL)
-"""A speaker's page key: the id (canonical), or the id and a name (`12-volodymyr-zelenskyy`)."""
-
-
 def speaker_key(key: str) -> tuple[int, bool]:
-    """The speaker id in a page key and whether the key is the canonical one; NotFound else."""
-    match = SPEAKER_KEY.fullmatch(key)
-    if match is None:
+    """The speaker id in a page key, the id (canonical) or the id and a name
+    (`12-volodymyr-zelenskyy`), and whether the key is the canonical one; NotFound else."""
+    number, dash, _ = key.partition("-")
+    speaker = whole_number(number)
+    if speaker is None:
         raise NotFound("speaker", key)
-    return int(match.group(1)), match.group(2) is None
+    return speaker, not dash
 
 
 @router.get("/speakers/{speaker_id}", response_class=HTMLResponse, summary="A speaker's quotes")

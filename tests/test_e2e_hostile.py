@@ -173,7 +173,8 @@ def _axe(page: Page) -> list[dict[str, object]]:
 @pytest.mark.parametrize(
     "path",
     ["/?as_of=2025-04-23", "/cells/ua/crimea-recognition?as_of=2025-04-23", "/quotes?q=ceasefire",
-     "/quotes/new", "/briefing?as_of=2025-04-23"],
+     "/quotes/new", "/briefing?as_of=2025-04-23", "/parties/ua?as_of=2025-04-23",
+     "/compare?parties=us,ua,ru&as_of=2025-04-23", "/speakers/1"],
 )  # fmt: skip
 def test_main_pages_pass_axe(browser: Browser, base_url: str, path: str) -> None:
     context = browser.new_context(base_url=base_url, bypass_csp=True)  # to load axe itself

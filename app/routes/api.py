@@ -281,6 +281,7 @@ def _paging(page: str | None, page_size: str | None) -> tuple[int, int]:
 
 
 def source_out(source: Source) -> SourceOut:
+    """A source as the API shows it."""
     return SourceOut(
         id=source.id,
         url=source.url,
@@ -293,6 +294,7 @@ def source_out(source: Source) -> SourceOut:
 
 
 def quote_out(quote: Quote) -> QuoteOut:
+    """A quote with its source and tags (loaded with evidence.quote_loading())."""
     return QuoteOut(
         id=quote.id,
         text=quote.text,
@@ -312,6 +314,7 @@ def quote_out(quote: Quote) -> QuoteOut:
 
 
 def party_out(party: Party, slugs: dict[int, str]) -> PartyDetailOut:
+    """A party; `slugs` maps party ids to slugs (for its parent)."""
     return PartyDetailOut(
         slug=party.slug,
         name=party.name,
@@ -323,6 +326,7 @@ def party_out(party: Party, slugs: dict[int, str]) -> PartyDetailOut:
 
 
 def issue_out(issue: Issue) -> IssueDetailOut:
+    """An issue as the API shows it."""
     return IssueDetailOut(
         slug=issue.slug,
         title=issue.title,
@@ -333,10 +337,12 @@ def issue_out(issue: Issue) -> IssueDetailOut:
 
 
 def speaker_out(speaker: Speaker) -> SpeakerOut:
+    """A speaker with their party's slug."""
     return SpeakerOut(id=speaker.id, name=speaker.name, role=speaker.role, party=speaker.party.slug)
 
 
 def position_out(position: Position) -> PositionOut:
+    """A position with its evidence as quote ids."""
     return PositionOut(
         id=position.id,
         party=position.party.slug,

@@ -1,4 +1,5 @@
-"""Pages for analysts: the matrix, a cell's evidence, the changes, a party and an issue."""
+"""Pages for analysts: the matrix, a cell's evidence, the changes, a party, an issue, a comparison
+and a speaker."""
 
 from __future__ import annotations
 

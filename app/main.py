@@ -25,6 +25,7 @@ from app.middleware import (
 )
 from app.routes import (
     api,
+    api_objects,
     audit,
     auth,
     briefing,
@@ -244,6 +245,7 @@ def create_app() -> FastAPI:
     app.include_router(exports.router, dependencies=readers)
     app.include_router(briefing.router, dependencies=readers)
     app.include_router(api.router, dependencies=readers)
+    app.include_router(api_objects.router, dependencies=readers)
     app.include_router(api.health_router)
     app.include_router(auth.router)
     if serves_docs:

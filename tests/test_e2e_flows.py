@@ -177,3 +177,27 @@ def test_analyst_searches_opens_a_cell_and_moves_back_in_time(
     ).to_be_visible()
     expect(page).to_have_url(re.compile(r"as_of=2025-04-21"))
     page.context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_search_form_leaves_empty_filters_out_of_the_address(
+    browser: Browser, base_url: str, javascript: bool
+) -> None:
+    page = _page(browser, base_url, javascript=javascript)
+    page.goto("/quotes")
+    page.get_by_label("Search", exact=True).fill("constitution")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/quotes\?q=constitution&sort=relevance$"))
+    expect(page.locator("#results mark").first).to_be_visible()
+    page.context.close()
+
+
+def test_analyst_follows_a_speakers_name_to_their_page(browser: Browser, base_url: str) -> None:
+    page = _page(browser, base_url, javascript=True)
+    page.goto("/cells/ua/crimea-recognition?as_of=2025-04-23")
+    page.locator("#cell-detail").get_by_role("link", name="Volodymyr Zelenskyy").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Volodymyr Zelenskyy")
+    expect(page.get_by_role("heading", name="Crimea recognition")).to_be_visible()
+    page.get_by_role("link", name="JSON").click()
+    expect(page).to_have_url(re.compile(r"/api/v1/speakers/\d+$"))
+    page.context.close()

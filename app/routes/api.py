@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query, Request
@@ -16,8 +16,8 @@ from app.cached_views import cache_state
 from app.config import get_settings
 from app.db import EngineDep, SessionDep, pool_state
 from app.forms import parse_day, parse_whole_number
-from app.models import Party, Position, Quote, Source
-from app.routes.pages import Issues, Parties
+from app.models import Issue, Party, Position, Quote, Source, Speaker
+from app.routes.pages import Issues, Parties, change_window
 from app.routes.search import QuoteQueryDep
 from app.services import catalog, evidence, matrix, matrix_view, search, speakers
 from app.services.errors import InvalidParameter
@@ -66,6 +66,30 @@ class CellOut(BaseModel):
     split: bool = False
     members: dict[str, str] | None = None
     unassessed_quotes: int = 0
+
+
+def cell_out(
+    cell: matrix.Cell, slugs: dict[int, str], issue_slugs: dict[int, str], *, changed: bool = False
+) -> CellOut:
+    """A cell as the API shows it; `slugs` must hold every party of the cell and its members."""
+    return CellOut(
+        party=slugs[cell.party_id],
+        issue=issue_slugs[cell.issue_id],
+        state=cell.state,
+        stance=cell.stance.value if cell.stance else None,
+        condition=cell.condition,
+        since=cell.since,
+        effective_from=cell.effective_from,
+        restated_on=cell.restated_on,
+        evidence_count=cell.evidence_count,
+        latest_evidence_on=cell.latest_evidence_on,
+        confirmation=cell.confirmation,
+        stale=cell.stale,
+        changed=changed,
+        split=cell.split,
+        members={slugs[pid]: stance.value for pid, stance in cell.members} or None,
+        unassessed_quotes=cell.unassessed,
+    )
 
 
 class MatrixOut(BaseModel):
@@ -136,24 +160,7 @@ def matrix_api(
             IssueOut(slug=i.slug, title=i.title, proposition=i.proposition) for i in grid.issues
         ],
         cells=[
-            CellOut(
-                party=slugs[c.party_id],
-                issue=issue_slugs[c.issue_id],
-                state=c.state,
-                stance=c.stance.value if c.stance else None,
-                condition=c.condition,
-                since=c.since,
-                effective_from=c.effective_from,
-                restated_on=c.restated_on,
-                evidence_count=c.evidence_count,
-                latest_evidence_on=c.latest_evidence_on,
-                confirmation=c.confirmation,
-                stale=c.stale,
-                changed=grid.has_changed(party, issue),
-                split=c.split,
-                members={slugs[pid]: stance.value for pid, stance in c.members} or None,
-                unassessed_quotes=c.unassessed,
-            )
+            cell_out(c, slugs, issue_slugs, changed=grid.has_changed(party, issue))
             for party in grid.parties
             for issue in grid.issues
             if (c := grid.cell(party, issue)) is not None
@@ -279,7 +286,8 @@ def _paging(page: str | None, page_size: str | None) -> tuple[int, int]:
     return number, size
 
 
-def _source_out(source: Source) -> SourceOut:
+def source_out(source: Source) -> SourceOut:
+    """A source as the API shows it."""
     return SourceOut(
         id=source.id,
         url=source.url,
@@ -291,7 +299,8 @@ def _source_out(source: Source) -> SourceOut:
     )
 
 
-def _quote_out(quote: Quote) -> QuoteOut:
+def quote_out(quote: Quote) -> QuoteOut:
+    """A quote with its source and tags (loaded with evidence.quote_loading())."""
     return QuoteOut(
         id=quote.id,
         text=quote.text,
@@ -300,7 +309,7 @@ def _quote_out(quote: Quote) -> QuoteOut:
         published_on=quote.published_on,
         speaker=quote.speaker.name if quote.speaker else None,
         party=quote.party.slug,
-        source=_source_out(quote.source),
+        source=source_out(quote.source),
         language=quote.language,
         translated=quote.is_translation,
         status=quote.status.value,
@@ -310,7 +319,8 @@ def _quote_out(quote: Quote) -> QuoteOut:
     )
 
 
-def _party_out(party: Party, slugs: dict[int, str]) -> PartyDetailOut:
+def party_out(party: Party, slugs: dict[int, str]) -> PartyDetailOut:
+    """A party; `slugs` maps party ids to slugs (for its parent)."""
     return PartyDetailOut(
         slug=party.slug,
         name=party.name,
@@ -321,7 +331,24 @@ def _party_out(party: Party, slugs: dict[int, str]) -> PartyDetailOut:
     )
 
 
-def _position_out(position: Position) -> PositionOut:
+def issue_out(issue: Issue) -> IssueDetailOut:
+    """An issue as the API shows it."""
+    return IssueDetailOut(
+        slug=issue.slug,
+        title=issue.title,
+        proposition=issue.proposition,
+        description=issue.description,
+        sort_order=issue.sort_order,
+    )
+
+
+def speaker_out(speaker: Speaker) -> SpeakerOut:
+    """A speaker with their party's slug."""
+    return SpeakerOut(id=speaker.id, name=speaker.name, role=speaker.role, party=speaker.party.slug)
+
+
+def position_out(position: Position) -> PositionOut:
+    """A position with its evidence as quote ids."""
     return PositionOut(
         id=position.id,
         party=position.party.slug,
@@ -344,22 +371,13 @@ def parties_api(session: SessionDep) -> list[PartyDetailOut]:
     """Parties in display order (a bloc's members right after it)."""
     parties = catalog.list_parties(session)
     slugs = {p.id: p.slug for p in parties}
-    return [_party_out(p, slugs) for p in parties]
+    return [party_out(p, slugs) for p in parties]
 
 
 @router.get("/issues", response_model=list[IssueDetailOut], summary="Every issue")
 def issues_api(session: SessionDep) -> list[IssueDetailOut]:
     """Issues in display order."""
-    return [
-        IssueDetailOut(
-            slug=i.slug,
-            title=i.title,
-            proposition=i.proposition,
-            description=i.description,
-            sort_order=i.sort_order,
-        )
-        for i in catalog.list_issues(session)
-    ]
+    return [issue_out(i) for i in catalog.list_issues(session)]
 
 
 @router.get("/speakers", response_model=Page[SpeakerOut], responses=Errors, summary="Speakers")
@@ -370,7 +388,7 @@ def speakers_api(
     number, size = _paging(page, page_size)
     rows, has_next = speakers.page_speakers(session, page=number, page_size=size)
     return Page(
-        items=[SpeakerOut(id=s.id, name=s.name, role=s.role, party=s.party.slug) for s in rows],
+        items=[speaker_out(s) for s in rows],
         page=number,
         page_size=size,
         has_next=has_next,
@@ -384,9 +402,7 @@ def sources_api(
     """Sources, newest first, a page at a time (page_size at most 100)."""
     number, size = _paging(page, page_size)
     rows, has_next = evidence.list_sources(session, page=number, page_size=size)
-    return Page(
-        items=[_source_out(s) for s in rows], page=number, page_size=size, has_next=has_next
-    )
+    return Page(items=[source_out(s) for s in rows], page=number, page_size=size, has_next=has_next)
 
 
 @router.get("/quotes", response_model=Page[QuoteOut], responses=Errors, summary="Search quotes")
@@ -401,7 +417,7 @@ def quotes_api(
     filters = query.filters
     results = search.search_quotes(session, filters=filters, page=number, page_size=size)
     return Page(
-        items=[_quote_out(x) for x in results.quotes],
+        items=[quote_out(x) for x in results.quotes],
         page=number,
         page_size=size,
         has_next=results.has_next,
@@ -430,7 +446,7 @@ def positions_api(
         page_size=size,
     )
     return Page(
-        items=[_position_out(p) for p in rows], page=number, page_size=size, has_next=has_next
+        items=[position_out(p) for p in rows], page=number, page_size=size, has_next=has_next
     )
 
 
@@ -443,11 +459,9 @@ def changes_api(
     to: Annotated[str | None, Query(max_length=100, description="YYYY-MM-DD, inclusive")] = None,
     known_on: Param = None,
 ) -> list[ChangeOut]:
-    """Changes of stance in (from, to], newest first (at most 500)."""
-    until = parse_day(to, field="to") or date.today()
-    since = parse_day(from_, field="from") or until - timedelta(days=30)
-    if since >= until:
-        raise InvalidParameter("from", "must be before to.")
+    """Changes of stance in (from, to], newest first (at most 500); the window defaults to the
+    /changes page's: the 30 days up to `to`, which defaults to today."""
+    since, until = change_window(from_, to)
     listing = evidence.change_list(
         session, since=since, until=until, known_on=parse_day(known_on, field="known_on")
     )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.db import SessionDep
+from app.models import Party
 from app.services import catalog, evidence
 from app.services.matrix import changes_between
 from app.services.users import as_utc
@@ -72,6 +73,11 @@ def _atom(
     return Response(NOT_XML.sub("", body), media_type="application/atom+xml; charset=utf-8")
 
 
+def _with_members(session: SessionDep, party: Party) -> list[int]:
+    """The party and, for a bloc, its members (a member moving is how a bloc comes to be split)."""
+    return [party.id, *(p.id for p in catalog.list_parties(session) if p.parent_id == party.id)]
+
+
 @router.get("/changes.atom", summary="Atom feed of every change of position")
 def all_changes(request: Request, session: SessionDep) -> Response:
     """The newest changes of stance across all parties and issues."""
@@ -85,13 +91,12 @@ def party_changes(request: Request, session: SessionDep, slug: str) -> Response:
     """The newest changes of stance of one party; a bloc's feed includes its members' changes
     (a member moving is how a bloc comes to be split)."""
     party = catalog.get_party(session, slug=slug)
-    members = [p.id for p in catalog.list_parties(session) if p.parent_id == party.id]
     return _atom(
         request,
         session,
         title=f"peacetalks: {party.name} changes of position",
         feed_path=f"/feeds/parties/{party.slug}.atom",
-        party_ids=[party.id, *members],
+        party_ids=_with_members(session, party),
     )
 
 
@@ -105,4 +110,20 @@ def issue_changes(request: Request, session: SessionDep, slug: str) -> Response:
         title=f"peacetalks: changes on {issue.title}",
         feed_path=f"/feeds/issues/{issue.slug}.atom",
         issue_ids=[issue.id],
+    )
+
+
+@router.get("/cells/{party}/{issue}.atom", summary="Atom feed of one cell's changes")
+def cell_changes(request: Request, session: SessionDep, party: str, issue: str) -> Response:
+    """The newest changes of one party's stance on one issue; a bloc's cell includes its
+    members' changes, like its party feed."""
+    found = catalog.get_party(session, slug=party)
+    topic = catalog.get_issue(session, slug=issue)
+    return _atom(
+        request,
+        session,
+        title=f"peacetalks: {found.name} on {topic.title}",
+        feed_path=f"/feeds/cells/{found.slug}/{topic.slug}.atom",
+        party_ids=_with_members(session, found),
+        issue_ids=[topic.id],
     )

@@ -1,21 +1,23 @@
-"""Pages for analysts: the matrix, a cell's evidence, the changes, a party and an issue."""
+"""Pages for analysts: the matrix, a cell's evidence, the changes, a party, an issue, a comparison
+and a speaker."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app.cached_views import Loaded, cached_view
 from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
-from app.forms import parse_day
+from app.forms import parse_day, whole_number
+from app.routes import twins
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix, matrix_view, themes
-from app.services.errors import InvalidParameter
+from app.services import coverage, evidence, matrix, matrix_view, speakers, themes
+from app.services.errors import InvalidParameter, NotFound
 from app.templating import render
 
 router = APIRouter()
@@ -32,6 +34,49 @@ KnownOn = Annotated[
 
 def _as_of(value: str | None) -> date:
     return parse_day(value, field="as_of") or date.today()
+
+
+def _given(value: str | None, day: date) -> date | None:
+    """The day for a twin's link: only when the reader gave it (else the twin's default)."""
+    return day if value and value.strip() else None
+
+
+def change_window(from_: str | None, to: str | None) -> tuple[date, date]:
+    """The changes page's window (from, to], also the changes API's: `to` defaults to today,
+    `from` to 30 days before `to`; `from` must come first."""
+    until = parse_day(to, field="to") or date.today()
+    since = parse_day(from_, field="from") or until - timedelta(days=30)
+    if since >= until:
+        raise InvalidParameter("from", "must be before to.")
+    return since, until
+
+
+def compare_choice(
+    parties: Annotated[
+        list[str] | None,
+        Query(
+            max_length=500,
+            description="Party slugs to compare, comma-separated or repeated (two to eight); "
+            "default us,ua.",
+        ),
+    ] = None,
+    a: Annotated[str | None, Query(max_length=60, description="First party (older links)")] = None,
+    b: Annotated[str | None, Query(max_length=60, description="Second party (older links)")] = None,
+    only: Annotated[
+        str | None, Query(max_length=20, description="'differences': only issues that differ")
+    ] = None,
+) -> tuple[list[str], bool]:
+    """The compare page's (and API's) parties and whether only differences are asked for:
+    slugs comma-separated or repeated, the older a= and b=, or us and ua by default."""
+    slugs = [s.strip() for v in parties or [] for s in v.split(",") if s.strip()]
+    if not slugs:
+        slugs = [s for s in (a, b) if s] if a or b else ["us", "ua"]
+    if only not in (None, "", "differences"):
+        raise InvalidParameter("only", "use only=differences, or leave it out.")
+    return slugs, only == "differences"
+
+
+CompareChoiceDep = Annotated[tuple[list[str], bool], Depends(compare_choice)]
 
 
 Since = Annotated[
@@ -168,11 +213,10 @@ async def changes_page(
 
     A cached view, like the matrix.
     """
-    until = parse_day(to, field="to") or date.today()
-    since = parse_day(from_, field="from") or until - timedelta(days=30)
+    since, until = change_window(from_, to)
     known = parse_day(known_on, field="known_on")
-    if since >= until:
-        raise InvalidParameter("from", "must be before to.")
+    # The twins name the reader's own parameters, so a default window stays a default window.
+    window = twins.for_changes(since=_given(from_, since), until=_given(to, until), known_on=known)
 
     def load(session: Session) -> Loaded:
         listing = evidence.change_list(session, since=since, until=until, known_on=known)
@@ -181,10 +225,13 @@ async def changes_page(
             if listing.changes
             else coverage.explain_changes(session, since=since, until=until, known_on=known)
         )
-        return Loaded({"changes": listing, "changes_empty": empty})
+        return Loaded(
+            {"changes": listing, "changes_empty": empty, "changes_twins": window},
+            page={"twins": window},
+        )
 
     return await cached_view(
-        request, session, auth, name="changes", params=(since, until, known),
+        request, session, auth, name="changes", params=(since, until, known, tuple(window)),
         page="changes/page.html", fragment="changes/_list.html", load=load,
         context={"since": since, "until": until, "known_on": known},
     )  # fmt: skip
@@ -227,13 +274,16 @@ async def cell_page(
             if detail.cell is None or coverage.shows_nothing([detail.cell])
             else None
         )
+        links = twins.for_cell(
+            detail.party.slug, detail.issue.slug, as_of=_given(as_of, day), known_on=known
+        )
         return Loaded(
-            {"detail": detail, "empty": empty},
-            page={"page_title": f"{detail.party.name} on {detail.issue.title}"},
+            {"detail": detail, "empty": empty, "twins": links},
+            page={"page_title": f"{detail.party.name} on {detail.issue.title}", "twins": links},
         )
 
     return await cached_view(
-        request, session, auth, name="cell", params=(party, issue, day, known),
+        request, session, auth, name="cell", params=(party, issue, day, known, _given(as_of, day)),
         page="cells/page.html", fragment="cells/_detail.html", load=load,
         context={"as_of": day}, revalidate=True,
     )  # fmt: skip
@@ -252,7 +302,8 @@ def party_page(
         if coverage.shows_nothing(detail.cells.values())
         else None
     )
-    return render(request, "parties/page.html", {"detail": detail, "empty": empty})
+    links = twins.for_party(detail.party.slug, as_of=_given(as_of, detail.as_of))
+    return render(request, "parties/page.html", {"detail": detail, "empty": empty, "twins": links})
 
 
 @router.get("/issues/{slug}", response_class=HTMLResponse, summary="An issue across parties")
@@ -268,47 +319,67 @@ def issue_page(
         if coverage.shows_nothing(detail.cells.values())
         else None
     )
-    return render(request, "issues/page.html", {"detail": detail, "empty": empty})
+    links = twins.for_issue(detail.issue.slug, as_of=_given(as_of, detail.as_of))
+    return render(request, "issues/page.html", {"detail": detail, "empty": empty, "twins": links})
 
 
 @router.get("/compare", response_class=HTMLResponse, summary="Two or more parties side by side")
 def compare_page(
     request: Request,
     session: SessionDep,
-    parties: Annotated[
-        list[str] | None,
-        Query(
-            max_length=500,
-            description="Party slugs to compare, comma-separated or repeated (two to eight); "
-            "default us,ua.",
-        ),
-    ] = None,
-    a: Annotated[str | None, Query(max_length=60, description="First party (older links)")] = None,
-    b: Annotated[str | None, Query(max_length=60, description="Second party (older links)")] = None,
-    only: Annotated[
-        str | None, Query(max_length=20, description="'differences': only issues that differ")
-    ] = None,
+    choice: CompareChoiceDep,
     as_of: AsOf = None,
 ) -> HTMLResponse:
     """Issue by issue: where the parties agree, differ or are unclear, with each one's latest
     quote and a summary line."""
-    slugs = [s.strip() for v in parties or [] for s in v.split(",") if s.strip()]
-    if not slugs:
-        slugs = [s for s in (a, b) if s] if a or b else ["us", "ua"]
-    if only not in (None, "", "differences"):
-        raise InvalidParameter("only", "use only=differences, or leave it out.")
+    slugs, only_differences = choice
+    day = _as_of(as_of)
     comparison = evidence.compare(
         session,
         slugs=slugs,
-        as_of=_as_of(as_of),
+        as_of=day,
         stale_after_days=get_settings().stale_after_days,
-        only_differences=only == "differences",
+        only_differences=only_differences,
+    )
+    links = twins.for_compare(
+        [p.slug for p in comparison.parties],
+        only="differences" if only_differences else None,
+        as_of=_given(as_of, day),
     )
     return render(
         request,
         "compare/page.html",
-        {"comparison": comparison},
+        {"comparison": comparison, "twins": links},
         fragment="compare/_table.html",
+    )
+
+
+def speaker_key(key: str) -> tuple[int, bool]:
+    """The speaker id in a page key, the id (canonical) or the id and a name
+    (`12-volodymyr-zelenskyy`), and whether the key is the canonical one; NotFound else."""
+    number, dash, _ = key.partition("-")
+    speaker = whole_number(number)
+    if speaker is None:
+        raise NotFound("speaker", key)
+    return speaker, not dash
+
+
+@router.get("/speakers/{speaker_id}", response_class=HTMLResponse, summary="A speaker's quotes")
+def speaker_page(request: Request, session: SessionDep, speaker_id: str) -> Response:
+    """Who a speaker is and their quotes by issue, with the stances they signal, newest first.
+
+    The address is the speaker's id (`/speakers/12`); the id followed by a name
+    (`/speakers/12-volodymyr-zelenskyy`) redirects there, as names change and ids do not.
+    """
+    number, canonical = speaker_key(speaker_id)
+    if not canonical:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/speakers/{number}{query}", status_code=301)
+    detail = speakers.speaker_detail(session, speaker_id=number)
+    return render(
+        request,
+        "speakers/page.html",
+        {"detail": detail, "twins": twins.for_speaker(detail.speaker.id)},
     )
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.cached_views import Loaded, cached_view
 from app.db import SessionDep
 from app.forms import parse_day, parse_whole_number
 from app.models import QuoteStatus, SourceTier, Stance
+from app.routes import twins
 from app.security import AuthDep
 from app.services import catalog, search
 from app.services.errors import InvalidParameter
@@ -123,15 +125,22 @@ async def quote_search(
     A cached view (app.cached_views): popular searches repeat, so each is rendered once per
     data version and parameters (editors get their own variant, with edit links).
     """
+    given = request.query_params.multi_items()
+    if any(not value.strip() for _, value in given):
+        # The search form sends every field; its URL keeps only the filters in use.
+        kept = [(key, value) for key, value in given if value.strip()]
+        return RedirectResponse(f"/quotes?{urlencode(kept)}" if kept else "/quotes", 303)
     filters, params = query.filters, query.params
     page_number = 1 if not page else parse_whole_number(page, field="page") or 0
     if not 1 <= page_number <= search.MAX_PAGE:
         raise InvalidParameter("page", f"must be between 1 and {search.MAX_PAGE}.")
 
+    links = twins.for_search(params)
+
     def load(session: Session) -> Loaded:
         results = search.search_quotes(session, filters=filters, page=page_number)
         return Loaded(
-            {"results": results, "params": params},
+            {"results": results, "params": params, "twins": links},
             page={
                 "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
                 "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
@@ -153,5 +162,6 @@ async def quote_search(
             "status_options": [(s.value, s.value) for s in QuoteStatus],
             "tier_options": [(t.value, t.value.replace("_", " ")) for t in SourceTier],
             "sort_options": [("relevance", "Best match"), ("date", "Newest")],
+            "twins": links,
         },
     )  # fmt: skip

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Party, Quote, Speaker, User
+from app.models import Issue, Party, Quote, Speaker, Stance, User
 from app.services import audit
 from app.services.catalog import (
     _refuse_if_used,
@@ -15,6 +17,10 @@ from app.services.catalog import (
     versioned_write,
 )
 from app.services.errors import NotFound, ValidationFailed
+from app.services.evidence import quote_loading
+
+SPEAKER_QUOTE_LIMIT = 100
+"""Quotes shown on a speaker's page, newest first; the quote search pages through the rest."""
 
 
 def list_speakers(session: Session) -> list[Speaker]:
@@ -111,3 +117,50 @@ def delete_speaker(session: Session, *, actor: User | None, speaker: Speaker) ->
     )
     session.delete(speaker)
     session.flush()
+
+
+@dataclass(slots=True)
+class SpeakerDetail:
+    """A speaker with their newest quotes and how many they have in all."""
+
+    speaker: Speaker
+    quotes: list[Quote]
+    quote_count: int
+
+    @property
+    def by_issue(self) -> list[tuple[Issue | None, list[tuple[Quote, Stance | None]]]]:
+        """The quotes under each issue they are tagged with (in the issues' order), each with
+        the stance it signals there, newest first; quotes tagged with no issue last (None)."""
+        issues: dict[int, Issue] = {}
+        groups: dict[int | None, list[tuple[Quote, Stance | None]]] = {}
+        for quote in self.quotes:
+            if not quote.issue_tags:
+                groups.setdefault(None, []).append((quote, None))
+            for tag in quote.issue_tags:
+                issues[tag.issue.id] = tag.issue
+                groups.setdefault(tag.issue.id, []).append((quote, tag.stance))
+        ordered = sorted(issues.values(), key=lambda i: (i.sort_order, i.title, i.id))
+        shown: list[tuple[Issue | None, list[tuple[Quote, Stance | None]]]] = [
+            (issue, groups[issue.id]) for issue in ordered
+        ]
+        if None in groups:
+            shown.append((None, groups[None]))
+        return shown
+
+
+def speaker_detail(
+    session: Session, *, speaker_id: int, limit: int = SPEAKER_QUOTE_LIMIT
+) -> SpeakerDetail:
+    """Everything a speaker's page shows: who they are and their newest quotes, or NotFound."""
+    speaker = get_speaker(session, speaker_id=speaker_id)
+    quotes = session.scalars(
+        select(Quote)
+        .where(Quote.speaker_id == speaker.id)
+        .order_by(Quote.said_on.desc(), Quote.id.desc())
+        .limit(limit)
+        .options(*quote_loading())
+    )
+    count = session.scalar(
+        select(func.count()).select_from(Quote).where(Quote.speaker_id == speaker.id)
+    )
+    return SpeakerDetail(speaker=speaker, quotes=list(quotes), quote_count=count or 0)

@@ -175,11 +175,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(args: list[str], env: dict[str, str], health: str, log: Path) -> Iterator[str]:
+def server(
+    args: list[str], env: dict[str, str], health: str, log: Path | None = None
+) -> Iterator[str]:
     """Serve on a free port until the block ends; the server's stdout (the request log) goes
-    to `log`."""
+    to `log` (or nowhere)."""
     port = free_port()
-    with log.open("wb") as out:
+    with log.open("wb") if log else open(os.devnull, "wb") as out:
         process = subprocess.Popen(
             [*args, "--port", str(port)],
             env={**os.environ, **env},

@@ -40,11 +40,12 @@ def _dataset(session: Session, parties: int, issues: int, history: int) -> None:
 @pytest.mark.parametrize(
     ("url", "limit"),
     [
-        # Parties, issues, cells (runs and evidence), unassessed quotes of empty cells.
-        ("/?as_of=2025-06-01", 5),
+        # Parties, issues, cells (runs and evidence), unassessed quotes of empty cells; the page
+        # also reads the themes that head the issues.
+        ("/?as_of=2025-06-01", 6),
         ("/api/v1/matrix?as_of=2025-06-01", 5),
         # With `since`: the changes query and the quotes that show them (with speakers, sources).
-        ("/?as_of=2025-06-01&since=2025-01-05", 9),
+        ("/?as_of=2025-06-01&since=2025-01-05", 10),
         ("/changes?from=2025-01-05&to=2025-06-01", 8),
         # Search: the page of quotes, their citations (eager loads) and the filter lists.
         ("/quotes?q=statement", 16),

@@ -62,7 +62,7 @@ def test_restated_cell_pages_show_one_run(
     assert "unconfirmed" not in html.split('class="current"')[1].split("</p>")[0]
     chart = html.split("<svg")[1].split("</svg>")[0]
     assert chart.count("<rect") - chart.count('class="plot"') <= 2  # one bar (and a frame)
-    matrix_html = client.get("/?as_of=2025-06-01").text
+    matrix_html = client.get("/?as_of=2025-06-01&view=detailed").text
     assert "since 1 Mar 2025" in matrix_html and "since 1 May 2025" not in matrix_html
     api = client.get("/api/v1/matrix?as_of=2025-06-01").json()
     cell = next(c for c in api["cells"] if c["party"] == "rur")
@@ -162,8 +162,10 @@ def test_split_is_one_state_in_every_view(
     assert 'href="/cells/xfr/xgu?as_of=2025-06-01"' in detail
     party_page = client.get("/parties/xeu?as_of=2025-06-01").text
     assert "Split" in party_page and "UKX</a> conditional; " in party_page
-    matrix_page = client.get("/?as_of=2025-06-01").text
+    matrix_page = client.get("/?as_of=2025-06-01&view=detailed").text
     assert "UKX conditional; FRX accepts" in matrix_page
+    compact = client.get("/?as_of=2025-06-01").text  # the compact cell says it in its label
+    assert "split: UKX conditional, FRX accepts" in compact
     compare = client.get("/compare?parties=xeu,xfr&as_of=2025-06-01").text
     row_html = compare.split('href="/issues/xgu')[1].split("</tr>")[0]
     assert "Split" in row_html and "Unclear" in row_html and "members are split" in row_html

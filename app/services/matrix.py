@@ -29,7 +29,7 @@ from app.models import (
     QuoteStatus,
     Stance,
 )
-from app.services import catalog
+from app.services import catalog, position_runs
 
 CONFIRMED = "confirmed"
 UNCONFIRMED = "unconfirmed"
@@ -280,9 +280,18 @@ def _position_cells(
 ) -> dict[tuple[int, int], Cell]:
     """The cells where a position is in force, keyed by (party id, issue id), in one query."""
     stale_before = as_of - timedelta(days=stale_after_days)
-    stmt = current_positions_query(
-        as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
-    )
+    if known_on is None:  # what is known now: the stored runs (app.services.position_runs)
+        position_runs.ensure_fresh(session)
+        stmt = position_runs.in_force_query(
+            as_of=as_of,
+            party_ids=party_ids,
+            issue_ids=issue_ids,
+            lateral=session.get_bind().dialect.name == "postgresql",
+        )
+    else:
+        stmt = current_positions_query(
+            as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
+        )
     cells: dict[tuple[int, int], Cell] = {}
     for row in session.execute(stmt):
         latest = row.latest_evidence_on

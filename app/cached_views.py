@@ -47,13 +47,14 @@ PAGE_GZIP_LEVEL = 5
 FRAGMENT_ZLIB_LEVEL = 3
 """zlib level of a stored fragment: cheap to pack, ~15 times smaller than the text."""
 VIEW_CACHE_BYTES = {
-    "matrix": 40_000_000,
+    "matrix": 32_000_000,
+    "matrix_cells": 8_000_000,
     "changes": 8_000_000,
     "cell": 16_000_000,
     "search": 16_000_000,
 }
 """Bytes kept per cached view and worker (each entry: one fragment or one anonymous page, held
-compressed), 80 MB in all."""
+compressed; for matrix_cells, one compact matrix cell's markup, app.cell_markup), 80 MB in all."""
 VARY = "HX-Request, Cookie"
 """Sent with every cached view's response, hit or miss (compression adds Accept-Encoding)."""
 ENTRY_OVERHEAD = 400

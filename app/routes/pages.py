@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from app.cached_views import Loaded, cached_view
+from app.cell_markup import CellMarkup
 from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day
@@ -129,6 +130,11 @@ async def matrix_page(
                 "as_of_given": as_of_given,
                 "empty": empty,
                 "view": shown,
+                **(
+                    {"cell_markup": CellMarkup(request.app.state.view_caches["matrix_cells"], grid)}
+                    if shown == "compact"
+                    else {}
+                ),
                 "choice": {"parties": choice[0], "issues": choice[1]},
                 "since_typed": since or "",
                 "since_error": since_error,

@@ -22,12 +22,13 @@ from app.models import Issue, Party
 from app.services.matrix import Cell, Matrix
 from app.templating import templates
 
-HREF = "\x00href\x00"
-"""Stands for the cell's link while the macro renders (no name or text can hold a NUL)."""
+QUERY = "\x00query\x00"
+"""Stands for the cell link's query (the as-of day) while the macro renders (no name or text can
+hold a NUL)."""
 
 
 def key(party: Party, issue: Issue, grid: Matrix) -> Hashable:
-    """Everything the cell macro shows, bar the link (keep in step with the macro)."""
+    """Everything the cell macro shows, bar the link's query (keep in step with the macro)."""
     cell: Cell | None = grid.cell(party, issue)
     changed = grid.has_changed(party, issue)
     state = (
@@ -52,7 +53,8 @@ def key(party: Party, issue: Issue, grid: Matrix) -> Hashable:
 
 
 class CellMarkup:
-    """Called by the compact table as `cell_markup(party, issue, href)`: the cell's <td>."""
+    """Given to the compact table as `cell_markup`: `cell_markup.row(party, query)` is the row's
+    cells, each <td> followed by a newline but the last, as the template's loop writes them."""
 
     def __init__(self, cache: RenderCache, grid: Matrix) -> None:
         self.cache = cache
@@ -60,22 +62,30 @@ class CellMarkup:
         self.macro: Any = templates.env.get_template("matrix/_compact_cell.html").module
         self.rendered = 0
 
-    def __call__(self, party: Party, issue: Issue, href: str) -> Markup:
+    def cell(self, party: Party, issue: Issue) -> str:
+        """The cell's <td>, its link's query left as QUERY."""
         cell_key = key(party, issue, self.grid)
         markup = self.cache.get(cell_key)
-        if not isinstance(markup, bytes):
-            grid = self.grid
-            text = self.macro.compact_cell(
+        if isinstance(markup, bytes):
+            return markup.decode()
+        grid = self.grid
+        text = str(
+            self.macro.compact_cell(
                 party,
                 issue,
                 grid.cell(party, issue),
                 grid.split(party, issue),
                 grid.has_changed(party, issue),
                 grid.since,
-                HREF,
+                QUERY,
             )
-            markup = str(text).encode()
-            self.cache.put(cell_key, markup)
-            self.rendered += 1
-        # The macro's autoescaped output, with the link escaped as the macro escapes it.
-        return Markup(markup.decode().replace(HREF, str(escape(href))))  # noqa: S704
+        )
+        self.cache.put(cell_key, text.encode())
+        self.rendered += 1
+        return text
+
+    def row(self, party: Party, query: str) -> Markup:
+        """The party's cells across the matrix's issues, with the links' query put in."""
+        cells = "\n".join(self.cell(party, issue) for issue in self.grid.issues)
+        # The macro's autoescaped output, with the query escaped as the macro escapes it.
+        return Markup(cells.replace(QUERY, str(escape(query))))  # noqa: S704

@@ -298,6 +298,7 @@ async def cached_view(
     logged_in = auth.user is not None
     as_fragment = wants_fragment(request)
     version = await versioning.for_view(session, logged_in=logged_in)
+    request.state.data_version = version  # what `load` may key caches of its own on
     key = (name, version, params, logged_in, as_fragment)
     headers = {"Vary": VARY}
     if revalidate:

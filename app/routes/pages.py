@@ -15,7 +15,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix, matrix_view
+from app.services import coverage, evidence, matrix, matrix_view, unassessed
 from app.services.errors import InvalidParameter
 from app.templating import render
 
@@ -97,6 +97,9 @@ async def matrix_page(
             known_on=known,
             since=None if since_error else since_day,
             stale_after_days=get_settings().stale_after_days,
+            tally=unassessed.DayTally(
+                request.app.state.unassessed_days, request.state.data_version
+            ),
         )
         everything = grid
         grid = matrix_view.narrowed(

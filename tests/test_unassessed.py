@@ -40,7 +40,8 @@ def test_counts_from_the_days_match_the_query_on_every_day(
         count_statements.statements.clear()
         got = unassessed.counts(session, as_of=day, created_before=None, pairs=pairs, tally=tally)
         assert got == expected, day
-        assert count_statements.count == (1 if offset == -2 else 0)  # read once per version
+        # The first count of a version is the day's own; the second reads the days, once.
+        assert count_statements.count == (1 if offset in (-2, -1) else 0)
     assert expected[(party.id, issue.id)] == 10  # two of the twelve retracted
 
 
@@ -54,11 +55,11 @@ def test_a_new_data_version_reads_the_days_again(session: Session) -> None:
         tally = unassessed.DayTally(store, version)
         return unassessed.counts(session, as_of=START, created_before=None, pairs=pair, tally=tally)
 
-    assert count(1) == {(party.id, issue.id): 1}
+    assert count(1) == count(1) == {(party.id, issue.id): 1}  # the second reads the days
     quotes.retract_quote(session, actor=None, quote=first)
     session.flush()
     assert count(1) == {(party.id, issue.id): 1}  # the version it was read for
-    assert count(2) == {}
+    assert count(2) == count(2) == {}
 
 
 def test_the_matrix_page_counts_unassessed_quotes_as_the_api_does(
@@ -69,6 +70,8 @@ def test_the_matrix_page_counts_unassessed_quotes_as_the_api_does(
         b.quote(session, party, issue, said_on=START + timedelta(days=n))
     page = client.get("/?as_of=2025-01-02&parties=unp&issues=uni")
     assert "2 quotes, not assessed" in page.text
+    page = client.get("/?as_of=2025-01-03&parties=unp&issues=uni")  # the days, read now
+    assert "3 quotes, not assessed" in page.text
     assert client.app.state.unassessed_days.bytes > 0  # type: ignore[attr-defined]
     api = client.get("/api/v1/matrix?as_of=2025-01-02&parties=unp&issues=uni").json()
     counted = [v for k, v in _walk(api) if k == "unassessed_quotes"]

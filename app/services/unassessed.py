@@ -3,8 +3,9 @@
 The count as of a day is every quote of the party tagged with the issue, said on or before the
 day, not retracted. At a million quotes one count reads every quote of the party, so a matrix
 view may pass a `DayTally`: the days of those quotes per cell, read once per data version and
-worker, from which a count as of any day is a binary search. The version keys it, so a write
-(which moves the version on) is never missed.
+worker (from the second matrix of a version on: the first after a write counts for its own day,
+which reads less), from which a count as of any day is a binary search. The version keys it, so
+a write (which moves the version on) is never missed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ class DayStore:
         default_factory=OrderedDict
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _asked: OrderedDict[int, None] = field(default_factory=OrderedDict)
+
+    def asked_before(self, version: int) -> bool:
+        """Whether a matrix of this data version was counted before (remembers the last 64)."""
+        with self._lock:
+            if version in self._asked:
+                return True
+            self._asked[version] = None
+            if len(self._asked) > 64:
+                self._asked.popitem(last=False)
+            return False
 
     def get(self, key: tuple[int, Pair]) -> tuple[array[int], array[int]] | None:
         """The cell's days and running counts for this version, or None."""
@@ -82,6 +94,9 @@ def counts(
         return _counted(session, as_of=as_of, created_before=created_before, pairs=pairs)
     found = {pair: tally.store.get((tally.version, pair)) for pair in pairs}
     missing = [pair for pair, item in found.items() if item is None]
+    if missing and not tally.store.asked_before(tally.version):
+        # The first view after a write counts for its own day only (cheaper than every day).
+        return _counted(session, as_of=as_of, created_before=None, pairs=pairs)
     if missing:
         stmt = (
             select(Quote.party_id, QuoteIssue.issue_id, Quote.said_on, func.count())

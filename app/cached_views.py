@@ -16,7 +16,9 @@ To add a cached page: a route that parses its parameters, a `load(session)` retu
 
 with a byte budget for the view in VIEW_CACHE_BYTES. Each view's cache is bounded in bytes
 (compressed bodies plus ENTRY_OVERHEAD an entry), not in entries, and drops the least recently
-used first.
+used first. A `load` that keeps caches of its own can key them on `request.state.data_version`,
+the version the view is rendered for. How concurrent requests share one render, and when a
+reader gets the version before a write instead: `once()` and `cached_view()`.
 """
 
 from __future__ import annotations

@@ -13,14 +13,13 @@ template escapes it, so the assembled table is the same, byte for byte, as rende
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
 
 from markupsafe import Markup, escape
 
 from app.cached_views import RenderCache
 from app.models import Issue, Party
 from app.services.matrix import Cell, Matrix
-from app.templating import templates
+from app.templating import macro
 
 QUERY = "\x00query\x00"
 """Stands for the cell link's query (the as-of day) while the macro renders (no name or text can
@@ -59,7 +58,7 @@ class CellMarkup:
     def __init__(self, cache: RenderCache, grid: Matrix) -> None:
         self.cache = cache
         self.grid = grid
-        self.macro: Any = templates.env.get_template("matrix/_compact_cell.html").module
+        self.compact_cell = macro("matrix/_compact_cell.html", "compact_cell")
         self.rendered = 0
 
     def cell(self, party: Party, issue: Issue) -> str:
@@ -70,7 +69,7 @@ class CellMarkup:
             return markup.decode()
         grid = self.grid
         text = str(
-            self.macro.compact_cell(
+            self.compact_cell(
                 party,
                 issue,
                 grid.cell(party, issue),

@@ -14,7 +14,11 @@ To add a cached page: a route that parses its parameters, a `load(session)` retu
         context={"since": since, "until": until},
     )
 
-with a byte budget for the view in VIEW_CACHE_BYTES.
+with a byte budget for the view in VIEW_CACHE_BYTES. Each view's cache is bounded in bytes
+(compressed bodies plus ENTRY_OVERHEAD an entry), not in entries, and drops the least recently
+used first. A `load` that keeps caches of its own can key them on `request.state.data_version`,
+the version the view is rendered for. How concurrent requests share one render, and when a
+reader gets the version before a write instead: `once()` and `cached_view()`.
 """
 
 from __future__ import annotations
@@ -45,13 +49,14 @@ PAGE_GZIP_LEVEL = 5
 FRAGMENT_ZLIB_LEVEL = 3
 """zlib level of a stored fragment: cheap to pack, ~15 times smaller than the text."""
 VIEW_CACHE_BYTES = {
-    "matrix": 40_000_000,
+    "matrix": 32_000_000,
+    "matrix_cells": 8_000_000,
     "changes": 8_000_000,
     "cell": 16_000_000,
     "search": 16_000_000,
 }
 """Bytes kept per cached view and worker (each entry: one fragment or one anonymous page, held
-compressed), 80 MB in all."""
+compressed; for matrix_cells, one compact matrix cell's markup, app.cell_markup), 80 MB in all."""
 VARY = "HX-Request, Cookie"
 """Sent with every cached view's response, hit or miss (compression adds Accept-Encoding)."""
 ENTRY_OVERHEAD = 400
@@ -72,9 +77,11 @@ class RenderCache:
         self._items: OrderedDict[Hashable, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.pending: dict[Hashable, asyncio.Future[Any]] = {}
+        self._newest: dict[Hashable, tuple[int, Hashable]] = {}
         self.hits = 0
         self.misses = 0
         self.renders = 0
+        self.previous_served = 0
 
     def get(self, key: Hashable) -> object | None:
         """The cached value for `key`, or None."""
@@ -87,8 +94,10 @@ class RenderCache:
             self.hits += 1
             return item[0]
 
-    def put(self, key: Hashable, value: object) -> None:
-        """Remember `value`, dropping the least recently used entries past the byte bound."""
+    def put(self, key: Hashable, value: object, *, slot: Slot | None = None) -> None:
+        """Remember `value`, dropping the least recently used entries past the byte bound.
+        With a `slot` (the key less its data version, and the version), the value is also the
+        slot's newest, for `previous()`."""
         size = _size(value) + ENTRY_OVERHEAD
         with self._lock:
             old = self._items.pop(key, None)
@@ -98,14 +107,35 @@ class RenderCache:
                 return
             self._items[key] = (value, size)
             self.bytes += size
+            if slot is not None:
+                newest = self._newest.get(slot.name)
+                if newest is None or newest[0] <= slot.version:
+                    self._newest[slot.name] = (slot.version, key)
             while self.bytes > self.max_bytes:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self.bytes -= dropped
+            if len(self._newest) > 2 * len(self._items) + 64:
+                # Forget the slots whose newest value was dropped (they keep the map bounded).
+                self._newest = {n: v for n, v in self._newest.items() if v[1] in self._items}
+
+    def previous(self, slot: Slot) -> object | None:
+        """The value held for the slot under the newest data version older than `slot.version`,
+        or None."""
+        with self._lock:
+            newest = self._newest.get(slot.name)
+            if newest is None or newest[0] >= slot.version:
+                return None
+            item = self._items.get(newest[1])
+            if item is None:
+                return None
+            self.previous_served += 1
+            return item[0]
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._items.clear()
+            self._newest.clear()
             self.bytes = 0
 
     def __len__(self) -> int:
@@ -118,16 +148,39 @@ def _size(value: object) -> int:
     return int(getattr(value, "nbytes", 0))
 
 
-async def once(cache: RenderCache, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
-    """The value cached under `key`, made by `make()` on a miss; requests for the same key
-    arriving while it is made wait for that one result (no stampede). A failure is not cached:
-    the waiting requests get the same error, the next request tries again."""
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Where a view's renders follow one another: its cache key less the data version
+    (`name`), and the version it is rendered for."""
+
+    name: Hashable
+    version: int
+
+
+async def once(
+    cache: RenderCache,
+    key: Hashable,
+    make: Callable[[], Awaitable[T]],
+    *,
+    slot: Slot | None = None,
+) -> T:
+    """The value cached under `key`, made by `make()` on a miss, once (no stampede).
+
+    The request that finds the miss makes the value and waits for it. Requests for the same key
+    arriving while it is made do not make it again: with a `slot`, they get at once the value
+    held for the same slot under the newest older data version, when there is one (the view as
+    it was just before the write being rendered); otherwise, or without a slot, they wait for
+    that one result. A failure is not cached: the waiting requests get the same error, the next
+    request tries again."""
     cached = cache.get(key)
     if cached is not None:
         return cached  # type: ignore[return-value]
     pending = cache.pending.get(key)
     loop = asyncio.get_running_loop()
     if pending is not None and pending.get_loop() is loop:
+        previous = cache.previous(slot) if slot is not None else None
+        if previous is not None:
+            return previous  # type: ignore[return-value]
         return await asyncio.shield(pending)
     future: asyncio.Future[Any] = loop.create_future()
     cache.pending[key] = future
@@ -139,7 +192,7 @@ async def once(cache: RenderCache, key: Hashable, make: Callable[[], Awaitable[T
         raise
     else:
         cache.renders += 1
-        cache.put(key, value)
+        cache.put(key, value, slot=slot)
         future.set_result(value)
         return value
     finally:
@@ -152,7 +205,8 @@ def view_caches() -> dict[str, RenderCache]:
 
 
 def cache_state(caches: dict[str, RenderCache]) -> dict[str, dict[str, int]]:
-    """Each cached view's entries, bytes held, renders, hits and misses (for /healthz)."""
+    """Each cached view's entries, bytes held, renders, hits, misses and the times it served
+    the previous version during a render (for /healthz)."""
     return {
         name: {
             "entries": len(cache),
@@ -161,6 +215,7 @@ def cache_state(caches: dict[str, RenderCache]) -> dict[str, dict[str, int]]:
             "renders": cache.renders,
             "hits": cache.hits,
             "misses": cache.misses,
+            "previous_served": cache.previous_served,
         }
         for name, cache in caches.items()
     }
@@ -234,12 +289,18 @@ async def cached_view(
       listener has heard: a write shows there once its NOTIFY arrives (it is sent right after
       the commit; milliseconds). Until then that reader may be served the view as it was just
       before the write, never anything older than what the worker last heard.
+    - While a view is rendered for a new version, an anonymous reader asking for the same view
+      (same parameters, page or fragment) gets at once the one rendered under the newest older
+      version still cached, if any, rather than waiting (see `once()`): the view as it was
+      before the latest writes, for as long as one render takes. The request that found the
+      miss, and every logged-in user, waits for the new render instead.
     A view rendered inside a transaction with uncommitted changes of its own keys on a private
-    number, so no other reader is ever served it.
+    number, so no other reader is ever served it (nor is it kept as anyone's previous version).
     """
     logged_in = auth.user is not None
     as_fragment = wants_fragment(request)
     version = await versioning.for_view(session, logged_in=logged_in)
+    request.state.data_version = version  # what `load` may key caches of its own on
     key = (name, version, params, logged_in, as_fragment)
     headers = {"Vary": VARY}
     if revalidate:
@@ -250,9 +311,14 @@ async def cached_view(
             return Response(status_code=304, headers=headers)
     cache: RenderCache = request.app.state.view_caches[name]
     whole_page = not logged_in and not auth.csrf_token and not as_fragment
+    # Only an anonymous reader may be given the previous version while the new one renders.
+    previous = not logged_in and version < versioning.PRIVATE_BASE
+
+    def slot(*extra: str) -> Slot | None:
+        return Slot((name, params, as_fragment, *extra), version) if previous else None
 
     async def page_around() -> Response:
-        entry = await once(cache, key, fragment_entry)
+        entry = await once(cache, key, fragment_entry, slot=slot())
         return render(
             request,
             page,
@@ -270,7 +336,7 @@ async def cached_view(
         return await run_in_threadpool(lambda: gzip.compress(body, PAGE_GZIP_LEVEL, mtime=0))
 
     if whole_page:
-        packed = await once(cache, (*key, "page.gz"), whole)
+        packed = await once(cache, (*key, "page.gz"), whole, slot=slot("page.gz"))
         return _compressed(request, packed, headers, status_code)
     response = await page_around()
     response.headers.update(headers)

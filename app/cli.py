@@ -21,6 +21,7 @@ from app import cli_ops, migrate
 from app.config import get_settings
 from app.db import get_engine, get_reading_engine, make_engine
 from app.models import Party, Role
+from app.services import position_runs, versioning
 from app.services import seed as seed_service
 from app.services import users as user_service
 from app.services.errors import NotFound, ValidationFailed
@@ -122,6 +123,15 @@ def db_upgrade(
 ) -> None:
     """Apply every migration up to the newest (safe to run again, even at once)."""
     typer.echo(prepare_database(seed_if_empty=seed_if_empty)[1])
+
+
+@db_cli.command("refresh-runs")
+def db_refresh_runs() -> None:
+    """Recompute the matrix's stored runs from the positions (after writing them with SQL)."""
+    with Session(get_engine()) as session, session.begin():
+        rows = position_runs.refresh(session.connection())
+        versioning.mark_changed(session)  # cached matrices move on to the new version
+    typer.echo(f"Stored runs: {rows} positions recomputed.")
 
 
 @cli.command()
@@ -445,7 +455,6 @@ def main() -> None:
     except ValidationError as exc:
         typer.echo(f"Refusing to start: {exc}", err=True)
         raise SystemExit(2) from None
-    from app.services import versioning
 
     versioning.install()  # a command's writes move the data version on, as the app's do
     cli()

@@ -45,7 +45,7 @@ from app.security import (
     login_url,
     reader_guard,
 )
-from app.services import versioning
+from app.services import unassessed, versioning
 from app.services.errors import (
     EditConflict,
     InUse,
@@ -230,6 +230,7 @@ def create_app() -> FastAPI:
     # Writes move the data version on; cached views key on it (each app has its own caches).
     versioning.install()
     app.state.view_caches = view_caches()
+    app.state.unassessed_days = unassessed.DayStore()  # the matrix's unassessed counts
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # Innermost: a request whose transaction met a busy database runs again (app.db).
     app.add_middleware(RetryWhenBusy)

@@ -267,7 +267,13 @@ class Quote(Base):
         CheckConstraint(
             "confirms_or_denies_id IS NULL OR confirms_or_denies_id <> id", name="not_own_response"
         ),
-        Index("ix_quotes_party_id_said_on", "party_id", "said_on"),
+        # Covering on PostgreSQL: counting a cell's unassessed quotes reads no quote row.
+        Index(
+            "ix_quotes_party_id_said_on",
+            "party_id",
+            "said_on",
+            postgresql_include=["id", "status"],
+        ),
         Index("ix_quotes_said_on", "said_on"),
     )
     __mapper_args__ = {"version_id_col": version}
@@ -326,6 +332,40 @@ class Position(Base):
         Index("ix_positions_effective_from", "effective_from"),
     )
     __mapper_args__ = {"version_id_col": version}
+
+
+class PositionRun(Base):
+    """A position with what the matrix shows while it is the one in force: its run's start and
+    the run's evidence up to it (app.services.position_runs keeps these in step)."""
+
+    __tablename__ = "position_runs"
+
+    position_id: Mapped[int] = mapped_column(
+        ForeignKey("positions.id", ondelete="CASCADE"), primary_key=True
+    )
+    party_id: Mapped[int] = mapped_column(Integer)
+    issue_id: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stance: Mapped[Stance] = mapped_column(_enum(Stance, "stance"))
+    condition: Mapped[str | None] = mapped_column(Text)
+    run_start: Mapped[date] = mapped_column(Date)
+    evidence_count: Mapped[int] = mapped_column(Integer)
+    latest_evidence_on: Mapped[date | None] = mapped_column(Date)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    denied: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        # As of a day: the latest row on or before it per party and issue, one probe a cell.
+        Index(
+            "ix_position_runs_cell_as_of",
+            "party_id",
+            "issue_id",
+            "effective_from",
+            "recorded_at",
+            "position_id",
+        ),
+    )
 
 
 class User(Base):

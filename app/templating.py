@@ -127,6 +127,12 @@ def render_text(name: str, context: dict[str, Any]) -> str:
     return templates.get_template(name).render(context)
 
 
+def macro(name: str, macro_name: str) -> Any:
+    """The macro `macro_name` of the template `name`, to call from Python (it sees no render
+    context, only its arguments and the environment's globals and filters)."""
+    return getattr(templates.get_template(name).module, macro_name)
+
+
 def render(
     request: Request,
     page: str,

@@ -383,7 +383,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         url = fresh_database(args.database, Path(workdir))
         prepare(url)
-        with server(serve_command(url), {"DATABASE_URL": url}, "/healthz") as base:
+        with server(
+            serve_command(url), {"DATABASE_URL": url}, "/healthz", Path(workdir) / "app.log"
+        ) as base:
             if args.import_rows:
                 file = Path(workdir) / "import.csv"
                 write_import_file(file, args.import_rows)

@@ -40,6 +40,9 @@ from pathlib import Path
 
 import psycopg
 
+from app import db
+from app.services import position_runs
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PREFIX = os.environ.get("BENCH_DB_PREFIX", "peacetalks_bench")
@@ -163,6 +166,11 @@ def generate_large(quotes: int, positions: int) -> None:
                 )
             cur.execute("SELECT nextval('data_version_seq')")  # COPY bypasses the app
         conn.commit()
+    engine = db.make_engine(url_for(LARGE_DB))
+    with engine.begin() as connection:
+        position_runs.refresh(connection)  # the matrix's stored runs, as the app keeps them
+    engine.dispose()
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{LARGE_DB}") as conn:
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
     print(f"  generated in {time.perf_counter() - started:.0f} s", flush=True)

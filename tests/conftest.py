@@ -188,9 +188,10 @@ def count_statements(engine: Engine) -> Iterator[StatementCounter]:
 def seeded(session: Session) -> Session:
     """The session with the project's seed data loaded."""
     from app.config import PROJECT_ROOT
-    from app.services import seed
+    from app.services import position_runs, seed
 
     seed.load_seeds(session, PROJECT_ROOT / "seeds")
+    position_runs.ensure_fresh(session)  # as the seed's commit does: the matrix's stored runs
     return session
 
 

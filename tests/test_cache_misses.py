@@ -3,10 +3,11 @@ and a web request's bounded wait on the database (pool, statement and lock timeo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app import db, migrate
-from app.cached_views import ENTRY_OVERHEAD, RenderCache
+from app.cached_views import ENTRY_OVERHEAD, RenderCache, Slot, once
 from app.config import PROJECT_ROOT, get_settings
 from app.main import create_app
 from app.services import seed
@@ -122,3 +123,52 @@ def test_a_web_request_waits_for_a_lock_only_so_long(small_pool: str) -> None:
         with pytest.raises(Exception) as cancelled:
             conn.execute(text("SELECT pg_sleep(3)"))
         assert db.database_timed_out(cancelled.value)
+
+
+def test_requests_during_a_render_get_the_previous_version_once_there_is_one() -> None:
+    cache = RenderCache(max_bytes=100_000)
+    made: list[int] = []
+
+    async def scenario() -> list[bytes]:
+        release = asyncio.Event()
+
+        def make(version: int) -> Callable[[], Awaitable[bytes]]:
+            async def render() -> bytes:
+                made.append(version)
+                if version == 2:
+                    await release.wait()
+                return f"v{version}".encode()
+
+            return render
+
+        def ask(version: int) -> Awaitable[bytes]:
+            return once(cache, ("matrix", version, "p"), make(version), slot=Slot("p", version))
+
+        first = await ask(1)
+        # Version 2: the first request renders it; the others arrive while it renders.
+        renderer = asyncio.ensure_future(ask(2))
+        await asyncio.sleep(0)
+        during = [await ask(2) for _ in range(5)]
+        # Without a slot (a logged-in user) a request waits for the render under way.
+        waiting = asyncio.ensure_future(once(cache, ("matrix", 2, "p"), make(2)))
+        await asyncio.sleep(0)
+        assert not waiting.done()
+        release.set()
+        return [first, *during, await renderer, await waiting, await ask(2)]
+
+    answers = asyncio.run(scenario())
+    assert answers == [b"v1", *[b"v1"] * 5, b"v2", b"v2", b"v2"]
+    assert made == [1, 2]  # version 2 rendered once
+    assert cache.previous_served == 5
+
+
+def test_a_view_never_serves_a_newer_or_missing_version_as_previous() -> None:
+    cache = RenderCache(max_bytes=3 * (10 + ENTRY_OVERHEAD))
+    cache.put(("v", 5), b"5" * 10, slot=Slot("s", 5))
+    assert cache.previous(Slot("s", 5)) is None  # the same version is no previous one
+    assert cache.previous(Slot("s", 4)) is None  # nor is a newer one
+    assert cache.previous(Slot("s", 6)) == b"5" * 10
+    assert cache.previous(Slot("other", 6)) is None
+    for n in range(3):  # push the entry out of the cache
+        cache.put(("x", n), b"x" * 10)
+    assert cache.previous(Slot("s", 6)) is None

@@ -43,7 +43,9 @@ def test_editors_saves_during_an_import_neither_fail_nor_queue_behind_it(
     write_import_file(file, rows)
     with scratch_database(backend, tmp_path) as url:
         prepare(url)
-        with server(serve_command(url), {"DATABASE_URL": url}, "/healthz") as base:
+        with server(
+            serve_command(url), {"DATABASE_URL": url}, "/healthz", tmp_path / "app.log"
+        ) as base:
             result = edit_during_import(base, url, file)
         print(import_summary(result, rows))
         record_property("import", import_summary(result, rows))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import Stance
-from app.services import matrix
+from app.services import matrix, position_runs
 from tests import builders as b
 from tests.conftest import StatementCounter
 
@@ -34,7 +35,9 @@ def _dataset(session: Session, parties: int, issues: int, history: int) -> None:
                     START + timedelta(days=10 * step + p),
                     condition="if guaranteed" if stance == Stance.CONDITIONAL else None,
                 )
-    session.flush()
+    # As the writer's commit does: the matrix's stored runs are brought up to date, so the
+    # counts below are a reader's (a write in the reader's own transaction adds 4 statements).
+    position_runs.ensure_fresh(session)
 
 
 @pytest.mark.parametrize(
@@ -88,14 +91,18 @@ def test_cell_page_query_count_does_not_grow_with_evidence(
     assert count_statements.count == few
 
 
-def test_as_of_query_can_use_the_cell_index(session: Session, backend: str) -> None:
-    stmt = matrix.current_positions_query(as_of=date(2025, 6, 1))
+def plan_of(session: Session, backend: str, stmt: Any) -> str:
+    """The plan of `stmt` as text; on PostgreSQL with sequential scans priced out, so that the
+    planner shows the index it can use."""
     compiled = stmt.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
     if backend == "sqlite":
-        plan = " ".join(str(row) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
-    else:
-        # With sequential scans priced out, the planner shows the index it can use.
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-        plan = " ".join(str(row) for row in session.execute(text(f"EXPLAIN {compiled}")))
+        return " ".join(str(row) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")))
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    return " ".join(str(row) for row in session.execute(text(f"EXPLAIN {compiled}")))
+
+
+def test_as_of_query_can_use_the_cell_index(session: Session, backend: str) -> None:
+    stmt = matrix.current_positions_query(as_of=date(2025, 6, 1))
+    plan = plan_of(session, backend, stmt)
     # SQLite walks the per-cell index in window order; PostgreSQL may prefer the date index.
     assert "ix_positions_cell_as_of" in plan or "ix_positions_effective_from" in plan, plan

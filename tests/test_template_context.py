@@ -58,6 +58,8 @@ REVIEWED_MARKUP = {
     "app/templating.py": 3,  # highlight() (escapes every piece, then adds <mark>); render()
     # placing a cached view's fragment, our own template's output, in its page
     "app/services/briefing.py": 1,  # a constant <style> for the PDF's SVG
+    "app/cell_markup.py": 1,  # the compact matrix's cells: our own macro's output (cached), with
+    # the link's query, escaped, put in for a placeholder
 }
 
 

@@ -489,6 +489,7 @@ def healthz(request: Request, engine: EngineDep) -> JSONResponse:
         "pid": os.getpid(),
         "rss_bytes": resident_bytes(),
         "caches": cache_state(request.app.state.view_caches),
+        "unassessed_days_bytes": request.app.state.unassessed_days.bytes,
     }
     if pool.get("exhausted"):
         return JSONResponse({"status": "busy", "database": "ok", "pool": pool, "worker": worker})

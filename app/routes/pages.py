@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from app.cached_views import Loaded, cached_view
+from app.cell_markup import CellMarkup
 from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day, whole_number
 from app.routes import twins
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix, matrix_view, speakers, themes
+from app.services import coverage, evidence, matrix, matrix_view, speakers, themes, unassessed
 from app.services.errors import InvalidParameter, NotFound
 from app.templating import render
 
@@ -153,6 +154,9 @@ async def matrix_page(
             known_on=known,
             since=None if since_error else since_day,
             stale_after_days=get_settings().stale_after_days,
+            tally=unassessed.DayTally(
+                request.app.state.unassessed_days, request.state.data_version
+            ),
         )
         everything = grid
         grid = matrix_view.chosen(grid, parties=parties, issues=issues)
@@ -183,6 +187,11 @@ async def matrix_page(
                 "rows": by,
                 "groups": groups,
                 "collapsed": list(folded),
+                **(
+                    {"cell_markup": CellMarkup(request.app.state.view_caches["matrix_cells"], grid)}
+                    if shown == "compact"
+                    else {}
+                ),
                 "choice": {"parties": choice[0], "issues": choice[1]},
                 "since_typed": since or "",
                 "since_error": since_error,

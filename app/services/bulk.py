@@ -32,7 +32,7 @@ from app.models import (
     Stance,
     Theme,
 )
-from app.services import audit, catalog, themes, versioning
+from app.services import audit, catalog, position_runs, themes, versioning
 from app.services.errors import ValidationFailed
 
 if TYPE_CHECKING:
@@ -250,7 +250,12 @@ class Loader:
             return
         # RETURNING only to have the rows sent many to a statement (insertmanyvalues): SQLite's
         # search triggers index them faster that way than one statement per row.
-        statement = insert(table).returning(table.c[columns[0]])
+        # The positions' cells are touched by positions_from (app.services.position_runs).
+        statement = (
+            insert(table)
+            .returning(table.c[columns[0]])
+            .execution_options(position_runs_touched=True)
+        )
         self.session.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
 
     def _insert(
@@ -431,7 +436,8 @@ class Loader:
             self.session.execute(
                 update(table)
                 .where(table.c.id == bindparam("quote"))
-                .values(confirms_or_denies_id=bindparam("target"), version=table.c.version + 1),
+                .values(confirms_or_denies_id=bindparam("target"), version=table.c.version + 1)
+                .execution_options(position_runs_touched=True),  # no status nor date changes
                 links,
             )
 
@@ -464,6 +470,7 @@ class Loader:
             extras.append(extra)
             cited.append(evidence)
         ids = self._insert(Position, values, extras)
+        position_runs.touch(self.session, {(v["party_id"], v["issue_id"]) for v in values})
         self._write(
             PositionEvidence,
             ("position_id", "quote_id"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, case, distinct, func, or_, select, tuple_
+from sqlalchemy import Select, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -25,11 +25,10 @@ from app.models import (
     Position,
     PositionEvidence,
     Quote,
-    QuoteIssue,
     QuoteStatus,
     Stance,
 )
-from app.services import catalog
+from app.services import catalog, position_runs, unassessed
 
 CONFIRMED = "confirmed"
 UNCONFIRMED = "unconfirmed"
@@ -280,9 +279,18 @@ def _position_cells(
 ) -> dict[tuple[int, int], Cell]:
     """The cells where a position is in force, keyed by (party id, issue id), in one query."""
     stale_before = as_of - timedelta(days=stale_after_days)
-    stmt = current_positions_query(
-        as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
-    )
+    if known_on is None:  # what is known now: the stored runs (app.services.position_runs)
+        position_runs.ensure_fresh(session)
+        stmt = position_runs.in_force_query(
+            as_of=as_of,
+            party_ids=party_ids,
+            issue_ids=issue_ids,
+            lateral=session.get_bind().dialect.name == "postgresql",
+        )
+    else:
+        stmt = current_positions_query(
+            as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
+        )
     cells: dict[tuple[int, int], Cell] = {}
     for row in session.execute(stmt):
         latest = row.latest_evidence_on
@@ -327,31 +335,6 @@ def _with_members(
                 )
 
 
-def _unassessed(
-    session: Session,
-    *,
-    as_of: date,
-    known_on: date | None,
-    pairs: list[tuple[int, int]],
-) -> dict[tuple[int, int], int]:
-    """For cells with no position: how many quotes of the party are tagged with the issue."""
-    if not pairs:
-        return {}
-    stmt = (
-        select(Quote.party_id, QuoteIssue.issue_id, func.count(distinct(Quote.id)))
-        .join(QuoteIssue, QuoteIssue.quote_id == Quote.id)
-        .where(
-            Quote.said_on <= as_of,
-            Quote.status != QuoteStatus.RETRACTED,
-            tuple_(Quote.party_id, QuoteIssue.issue_id).in_(pairs),
-        )
-        .group_by(Quote.party_id, QuoteIssue.issue_id)
-    )
-    if known_on is not None:
-        stmt = stmt.where(Quote.created_at < known_before(known_on))
-    return {(party_id, issue_id): count for party_id, issue_id, count in session.execute(stmt)}
-
-
 def current_cells(
     session: Session,
     *,
@@ -362,10 +345,12 @@ def current_cells(
     issue_ids: Sequence[int] | None = None,
     parties: Sequence[Party] | None = None,
     issues: Sequence[Issue] | None = None,
+    tally: unassessed.DayTally | None = None,
 ) -> dict[tuple[int, int], Cell]:
     """Every non-empty cell as of a date, keyed by (party id, issue id): positions in force (with
     their run), split blocs and not-assessed evidence. Blocs among `party_ids` bring their members'
-    cells too (to tell a split). Pass the parties and issues when already loaded."""
+    cells too (to tell a split). Pass the parties and issues when already loaded, and a cached
+    view's `tally` (app.services.unassessed) to count unassessed quotes from its days."""
     every_party = list(parties) if parties is not None else catalog.list_parties(session)
     wanted = set(party_ids) if party_ids is not None else {p.id for p in every_party}
     blocs = {
@@ -392,7 +377,14 @@ def current_cells(
         column_ids = [i.id for i in catalog.list_issues(session)]
     _with_members(cells, blocs, column_ids)
     empty = [(pid, iid) for pid in sorted(wanted) for iid in column_ids if (pid, iid) not in cells]
-    for key, count in _unassessed(session, as_of=as_of, known_on=known_on, pairs=empty).items():
+    counted = unassessed.counts(
+        session,
+        as_of=as_of,
+        created_before=known_before(known_on) if known_on is not None else None,
+        pairs=empty,
+        tally=tally,
+    )
+    for key, count in counted.items():
         cells[key] = Cell(party_id=key[0], issue_id=key[1], state=NOT_ASSESSED, unassessed=count)
     return cells
 
@@ -404,6 +396,7 @@ def build_matrix(
     known_on: date | None = None,
     since: date | None = None,
     stale_after_days: int = 60,
+    tally: unassessed.DayTally | None = None,
 ) -> Matrix:
     """The whole matrix as of a date: parties, issues, the cells (positions in force, split blocs,
     unassessed evidence), and the changes when `since` is given."""
@@ -420,6 +413,7 @@ def build_matrix(
             stale_after_days=stale_after_days,
             parties=parties,
             issues=issues,
+            tally=tally,
         ),
         since=since,
     )

@@ -50,6 +50,7 @@ from app.models import (
     Speaker,
     User,
 )
+from app.services import position_runs
 
 TRACKED = (Party, Issue, Speaker, Source, Quote, QuoteIssue, Position, PositionEvidence)
 """Every row of these is shown by some cached view."""
@@ -196,6 +197,7 @@ def announce(connection: Connection) -> None:
 def install() -> None:
     """Listen on every session (idempotent): called by create_app() and the command line, so
     that every process that writes moves the version on."""
+    position_runs.install()  # and keeps the matrix's stored runs in step
     if event.contains(Session, "before_flush", _before_flush):
         return
     event.listen(Session, "before_flush", _before_flush)

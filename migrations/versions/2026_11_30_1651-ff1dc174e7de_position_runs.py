@@ -3,7 +3,7 @@ its run, the run's evidence up to it), so that the matrix as of a day is one ind
 Filled here from the positions already stored; app.services.position_runs keeps it in step.
 
 Revision ID: ff1dc174e7de
-Revises: 5b0c2e7d41a9
+Revises: f45106fa14e6
 Create Date: 2026-11-30 16:51:40
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ff1dc174e7de"
-down_revision: str | Sequence[str] | None = "5b0c2e7d41a9"
+down_revision: str | Sequence[str] | None = "f45106fa14e6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import cli_ops, migrate
-from app.config import get_settings
+from app.config import get_settings, site_address
 from app.db import get_engine, get_reading_engine, make_engine
 from app.models import Party, Role
 from app.services import seed as seed_service
@@ -379,10 +379,22 @@ def briefing_command(
         typer.Option("--issue", help="An issue slug to include (repeat, or separate with commas)."),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="The cover title.")] = None,
+    lead: Annotated[
+        str | None, typer.Option("--lead", help="The editor's lead paragraph, under the title.")
+    ] = None,
+    omit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--omit",
+            help="A part to leave out: summary, matrix, changes, issues, no_position, charts.",
+        ),
+    ] = None,
     base_url: Annotated[
         str | None,
         typer.Option(
-            "--base-url", help="The site's address, for the permalink (default HOST:PORT)."
+            "--base-url",
+            help="The site's address, for the permalink (default PUBLIC_URL; without either "
+            "the permalink is printed as a path).",
         ),
     ] = None,
     generated_at: Annotated[
@@ -399,11 +411,24 @@ def briefing_command(
 
     options = {"as_of": "--as-of", "since": "--since", "known_on": "--known-on"}
     options |= {"parties": "--party", "issues": "--issue", "title": "--title"}
+    options |= {"lead": "--lead", "omit": "--omit", "base_url": "--base-url"}
     settings = get_settings()
     try:
         wanted = briefing_service.parse_request(
-            as_of=as_of, since=since, known_on=known_on, parties=party, issues=issue, title=title
+            as_of=as_of,
+            since=since,
+            known_on=known_on,
+            parties=party,
+            issues=issue,
+            title=title,
+            lead=lead,
+            omit=omit,
         )
+        if base_url is not None:
+            try:
+                base_url = site_address(base_url)
+            except ValueError:
+                raise InvalidParameter("base_url", "use http:// or https:// and a host.") from None
         now = briefing_service.utc_now()
         if generated_at:
             try:
@@ -415,7 +440,7 @@ def briefing_command(
                 session,
                 request=wanted,
                 generated_at=now,
-                base_url=base_url or f"http://{settings.host}:{settings.port}/",
+                base_url=base_url or settings.public_url or None,
                 stale_after_days=settings.stale_after_days,
             )
             html = briefing_service.render_html(document, preview=False)

@@ -112,8 +112,11 @@ def test_briefing_shows_title_dates_parties_issues_and_stance_words(world: World
     assert "Ukraine peace talks: positions briefing" in world.pages[0]
     assert "23 Apr 2025" in world.pages[0] and "16 Apr 2025" in world.pages[0]
     assert "Generated 23 Apr 2025, 12:00 UTC" in world.pages[0]
-    permalink = "http://testserver/briefing?as_of=2025-04-23&since=2025-04-16&known_on=2025-04-23"
-    assert permalink in text.replace(" ", "")
+    # No PUBLIC_URL: the permalink is a path, and the briefing says so.
+    permalink = "/briefing?as_of=2025-04-23&since=2025-04-16&known_on=2025-04-23"
+    assert f"PERMALINK{permalink}" in world.pages[0].replace(" ", "")
+    assert "its public address is not configured, PUBLIC_URL" in world.pages[0]
+    assert "http://testserver" not in text
     for party in catalog.list_parties(world.session):
         assert party.name in text, party.name
     for issue in catalog.list_issues(world.session):
@@ -122,8 +125,17 @@ def test_briefing_shows_title_dates_parties_issues_and_stance_words(world: World
     for word in ("Accepts", "Conditional", "Ambiguous", "Rejects"):
         assert word in text
     assert "What changed between 16 Apr 2025 and 23 Apr 2025" in text
-    for marker in ("UNCONFIRMED", "DENIED", "STALE", "SPLIT", "CHANGED"):
+    for marker in ("UNCONFIRMED", "DENIED", "CHANGED"):  # the issues' stances, in words
         assert marker in text
+    # The matrix's key, once: its symbols and what they mean.
+    for key in (
+        "? only reported",
+        "✕ denied",
+        "◷ evidence older than 60 days",
+        "◐ members differ",
+        "Δ changed since 16 Apr 2025",
+    ):
+        assert text.count(key) == 1, key
 
 
 def test_every_page_has_the_running_header_and_page_n_of_m(world: World) -> None:
@@ -356,7 +368,8 @@ def test_a_busy_renderer_answers_503_with_retry_after(
     held = [briefing_pdf._render_slots.acquire(blocking=False) for _ in range(2)]
     try:
         assert all(held)
-        response = world.client.get(f"/briefing.pdf?{VIEW}")
+        # A link not rendered before (the same link again would come from the cache).
+        response = world.client.get(f"/briefing.pdf?{VIEW}&title=Busy")
         assert response.status_code == 503
         assert response.headers["retry-after"] == str(briefing_pdf.RETRY_AFTER_SECONDS)
     finally:
@@ -390,6 +403,7 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
                 session.commit()
             out = tmp_path / "cli.pdf"
             filters = ["--party", "ua,ru", "--party", "us", "--issue", "crimea-recognition"]
+            filters += ["--lead", "For the minister.", "--omit", "charts"]
             result = _cli(
                 url,
                 "briefing",
@@ -400,8 +414,6 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
                 "--since",
                 "2025-04-16",
                 *filters,
-                "--base-url",
-                "http://testserver/",
                 "--generated-at",
                 FIXED_NOW.isoformat(),
             )
@@ -409,10 +421,29 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
             with Session(engine, expire_on_commit=False) as session, client_for(session) as client:
                 response = client.get(
                     f"/briefing.pdf?{VIEW}&parties=ua,ru,us&issues=crimea-recognition"
+                    "&lead=For+the+minister.&omit=charts"
                 )
             assert response.status_code == 200
             assert pdf_pages(out.read_bytes()) == pdf_pages(response.content)
             assert out.read_bytes() == response.content
+            assert "For the minister." in pdf_pages(response.content)[0]
+
+            # --base-url overrides PUBLIC_URL (and its absence) for the permalink.
+            based = tmp_path / "based.pdf"
+            result = _cli(
+                url,
+                "briefing",
+                "--out",
+                str(based),
+                "--as-of",
+                "2025-04-23",
+                "--base-url",
+                "https://peace.example.org/",
+            )
+            assert result.returncode == 0, result.stderr
+            squeezed = pdf_pages(based.read_bytes())[0].replace(" ", "")
+            assert "https://peace.example.org/briefing?as_of=2025-04-23&known_on=" in squeezed
+            assert "PUBLIC_URL" not in pdf_pages(based.read_bytes())[0]
 
             bad = tmp_path / "bad.pdf"
             for args, message in (
@@ -420,6 +451,8 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
                 (["--issue", "nope"], "--issue: unknown issue 'nope'"),
                 (["--as-of", "2025-13-01"], "--as-of:"),
                 (["--since", "2025-05-01", "--as-of", "2025-04-23"], "--since:"),
+                (["--omit", "cover"], "--omit: unknown part 'cover'"),
+                (["--base-url", "ftp://x"], "--base-url:"),
             ):
                 result = _cli(url, "briefing", "--out", str(bad), *args)
                 assert result.returncode == 1, args

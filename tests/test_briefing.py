@@ -47,12 +47,12 @@ def pdf_pages(pdf: bytes) -> list[str]:
     ]
 
 
-def client_for(session: Session) -> TestClient:
-    """The real app on this session, with the generation clock fixed."""
+def client_for(session: Session, now: datetime = FIXED_NOW) -> TestClient:
+    """The real app on this session (with caches of its own), the generation clock fixed."""
     application = create_app()
 
     application.dependency_overrides[get_session] = joined_requests(session)
-    application.dependency_overrides[briefing_routes.generation_time] = lambda: FIXED_NOW
+    application.dependency_overrides[briefing_routes.generation_time] = lambda: now
     return TestClient(application)
 
 
@@ -268,7 +268,8 @@ def test_a_bloc_alone_still_shows_its_members_split(world: World) -> None:
             ("fr", Stance.REJECTS),
         ]
         html = briefing_service.render_html(document, preview=False)
-        assert "Split" in html and "UK accepts; France rejects" in html
+        assert "Split" in html and "UK acc. · France rej." in html  # the matrix cell
+        assert "Members: United Kingdom accepts; France rejects." in html  # the issue's section
     finally:
         nested.rollback()
 

@@ -181,7 +181,7 @@ def _form(
         "parties": parties,
         "issues": issues,
         "omittable": briefing_service.OMITTABLE,
-        "values": values,
+        "typed": values,
         "errors": errors,
         "pdf_path": pdf,
     }

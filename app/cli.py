@@ -358,7 +358,13 @@ def users_disable(email: Annotated[str, typer.Option(help="Login email.")]) -> N
 
 @cli.command("briefing")
 def briefing_command(
-    out: Annotated[Path, typer.Option("--out", help="The PDF file to write.", dir_okay=False)],
+    out: Annotated[
+        Path, typer.Option("--out", help="The file to write (PDF or DOCX).", dir_okay=False)
+    ],
+    format_: Annotated[
+        str,
+        typer.Option("--format", help="pdf (the default) or docx (an editable Word document)."),
+    ] = "pdf",
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Stances as of this date (YYYY-MM-DD); default today."),
@@ -402,7 +408,8 @@ def briefing_command(
         typer.Option("--generated-at", hidden=True, help="Fix the generation time (ISO 8601)."),
     ] = None,
 ) -> None:
-    """Write the briefing PDF: the same document as /briefing.pdf with the same filters."""
+    """Write the briefing: the same document as /briefing.pdf (or /briefing.docx with
+    --format docx) with the same filters."""
     from datetime import UTC, datetime
 
     from app.services import briefing as briefing_service
@@ -413,6 +420,9 @@ def briefing_command(
     options |= {"parties": "--party", "issues": "--issue", "title": "--title"}
     options |= {"lead": "--lead", "omit": "--omit", "base_url": "--base-url"}
     settings = get_settings()
+    if format_ not in ("pdf", "docx"):
+        typer.echo("Error: --format: choose pdf or docx.", err=True)
+        raise typer.Exit(code=1)
     try:
         wanted = briefing_service.parse_request(
             as_of=as_of,
@@ -443,21 +453,27 @@ def briefing_command(
                 base_url=base_url or settings.public_url or None,
                 stale_after_days=settings.stale_after_days,
             )
-            html = briefing_service.render_html(document, preview=False)
+            if format_ == "docx":
+                from app.services.briefing_docx import render_docx
+
+                body = render_docx(document)
+            else:
+                html = briefing_service.render_html(document, preview=False)
     except InvalidParameter as exc:
         typer.echo(f"Error: {options.get(exc.field, exc.field)}: {exc.message}", err=True)
         raise typer.Exit(code=1) from None
-    pdf = briefing_pdf.render_pdf(html)
+    if format_ == "pdf":
+        body = briefing_pdf.render_pdf(html)
     # Write beside the target and rename, so a failure never leaves half a PDF behind.
     partial = out.with_name(f".{out.name}.partial")
     try:
-        partial.write_bytes(pdf)
+        partial.write_bytes(body)
         partial.replace(out)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         typer.echo(f"Error: cannot write {out}: {exc}", err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(f"Wrote {out} ({len(pdf):,} bytes).")
+    typer.echo(f"Wrote {out} ({len(body):,} bytes).")
 
 
 cli_ops.register(cli)

@@ -429,6 +429,19 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
             assert out.read_bytes() == response.content
             assert "For the minister." in pdf_pages(response.content)[0]
 
+            # --format docx writes the same briefing as an editable Word document.
+            word = tmp_path / "cli.docx"
+            result = _cli(url, "briefing", "--out", str(word), "--format", "docx", *filters)
+            assert result.returncode == 0, result.stderr
+            from docx import Document
+
+            paragraphs = [p.text for p in Document(str(word)).paragraphs]
+            assert paragraphs[:2] == [
+                "Ukraine peace talks: positions briefing",
+                "For the minister.",
+            ]
+            assert "Crimea recognition" in paragraphs and "Sources" in paragraphs
+
             # --base-url overrides PUBLIC_URL (and its absence) for the permalink.
             based = tmp_path / "based.pdf"
             result = _cli(
@@ -454,6 +467,7 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
                 (["--since", "2025-05-01", "--as-of", "2025-04-23"], "--since:"),
                 (["--omit", "cover"], "--omit: unknown part 'cover'"),
                 (["--base-url", "ftp://x"], "--base-url:"),
+                (["--format", "odt"], "--format: choose pdf or docx"),
             ):
                 result = _cli(url, "briefing", "--out", str(bad), *args)
                 assert result.returncode == 1, args

@@ -288,3 +288,41 @@ def test_the_form_shows_each_problem_beside_its_field(small: Small) -> None:
     unknown = small.client.get("/briefing?parties=zz")
     assert unknown.status_code == 400
     assert 'id="parties-error">unknown party &#39;zz&#39;' in unknown.text
+
+
+def test_the_word_document_has_the_same_content_and_citations(small: Small) -> None:
+    from docx import Document
+
+    response = small.client.get(f"/briefing.docx?{VIEW}")
+    assert response.status_code == 200
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="briefing-2025-06-30.docx"'
+    )
+    doc = Document(io.BytesIO(response.content))
+    assert doc.core_properties.title == "Ukraine peace talks: positions briefing"
+    assert doc.core_properties.language == "en"
+    text = "\n".join(p.text for p in doc.paragraphs)
+    pdf_text = " ".join(small.pages)
+    # The bottom line says the same, with the same citation numbers as the PDF.
+    for line in (
+        r"10 Jun 2025 · Alpha Republic on Truce first: rejects → accepts \[\d+\]",
+        r"Harbour access: every party accepts — ALPHA \[\d+\], BETA \(on a condition\) \[\d+\]",
+        r"Border line: ALPHA \[\d+\] accepts; BETA \[\d+\] rejects",
+        r"Beta Kingdom on Border line: rejects, only reported, not confirmed \[\d+\]",
+    ):
+        in_word = re.search(line, text)
+        in_pdf = re.search(line, pdf_text)
+        assert in_word and in_pdf and in_word.group(0) == in_pdf.group(0), line
+    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert headings[:2] == ["Bottom line", "What changed since 1 Jun 2025"]
+    assert {"Harbour access", "Border line", "Truce first", "Sources"} <= set(headings)
+    assert "No recorded position: Beta Kingdom." in text
+    sources = [p.text for p in doc.paragraphs if re.match(r"\[\d+\] Test Wire\.", p.text)]
+    assert len(sources) == len(re.findall(r"\[\d+\] Test Wire\.", pdf_text)) > 0
+    (table,) = doc.tables
+    rows = [[c.text for c in row.cells] for row in table.rows]
+    assert rows[0] == ["Party", "Harbour access", "Border line", "Truce first"]
+    assert rows[1] == ["Alpha Republic", "Accepts ◷", "Accepts", "Accepts Δ"]
+    assert rows[2] == ["Beta Kingdom", "Cond.", "Rejects ?", "—"]
+    assert rows[3] == ["Agreement", "Deal zone", "Apart", "Gaps"]
+    assert table.rows[0]._tr.trPr.xml.count("tblHeader") == 1  # repeated on each page

@@ -15,8 +15,8 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.models import Issue, Party
 from app.services import briefing as briefing_service
+from app.services import briefing_docx, versioning
 from app.services import briefing_pdf as pdf_engine
-from app.services import versioning
 from app.services.briefing import BriefingRequest
 from app.services.errors import InvalidParameter, RendererBusy
 from app.templating import render
@@ -147,7 +147,7 @@ async def briefing_page(
             return render(request, "briefing/document.html", context, status_code=400)
         context = briefing_service.document_context(briefing, preview=True)
         context["form"] = _form(
-            given, briefing.every_party, briefing.every_issue, {}, pdf=briefing.pdf_path
+            given, briefing.every_party, briefing.every_issue, {}, ready=briefing
         )
         return render(request, "briefing/document.html", context)
 
@@ -162,7 +162,7 @@ def _form(
     issues: list[Issue],
     errors: dict[str, str],
     *,
-    pdf: str | None = None,
+    ready: briefing_service.Briefing | None = None,
 ) -> dict[str, Any]:
     def slugs(values: list[str] | None) -> list[str]:
         return [s.strip() for v in values or () for s in v.split(",") if s.strip()]
@@ -183,13 +183,17 @@ def _form(
         "omittable": briefing_service.OMITTABLE,
         "typed": values,
         "errors": errors,
-        "pdf_path": pdf,
+        "pdf_path": ready.pdf_path if ready else None,
+        "docx_path": ready.docx_path if ready else None,
     }
 
 
-def _pdf_html(session: Session, wanted: BriefingRequest, now: datetime) -> tuple[str, str]:
-    briefing = _build(session, wanted, now)
-    return briefing_service.render_html(briefing, preview=False), briefing.filename
+def _pdf_html(session: Session, wanted: BriefingRequest, now: datetime) -> str:
+    return briefing_service.render_html(_build(session, wanted, now), preview=False)
+
+
+def _docx(session: Session, wanted: BriefingRequest, now: datetime) -> bytes:
+    return briefing_docx.render_docx(_build(session, wanted, now))
 
 
 def rendered_cache(request: Request) -> pdf_engine.RenderedCache:
@@ -201,31 +205,30 @@ def rendered_cache(request: Request) -> pdf_engine.RenderedCache:
     return cache
 
 
-@router.get(
-    "/briefing.pdf",
-    summary="Download the briefing as PDF",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 503: {"description": "Renderer busy"}},
-)
-async def briefing_pdf(
-    request: Request, session: SessionDep, now: NowDep, given: AskedDep
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+async def _download(
+    request: Request, session: Session, now: datetime, given: Asked, *, kind: str
 ) -> Response:
-    """The briefing PDF, rendered once per data version and day for the same link; at most a
-    few render at once, the rest wait briefly and then get 503."""
+    """The briefing as a file of `kind` (pdf or docx), made once per data version and day for
+    the same link; PDFs render at most a few at once (503 with Retry-After beyond)."""
     wanted, errors = given.parse()
     if wanted is None:
         field, message = next(iter(errors.items()))
         raise InvalidParameter(field, message)
     version = await versioning.for_view(session, logged_in=True)
-    key = ("pdf", wanted, version, public_url(), now.date())
+    key = (kind, wanted, version, public_url(), now.date())
     cache = rendered_cache(request)
-    pdf = cache.get(key)
-    filename = briefing_service.safe_filename(f"briefing-{wanted.as_of.isoformat()}.pdf")
-    if pdf is None:
-        html, filename = await run_in_threadpool(_pdf_html, session, wanted, now)
+    body = cache.get(key)
+    if body is None and kind == "docx":
+        body = await run_in_threadpool(_docx, session, wanted, now)
+        cache.put(key, body)
+    elif body is None:
+        html = await run_in_threadpool(_pdf_html, session, wanted, now)
         try:
             async with pdf_engine.render_slot():
-                pdf = await run_in_threadpool(pdf_engine.render_pdf, html)
+                body = await run_in_threadpool(pdf_engine.render_pdf, html)
         except RendererBusy as busy:
             response = render(
                 request,
@@ -235,12 +238,40 @@ async def briefing_pdf(
             )
             response.headers["Retry-After"] = str(busy.retry_after)
             return response
-        cache.put(key, pdf)
+        cache.put(key, body)
+    filename = briefing_service.safe_filename(f"briefing-{wanted.as_of.isoformat()}.{kind}")
     return Response(
-        pdf,
-        media_type="application/pdf",
+        body,
+        media_type="application/pdf" if kind == "pdf" else DOCX_TYPE,
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "private, no-cache",
         },
     )
+
+
+@router.get(
+    "/briefing.pdf",
+    summary="Download the briefing as PDF",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 503: {"description": "Renderer busy"}},
+)
+async def briefing_pdf(
+    request: Request, session: SessionDep, now: NowDep, given: AskedDep
+) -> Response:
+    """The briefing PDF (tagged for screen readers), rendered once per data version and day
+    for the same link; at most a few render at once, the rest wait briefly and then get 503."""
+    return await _download(request, session, now, given, kind="pdf")
+
+
+@router.get(
+    "/briefing.docx",
+    summary="Download the briefing as a Word document",
+    response_class=Response,
+    responses={200: {"content": {DOCX_TYPE: {}}}},
+)
+async def briefing_word(
+    request: Request, session: SessionDep, now: NowDep, given: AskedDep
+) -> Response:
+    """The same briefing as an editable Word document: the same content and citations."""
+    return await _download(request, session, now, given, kind="docx")

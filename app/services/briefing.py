@@ -34,7 +34,7 @@ from app.services.briefing_request import BriefingRequest as BriefingRequest
 from app.services.briefing_request import parse_form as parse_form
 from app.services.briefing_request import parse_request as parse_request
 from app.services.briefing_request import safe_filename as safe_filename
-from app.services.briefing_summary import Summary, build_summary
+from app.services.briefing_summary import Summary, build_summary, summary_blocks
 from app.services.errors import InvalidParameter
 from app.services.evidence import change_quotes, citation_loading
 from app.services.matrix import (
@@ -196,6 +196,11 @@ class Briefing:
     def pdf_path(self) -> str:
         """The PDF of the same request (site-relative)."""
         return f"/briefing.pdf?{self.request.query()}"
+
+    @property
+    def docx_path(self) -> str:
+        """The Word document of the same request (site-relative)."""
+        return f"/briefing.docx?{self.request.query()}"
 
     @property
     def filename(self) -> str:
@@ -485,6 +490,7 @@ def document_context(briefing: Briefing, *, preview: bool) -> dict[str, Any]:
         "briefing": briefing,
         "chart_style": None if preview else TIMELINE_SVG_STYLE,
         "agreement_short": matrix_view.AGREEMENT_SHORT,
+        "summary_blocks": summary_blocks,
         "preview": preview,
         "responses_shown": responses_shown,
     }

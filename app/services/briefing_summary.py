@@ -196,6 +196,8 @@ def _change_line(item: ChangeItem) -> Line:
         Part(issue=item.issue),
         Part(f": {old} → "),
         Part(stance_label(change.new_stance).lower(), strong=True),
+        # The same stance on a new condition is a change too: say what changed.
+        *([Part(" on a new condition")] if change.old_stance == change.new_stance else []),
         *_cite(item.quote),
     ]
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from app import cli_ops, migrate
-from app.config import get_settings
+from app.config import get_settings, site_address
 from app.db import get_engine, get_reading_engine, make_engine
 from app.models import Party, Role
 from app.services import position_runs, versioning
@@ -368,7 +368,13 @@ def users_disable(email: Annotated[str, typer.Option(help="Login email.")]) -> N
 
 @cli.command("briefing")
 def briefing_command(
-    out: Annotated[Path, typer.Option("--out", help="The PDF file to write.", dir_okay=False)],
+    out: Annotated[
+        Path, typer.Option("--out", help="The file to write (PDF or DOCX).", dir_okay=False)
+    ],
+    format_: Annotated[
+        str,
+        typer.Option("--format", help="pdf (the default) or docx (an editable Word document)."),
+    ] = "pdf",
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Stances as of this date (YYYY-MM-DD); default today."),
@@ -389,10 +395,22 @@ def briefing_command(
         typer.Option("--issue", help="An issue slug to include (repeat, or separate with commas)."),
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="The cover title.")] = None,
+    lead: Annotated[
+        str | None, typer.Option("--lead", help="The editor's lead paragraph, under the title.")
+    ] = None,
+    omit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--omit",
+            help="A part to leave out: summary, matrix, changes, issues, no_position, charts.",
+        ),
+    ] = None,
     base_url: Annotated[
         str | None,
         typer.Option(
-            "--base-url", help="The site's address, for the permalink (default HOST:PORT)."
+            "--base-url",
+            help="The site's address, for the permalink (default PUBLIC_URL; without either "
+            "the permalink is printed as a path).",
         ),
     ] = None,
     generated_at: Annotated[
@@ -400,7 +418,8 @@ def briefing_command(
         typer.Option("--generated-at", hidden=True, help="Fix the generation time (ISO 8601)."),
     ] = None,
 ) -> None:
-    """Write the briefing PDF: the same document as /briefing.pdf with the same filters."""
+    """Write the briefing: the same document as /briefing.pdf (or /briefing.docx with
+    --format docx) with the same filters."""
     from datetime import UTC, datetime
 
     from app.services import briefing as briefing_service
@@ -409,11 +428,27 @@ def briefing_command(
 
     options = {"as_of": "--as-of", "since": "--since", "known_on": "--known-on"}
     options |= {"parties": "--party", "issues": "--issue", "title": "--title"}
+    options |= {"lead": "--lead", "omit": "--omit", "base_url": "--base-url"}
     settings = get_settings()
+    if format_ not in ("pdf", "docx"):
+        typer.echo("Error: --format: choose pdf or docx.", err=True)
+        raise typer.Exit(code=1)
     try:
         wanted = briefing_service.parse_request(
-            as_of=as_of, since=since, known_on=known_on, parties=party, issues=issue, title=title
+            as_of=as_of,
+            since=since,
+            known_on=known_on,
+            parties=party,
+            issues=issue,
+            title=title,
+            lead=lead,
+            omit=omit,
         )
+        if base_url is not None:
+            try:
+                base_url = site_address(base_url)
+            except ValueError:
+                raise InvalidParameter("base_url", "use http:// or https:// and a host.") from None
         now = briefing_service.utc_now()
         if generated_at:
             try:
@@ -425,24 +460,30 @@ def briefing_command(
                 session,
                 request=wanted,
                 generated_at=now,
-                base_url=base_url or f"http://{settings.host}:{settings.port}/",
+                base_url=base_url or settings.public_url or None,
                 stale_after_days=settings.stale_after_days,
             )
-            html = briefing_service.render_html(document, preview=False)
+            if format_ == "docx":
+                from app.services.briefing_docx import render_docx
+
+                body = render_docx(document)
+            else:
+                html = briefing_service.render_html(document, preview=False)
     except InvalidParameter as exc:
         typer.echo(f"Error: {options.get(exc.field, exc.field)}: {exc.message}", err=True)
         raise typer.Exit(code=1) from None
-    pdf = briefing_pdf.render_pdf(html)
+    if format_ == "pdf":
+        body = briefing_pdf.render_pdf(html)
     # Write beside the target and rename, so a failure never leaves half a PDF behind.
     partial = out.with_name(f".{out.name}.partial")
     try:
-        partial.write_bytes(pdf)
+        partial.write_bytes(body)
         partial.replace(out)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         typer.echo(f"Error: cannot write {out}: {exc}", err=True)
         raise typer.Exit(code=1) from None
-    typer.echo(f"Wrote {out} ({len(pdf):,} bytes).")
+    typer.echo(f"Wrote {out} ({len(body):,} bytes).")
 
 
 cli_ops.register(cli)

@@ -7,6 +7,7 @@ import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -25,6 +26,21 @@ that sees repeats, sequences, keyboard runs and words: 32 random hex digits esti
 or more, `secrets.token_urlsafe(48)` at about 210, 32 × "a" at 9."""
 
 Environment = Literal["development", "test", "production"]
+
+
+def site_address(value: str) -> str:
+    """A site's public address without its trailing slash ("" for none); ValueError unless it
+    is http:// or https:// with a host and at most a path."""
+    url = value.strip().rstrip("/")
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(
+            "PUBLIC_URL takes the site's address, http:// or https:// with a host and an "
+            "optional path, e.g. https://peace.example.org"
+        )
+    return url
 
 
 class Settings(BaseSettings):
@@ -122,6 +138,14 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `peacetalks serve` binds to.")
     port: int = Field(default=8000, description="Port `peacetalks serve` listens on.")
     site_name: str = Field(default="peacetalks", description="Name shown in the page header.")
+    public_url: str = Field(
+        default="",
+        description=(
+            "The site's public address (e.g. https://peace.example.org), used for every absolute "
+            "link the app writes: the briefing's permalink, the Atom feeds. Empty: the briefing "
+            "prints its permalink as a path and says so; feeds use the request's own address."
+        ),
+    )
     stale_after_days: int = Field(
         default=60,
         ge=1,
@@ -187,6 +211,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [host.strip().lower() for host in value.split(",") if host.strip()]
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        # Refused here, not ignored: a typo would put a broken link in every printed briefing.
+        return site_address(value)
 
     @field_validator("env", mode="before")
     @classmethod

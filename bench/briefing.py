@@ -1,11 +1,16 @@
-"""Benchmark: time to make the briefing PDF, for the seed data and for a large dataset.
+"""Benchmark: time to make the briefing PDF, for the seed data, a year of talks and a large dataset.
 
-Run by hand:  .venv/bin/python -m bench.briefing [--url DATABASE_URL] [--parties 30] [--issues 40]
+Run by hand:  .venv/bin/python -m bench.briefing [--url DATABASE_URL] [--parties 10] [--issues 15]
+              [--year tests/fixtures/year_2025.yaml]
 It creates a scratch SQLite file (or uses the given, empty, database), loads the seed and times
-its briefing, then bulk-inserts parties x issues cells with 3 quotes and 2 positions each and
-times the briefing limited to those parties and issues. Each run is split into gathering the
-data and rendering the HTML (`build_briefing` + `render_html`) and rendering the PDF
-(`render_pdf`); the median of the runs is printed with the page count.
+its briefing; with --year it imports that file into a second scratch SQLite file and times the
+briefing of all its parties and issues as of 15 Dec 2025 (changes since 1 Nov); then it
+bulk-inserts parties x issues cells with 3 quotes and 2 positions each (so every issue has a
+history, and a chart) and times the briefing limited to those parties and issues. Each run is
+split into gathering the data and rendering the HTML (`build_briefing` + `render_html`) and
+rendering the PDF (`render_pdf`), and the PDF time into WeasyPrint's layout of the same HTML
+alone (the floor no template change can go below) and the rest (writing the tagged PDF). One
+warm-up run first, then the median of the runs is printed with the page count.
 """
 
 from __future__ import annotations
@@ -166,37 +171,79 @@ def generate(session: Session, parties: int, issues: int) -> None:
             session.execute(insert(model), rows[chunk : chunk + 5000])
 
 
+def layout_seconds(html: str) -> float:
+    """Seconds WeasyPrint alone takes to lay the HTML out (no PDF written)."""
+    from weasyprint import HTML
+
+    started = time.perf_counter()
+    HTML(
+        string=html,
+        base_url=briefing_pdf.RENDER_BASE_URL,
+        url_fetcher=briefing_pdf.static_only_fetcher(),
+        media_type="print",
+    ).render()
+    return time.perf_counter() - started
+
+
 def timings(
     session: Session, request: briefing.BriefingRequest, runs: int, save: Path | None = None
-) -> tuple[float, float, int, int]:
-    """Median seconds of (data + HTML) and of the PDF, the page count and the PDF size."""
+) -> tuple[float, float, float, int, int]:
+    """Median seconds of (data + HTML), of the PDF and of WeasyPrint's layout alone, the page
+    count and the PDF size (after one warm-up run)."""
     gather: list[float] = []
     render: list[float] = []
+    layout: list[float] = []
     pdf = b""
-    for _ in range(runs):
+    for run in range(runs + 1):
         started = time.perf_counter()
         document = briefing.build_briefing(
-            session, request=request, generated_at=NOW, base_url="http://127.0.0.1:8000/"
+            session, request=request, generated_at=NOW, base_url="https://peace.example.org"
         )
         html = briefing.render_html(document, preview=False)
         middle = time.perf_counter()
         pdf = briefing_pdf.render_pdf(html)
-        gather.append(middle - started)
-        render.append(time.perf_counter() - middle)
+        ended = time.perf_counter()
         session.expire_all()
+        if run == 0:
+            continue  # the warm-up: fonts, the stylesheet and the templates load once
+        gather.append(middle - started)
+        render.append(ended - middle)
+        layout.append(layout_seconds(html))
     if save is not None:
         save.write_bytes(pdf)
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    return statistics.median(gather), statistics.median(render), pages, len(pdf)
+    medians = (statistics.median(gather), statistics.median(render), statistics.median(layout))
+    return (*medians, pages, len(pdf))
 
 
-def report(label: str, figures: tuple[float, float, int, int], runs: int) -> None:
+def report(label: str, figures: tuple[float, float, float, int, int], runs: int) -> None:
     """One line of results."""
-    gather, render, pages, size = figures
+    gather, render, layout, pages, size = figures
     print(
-        f"{label:<28} data+HTML {gather:6.2f} s  PDF {render:6.2f} s  total {gather + render:6.2f} s"
-        f"  {pages:4d} pages  {size / 1024:7.0f} KiB  (median of {runs})"
+        f"{label:<28} data+HTML {gather:5.2f} s  PDF {render:5.2f} s (layout alone "
+        f"{layout:5.2f} s)  total {gather + render:5.2f} s  {pages:3d} pages  "
+        f"{size / 1024:5.0f} KiB  (median of {runs})"
     )
+
+
+def year_briefing(path: Path, runs: int, save: Path | None) -> None:
+    """Time the briefing of a year of talks imported from `path` into a scratch SQLite file."""
+    from app.services import transfer
+
+    url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'year.db'}"
+    migrate.upgrade(url=url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        transfer.import_file(session, path)
+        session.commit()
+        request = briefing.BriefingRequest(as_of=date(2025, 12, 15), since=date(2025, 11, 1))
+        document = briefing.build_briefing(
+            session, request=request, generated_at=NOW, base_url=None
+        )
+        size = f"{len(document.matrix.parties)} x {len(document.matrix.issues)}"
+        session.expire_all()
+        report(f"year ({size})", timings(session, request, runs, save), runs)
+    engine.dispose()
 
 
 def _path(folder: Path | None, name: str) -> Path | None:
@@ -206,8 +253,9 @@ def _path(folder: Path | None, name: str) -> Path | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--url", help="an empty database to use (default: a scratch SQLite file)")
-    parser.add_argument("--parties", type=int, default=30)
-    parser.add_argument("--issues", type=int, default=40)
+    parser.add_argument("--parties", type=int, default=10)
+    parser.add_argument("--issues", type=int, default=15)
+    parser.add_argument("--year", type=Path, help="a year of talks to import and time")
     parser.add_argument("--runs", type=int, default=5, help="runs at seed size")
     parser.add_argument("--large-runs", type=int, default=3, help="runs at the large size")
     parser.add_argument("--save", type=Path, help="a folder to write seed.pdf and large.pdf to")
@@ -224,6 +272,8 @@ def main() -> None:
             timings(session, seed_request, args.runs, _path(args.save, "seed.pdf")),
             args.runs,
         )
+        if args.year:
+            year_briefing(args.year, args.runs, _path(args.save, "year.pdf"))
         started = time.perf_counter()
         generate(session, args.parties, args.issues)
         session.commit()

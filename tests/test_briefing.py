@@ -47,12 +47,12 @@ def pdf_pages(pdf: bytes) -> list[str]:
     ]
 
 
-def client_for(session: Session) -> TestClient:
-    """The real app on this session, with the generation clock fixed."""
+def client_for(session: Session, now: datetime = FIXED_NOW) -> TestClient:
+    """The real app on this session (with caches of its own), the generation clock fixed."""
     application = create_app()
 
     application.dependency_overrides[get_session] = joined_requests(session)
-    application.dependency_overrides[briefing_routes.generation_time] = lambda: FIXED_NOW
+    application.dependency_overrides[briefing_routes.generation_time] = lambda: now
     return TestClient(application)
 
 
@@ -112,8 +112,11 @@ def test_briefing_shows_title_dates_parties_issues_and_stance_words(world: World
     assert "Ukraine peace talks: positions briefing" in world.pages[0]
     assert "23 Apr 2025" in world.pages[0] and "16 Apr 2025" in world.pages[0]
     assert "Generated 23 Apr 2025, 12:00 UTC" in world.pages[0]
-    permalink = "http://testserver/briefing?as_of=2025-04-23&since=2025-04-16&known_on=2025-04-23"
-    assert permalink in text.replace(" ", "")
+    # No PUBLIC_URL: the permalink is a path, and the briefing says so.
+    permalink = "/briefing?as_of=2025-04-23&since=2025-04-16&known_on=2025-04-23"
+    assert permalink in world.pages[0].replace(" ", "")
+    assert "its public address is not configured, PUBLIC_URL" in world.pages[0]
+    assert "http://testserver" not in text
     for party in catalog.list_parties(world.session):
         assert party.name in text, party.name
     for issue in catalog.list_issues(world.session):
@@ -122,8 +125,17 @@ def test_briefing_shows_title_dates_parties_issues_and_stance_words(world: World
     for word in ("Accepts", "Conditional", "Ambiguous", "Rejects"):
         assert word in text
     assert "What changed between 16 Apr 2025 and 23 Apr 2025" in text
-    for marker in ("UNCONFIRMED", "DENIED", "STALE", "SPLIT", "CHANGED"):
+    for marker in ("UNCONFIRMED", "DENIED", "CHANGED"):  # the issues' stances, in words
         assert marker in text
+    # The matrix's key, once: its symbols and what they mean.
+    for key in (
+        "? only reported",
+        "✕ denied",
+        "◷ evidence older than 60 days",
+        "◐ members differ",
+        "Δ changed since 16 Apr 2025",
+    ):
+        assert text.count(key) == 1, key
 
 
 def test_every_page_has_the_running_header_and_page_n_of_m(world: World) -> None:
@@ -256,7 +268,8 @@ def test_a_bloc_alone_still_shows_its_members_split(world: World) -> None:
             ("fr", Stance.REJECTS),
         ]
         html = briefing_service.render_html(document, preview=False)
-        assert "Split" in html and "UK accepts; France rejects" in html
+        assert "Split" in html and "UK acc. · France rej." in html  # the matrix cell
+        assert "Members: United Kingdom accepts; France rejects." in html  # the issue's section
     finally:
         nested.rollback()
 
@@ -356,7 +369,8 @@ def test_a_busy_renderer_answers_503_with_retry_after(
     held = [briefing_pdf._render_slots.acquire(blocking=False) for _ in range(2)]
     try:
         assert all(held)
-        response = world.client.get(f"/briefing.pdf?{VIEW}")
+        # A link not rendered before (the same link again would come from the cache).
+        response = world.client.get(f"/briefing.pdf?{VIEW}&title=Busy")
         assert response.status_code == 503
         assert response.headers["retry-after"] == str(briefing_pdf.RETRY_AFTER_SECONDS)
     finally:
@@ -390,6 +404,7 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
                 session.commit()
             out = tmp_path / "cli.pdf"
             filters = ["--party", "ua,ru", "--party", "us", "--issue", "crimea-recognition"]
+            filters += ["--lead", "For the minister.", "--omit", "charts"]
             result = _cli(
                 url,
                 "briefing",
@@ -400,8 +415,6 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
                 "--since",
                 "2025-04-16",
                 *filters,
-                "--base-url",
-                "http://testserver/",
                 "--generated-at",
                 FIXED_NOW.isoformat(),
             )
@@ -409,10 +422,42 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
             with Session(engine, expire_on_commit=False) as session, client_for(session) as client:
                 response = client.get(
                     f"/briefing.pdf?{VIEW}&parties=ua,ru,us&issues=crimea-recognition"
+                    "&lead=For+the+minister.&omit=charts"
                 )
             assert response.status_code == 200
             assert pdf_pages(out.read_bytes()) == pdf_pages(response.content)
             assert out.read_bytes() == response.content
+            assert "For the minister." in pdf_pages(response.content)[0]
+
+            # --format docx writes the same briefing as an editable Word document.
+            word = tmp_path / "cli.docx"
+            result = _cli(url, "briefing", "--out", str(word), "--format", "docx", *filters)
+            assert result.returncode == 0, result.stderr
+            from docx import Document
+
+            paragraphs = [p.text for p in Document(str(word)).paragraphs]
+            assert paragraphs[:2] == [
+                "Ukraine peace talks: positions briefing",
+                "For the minister.",
+            ]
+            assert "Crimea recognition" in paragraphs and "Sources" in paragraphs
+
+            # --base-url overrides PUBLIC_URL (and its absence) for the permalink.
+            based = tmp_path / "based.pdf"
+            result = _cli(
+                url,
+                "briefing",
+                "--out",
+                str(based),
+                "--as-of",
+                "2025-04-23",
+                "--base-url",
+                "https://peace.example.org/",
+            )
+            assert result.returncode == 0, result.stderr
+            squeezed = pdf_pages(based.read_bytes())[0].replace(" ", "")
+            assert "https://peace.example.org/briefing?as_of=2025-04-23&known_on=" in squeezed
+            assert "PUBLIC_URL" not in pdf_pages(based.read_bytes())[0]
 
             bad = tmp_path / "bad.pdf"
             for args, message in (
@@ -420,6 +465,9 @@ def test_the_command_line_writes_the_same_pdf_as_the_route(backend: str, tmp_pat
                 (["--issue", "nope"], "--issue: unknown issue 'nope'"),
                 (["--as-of", "2025-13-01"], "--as-of:"),
                 (["--since", "2025-05-01", "--as-of", "2025-04-23"], "--since:"),
+                (["--omit", "cover"], "--omit: unknown part 'cover'"),
+                (["--base-url", "ftp://x"], "--base-url:"),
+                (["--format", "odt"], "--format: choose pdf or docx"),
             ):
                 result = _cli(url, "briefing", "--out", str(bad), *args)
                 assert result.returncode == 1, args

@@ -4,12 +4,16 @@ fragment-or-page decided by wants_fragment() alone, even for the 500 page."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.config import PROJECT_ROOT
+from app.models import Stance
+from app.services import catalog
+from tests import builders as b
 
 HX = {"HX-Request": "true"}
 
@@ -53,6 +57,10 @@ def test_a_cached_fragment_is_sent_as_is_and_placed_whole_in_its_page(
 def test_the_briefing_preview_is_a_page_rendered_by_render(
     client: TestClient, seeded: Session
 ) -> None:
+    # A change of stance gives Crimea recognition a history, so its section draws a chart.
+    us = catalog.get_party(seeded, slug="us")
+    crimea = catalog.get_issue(seeded, slug="crimea-recognition")
+    b.position(seeded, us, crimea, Stance.REJECTS, date(2025, 4, 20))
     response = client.get("/briefing?as_of=2025-04-23")
     assert response.status_code == 200, response.text
     assert "HX-Request" in response.headers["vary"]

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from app.config import get_settings
 from app.db import SessionDep
 from app.models import Party
 from app.services import catalog, evidence
@@ -60,7 +61,7 @@ def _atom(
     body = render_text(
         "feeds/atom.xml",
         {
-            "base": str(request.base_url).rstrip("/"),
+            "base": get_settings().public_url or str(request.base_url).rstrip("/"),
             "feed_path": feed_path,
             "title": title,
             "listing": listing,

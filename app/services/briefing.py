@@ -8,12 +8,10 @@ reads our own static files and `data:` URLs and refuses everything else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from markupsafe import Markup
 from sqlalchemy import select
@@ -29,7 +27,14 @@ from app.models import (
     SourceTier,
     Stance,
 )
-from app.services import catalog
+from app.services import catalog, matrix_view
+from app.services.briefing_request import DEFAULT_TITLE as DEFAULT_TITLE
+from app.services.briefing_request import OMITTABLE as OMITTABLE
+from app.services.briefing_request import BriefingRequest as BriefingRequest
+from app.services.briefing_request import parse_form as parse_form
+from app.services.briefing_request import parse_request as parse_request
+from app.services.briefing_request import safe_filename as safe_filename
+from app.services.briefing_summary import Summary, build_summary, summary_blocks
 from app.services.errors import InvalidParameter
 from app.services.evidence import change_quotes, citation_loading
 from app.services.matrix import (
@@ -43,15 +48,14 @@ from app.services.matrix import (
     runs_of,
     split_members,
 )
+from app.services.themes import list_themes
 from app.services.timeline import Timeline, build_timeline
 from app.templating import render_text
 
-DEFAULT_TITLE = "Ukraine peace talks: positions briefing"
-TITLE_MAX_LENGTH = 200
-MAX_SLUGS = 200
 KEY_QUOTES = 3
-ISSUES_PER_TABLE = 9
-"""Matrix columns per table on a landscape page; more issues continue in a further table."""
+ISSUES_PER_TABLE = 15
+"""Matrix columns per table on a landscape page (10 parties x 15 issues fit one page); more
+issues continue in further tables of balanced width, each with the party column."""
 
 
 # Strength of evidence, strongest first: confirmed before reported, on-record before hearsay.
@@ -89,55 +93,6 @@ TIMELINE_SVG_STYLE = Markup(
 T = TypeVar("T", Party, Issue)
 
 
-@dataclass(frozen=True, slots=True)
-class BriefingRequest:
-    """What a briefing link or command line asks for; the same request gives the same document."""
-
-    as_of: date
-    since: date | None = None
-    known_on: date | None = None
-    parties: tuple[str, ...] = ()
-    issues: tuple[str, ...] = ()
-    title: str = DEFAULT_TITLE
-
-    def query(self, *, known_on: date | None = None) -> str:
-        """The query string that asks for this briefing again (known_on pinned when given)."""
-        params: list[tuple[str, str]] = [("as_of", self.as_of.isoformat())]
-        if self.since is not None:
-            params.append(("since", self.since.isoformat()))
-        pinned = self.known_on or known_on
-        if pinned is not None:
-            params.append(("known_on", pinned.isoformat()))
-        if self.parties:
-            params.append(("parties", ",".join(self.parties)))
-        if self.issues:
-            params.append(("issues", ",".join(self.issues)))
-        if self.title != DEFAULT_TITLE:
-            params.append(("title", self.title))
-        return urlencode(params)
-
-
-def parse_slugs(values: Iterable[str] | None, *, field: str) -> tuple[str, ...]:
-    """Slugs from repeated parameters and/or comma-separated lists, de-duplicated, in given order."""
-    slugs: list[str] = []
-    for value in values or ():
-        for part in value.split(","):
-            slug = part.strip()
-            if slug and slug not in slugs:
-                slugs.append(slug)
-    if len(slugs) > MAX_SLUGS:
-        raise InvalidParameter(field, f"list at most {MAX_SLUGS} slugs.")
-    return tuple(slugs)
-
-
-def parse_title(value: str | None) -> str:
-    """The cover title: the default when empty; at most TITLE_MAX_LENGTH characters."""
-    title = " ".join((value or "").split())
-    if len(title) > TITLE_MAX_LENGTH:
-        raise InvalidParameter("title", f"use at most {TITLE_MAX_LENGTH} characters.")
-    return title or DEFAULT_TITLE
-
-
 def _shown(slug: str) -> str:
     return slug if len(slug) <= 40 else slug[:40] + "…"
 
@@ -166,6 +121,13 @@ class PartyStance:
     quotes: list[Quote]
     split: list[tuple[Party, Stance]]
     changed: bool
+    newest: Quote | None = None
+    """The newest quote of the run in force (said by the as-of date, not retracted)."""
+
+    @property
+    def top_level(self) -> bool:
+        """True for a party that is not a member of a bloc."""
+        return self.party.parent_id is None
 
 
 @dataclass(slots=True)
@@ -176,6 +138,9 @@ class IssueSection:
     stances: list[PartyStance]
     silent: list[Party]
     timeline: Timeline | None
+    """The chart, only when some party's stance changed over time (one run is a sentence)."""
+    steady: bool = False
+    """True when every party shown has held one stance throughout (so there is no chart)."""
 
 
 @dataclass(slots=True)
@@ -194,7 +159,8 @@ class Briefing:
 
     request: BriefingRequest
     generated_at: datetime
-    base_url: str
+    base_url: str | None
+    """The site's public address for absolute links (PUBLIC_URL or --base-url); None: paths."""
     matrix: Matrix
     splits: dict[tuple[int, int], list[tuple[Party, Stance]]]
     changes: list[ChangeItem]
@@ -204,6 +170,11 @@ class Briefing:
     party_count: int = 0
     issue_count: int = 0
     stale_after_days: int = 60
+    themes: dict[str, str] = field(default_factory=dict)
+    summary: Summary | None = None
+    every_party: list[Party] = field(default_factory=list)
+    every_issue: list[Issue] = field(default_factory=list)
+    """Every party and issue there is (the briefing form's choices)."""
 
     @property
     def title(self) -> str:
@@ -214,12 +185,22 @@ class Briefing:
     def permalink(self) -> str:
         """The link that regenerates this briefing: dates pinned, data as known when generated."""
         query = self.request.query(known_on=self.generated_at.date())
-        return f"{self.base_url.rstrip('/')}/briefing?{query}"
+        return f"{(self.base_url or '').rstrip('/')}/briefing?{query}"
+
+    @property
+    def permalink_is_path(self) -> bool:
+        """True when no public address is known, so the permalink is printed as a path."""
+        return not self.base_url
 
     @property
     def pdf_path(self) -> str:
         """The PDF of the same request (site-relative)."""
         return f"/briefing.pdf?{self.request.query()}"
+
+    @property
+    def docx_path(self) -> str:
+        """The Word document of the same request (site-relative)."""
+        return f"/briefing.docx?{self.request.query()}"
 
     @property
     def filename(self) -> str:
@@ -245,7 +226,8 @@ class Briefing:
         return self.splits.get((party.id, issue.id), [])
 
     def matrix_tables(self) -> list[list[Issue]]:
-        """The issues in balanced groups of at most ISSUES_PER_TABLE, one table each."""
+        """The issues (in theme order) in balanced groups of at most ISSUES_PER_TABLE, one
+        landscape table each, so no table is left with a column or two."""
         issues = self.matrix.issues
         if not issues:
             return []
@@ -253,17 +235,22 @@ class Briefing:
         size = -(-len(issues) // tables)
         return [issues[i : i + size] for i in range(0, len(issues), size)]
 
+    def theme_groups(self, issues: list[Issue]) -> list[tuple[str, int]]:
+        """The theme headings over a table's issues: (title, columns); [] when none has a theme."""
+        if not any(issue.theme in self.themes for issue in issues):
+            return []
+        groups: list[tuple[str, int]] = []
+        for issue in issues:
+            title = self.themes.get(issue.theme or "", "Other issues")
+            if groups and groups[-1][0] == title:
+                groups[-1] = (title, groups[-1][1] + 1)
+            else:
+                groups.append((title, 1))
+        return groups
 
-def safe_filename(name: str) -> str:
-    """A file name safe in a Content-Disposition header and on any file system."""
-    stem, dot, extension = name.rpartition(".")
-    if not dot:
-        stem, extension = name, ""
-    stem = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-")[:90]
-    extension = re.sub(r"[^A-Za-z0-9]+", "", extension)[:8]
-    if not stem:
-        return "briefing.pdf"
-    return f"{stem}.{extension}" if extension else stem
+    def agreement(self, issue: Issue) -> str:
+        """The issue read across the top-level parties shown (matrix_view's words)."""
+        return self.summary.across.agreement[issue.id] if self.summary else "unknown"
 
 
 def key_quotes(quotes: Iterable[Quote], *, as_of: date, limit: int = KEY_QUOTES) -> list[Quote]:
@@ -280,31 +267,20 @@ def key_quotes(quotes: Iterable[Quote], *, as_of: date, limit: int = KEY_QUOTES)
     return usable[:limit]
 
 
+def newest_quote(quotes: Iterable[Quote], *, as_of: date) -> Quote | None:
+    """The newest usable quote (said by `as_of`, not retracted); the strongest among equals."""
+    usable = [q for q in quotes if q.status != QuoteStatus.RETRACTED and q.said_on <= as_of]
+    return max(usable, key=lambda q: (q.said_on, -STATUS_RANK[q.status], q.id), default=None)
+
+
 def responses_shown(quote: Quote, *, as_of: date) -> list[Quote]:
     """The confirmations and denials of a quote said by the as-of date."""
     return [r for r in quote.responses if r.said_on <= as_of]
 
 
-def parse_request(
-    *,
-    as_of: str | None,
-    since: str | None,
-    known_on: str | None,
-    parties: list[str] | None,
-    issues: list[str] | None,
-    title: str | None,
-) -> BriefingRequest:
-    """A briefing request from what a link or the command line gave; InvalidParameter if bad."""
-    from app.forms import parse_day
-
-    return BriefingRequest(
-        as_of=parse_day(as_of, field="as_of") or date.today(),
-        since=parse_day(since, field="since"),
-        known_on=parse_day(known_on, field="known_on"),
-        parties=parse_slugs(parties, field="parties"),
-        issues=parse_slugs(issues, field="issues"),
-        title=parse_title(title),
-    )
+def form_choices(session: Session) -> tuple[list[Party], list[Issue]]:
+    """Every party (blocs followed by their members) and every issue, in display order."""
+    return catalog.list_parties(session), catalog.list_issues(session)
 
 
 def build_briefing(
@@ -312,16 +288,16 @@ def build_briefing(
     *,
     request: BriefingRequest,
     generated_at: datetime,
-    base_url: str,
+    base_url: str | None,
     stale_after_days: int = 60,
 ) -> Briefing:
     """Gather the briefing's data; InvalidParameter for an unknown party or issue or bad dates."""
     as_of, known_on, since = request.as_of, request.known_on, request.since
     if since is not None and since >= as_of:
-        raise InvalidParameter("since", "must be before as_of.")
-    every_party = catalog.list_parties(session)
+        raise InvalidParameter("since", "must be before the as-of date.")
+    every_party, every_issue = form_choices(session)
     parties = _select(every_party, request.parties, field="parties", noun="party")
-    issues = _select(catalog.list_issues(session), request.issues, field="issues", noun="issue")
+    issues = _select(every_issue, request.issues, field="issues", noun="issue")
     # A selected bloc's cell can say "split" even when its members are not rows of their own:
     # current_cells brings the members of the blocs it is given.
     row_ids = [p.id for p in parties] if request.parties else None
@@ -343,6 +319,10 @@ def build_briefing(
         ),
         since=since,
     )
+    # Issues in theme order, as the web matrix groups them; the sections follow the same order.
+    themes = list_themes(session)
+    grid, _groups = matrix_view.grouped(grid, themes)
+    issues = grid.issues
     if since is not None:
         grid.changes = changes_between(
             session,
@@ -402,13 +382,19 @@ def build_briefing(
         party_count=len(parties),
         issue_count=len(issues),
         stale_after_days=stale_after_days,
+        themes={t.slug: t.title for t in themes},
+        every_party=every_party,
+        every_issue=every_issue,
     )
     for issue in issues:
+        timeline = build_timeline(history.get(issue.id, []), parties=parties, as_of=as_of)
+        steady = timeline is not None and all(len(lane.segments) <= 1 for lane in timeline.lanes)
         section = IssueSection(
             issue=issue,
             stances=[],
             silent=[],
-            timeline=build_timeline(history.get(issue.id, []), parties=parties, as_of=as_of),
+            timeline=None if steady or not request.shows("charts") else timeline,
+            steady=steady,
         )
         for party in parties:
             key = (party.id, issue.id)
@@ -426,9 +412,11 @@ def build_briefing(
                     quotes=key_quotes(evidence.values(), as_of=as_of),
                     split=splits.get(key, []),
                     changed=grid.has_changed(party, issue),
+                    newest=newest_quote(evidence.values(), as_of=as_of),
                 )
             )
         briefing.sections.append(section)
+    briefing.summary = build_summary(briefing)
     _number_citations(briefing)
     return briefing
 
@@ -475,6 +463,9 @@ def _number_citations(briefing: Briefing) -> None:
             briefing.citation_numbers[quote.source_id] = len(briefing.sources) + 1
             briefing.sources.append(quote.source)
 
+    # The summary comes first, so its citations take the first numbers.
+    for quote in briefing.summary.cited() if briefing.summary else ():
+        cite(quote)
     for item in briefing.changes:
         if item.quote is not None:
             cite(item.quote)
@@ -498,6 +489,8 @@ def document_context(briefing: Briefing, *, preview: bool) -> dict[str, Any]:
     return {
         "briefing": briefing,
         "chart_style": None if preview else TIMELINE_SVG_STYLE,
+        "agreement_short": matrix_view.AGREEMENT_SHORT,
+        "summary_blocks": summary_blocks,
         "preview": preview,
         "responses_shown": responses_shown,
     }

@@ -1,5 +1,6 @@
 """The briefing's PDF: WeasyPrint behind one function, fetching only our own static files, at
-most MAX_CONCURRENT_RENDERS at once (a caller that waits too long gets RendererBusy)."""
+most MAX_CONCURRENT_RENDERS at once (a caller that waits too long gets RendererBusy), tagged for
+screen readers, and kept per data version so the same briefing link renders once."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import functools
 import mimetypes
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -95,8 +97,50 @@ def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
         url_fetcher=url_fetcher or static_only_fetcher(),
         media_type="print",
     )
-    pdf: bytes = document.write_pdf(pdf_identifier=False, uncompressed_pdf=False)
+    # Tagged (a structure tree with headings, lists, tables and their header cells, in the
+    # document's order), so a screen reader can read it; title and language come from the
+    # HTML's <title> and lang.
+    pdf: bytes = document.write_pdf(pdf_identifier=False, uncompressed_pdf=False, pdf_tags=True)
     return pdf
+
+
+RENDERED_CACHE_BYTES = 32_000_000
+"""Bytes of rendered briefings (PDF, DOCX) kept per app: the newest first, the oldest dropped."""
+
+
+class RenderedCache:
+    """Rendered documents by key (the request, the data version, ...), least recently used
+    dropped beyond `max_bytes`; thread-safe, so renders in the thread pool can share it."""
+
+    def __init__(self, max_bytes: int = RENDERED_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.renders = 0
+        self.hits = 0
+
+    def get(self, key: Hashable) -> bytes | None:
+        """The document kept under `key`, or None."""
+        with self._lock:
+            body = self._entries.get(key)
+            if body is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+            return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        """Keep `body` under `key` (a document larger than the whole budget is not kept)."""
+        with self._lock:
+            self.renders += 1
+            if len(body) > self.max_bytes:
+                return
+            old = self._entries.pop(key, None)
+            self._bytes += len(body) - (len(old) if old is not None else 0)
+            self._entries[key] = body
+            while self._bytes > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped)
 
 
 _render_slots = threading.BoundedSemaphore(MAX_CONCURRENT_RENDERS)

@@ -224,6 +224,50 @@ def clear_session_cookie(response: Response) -> None:
     )
 
 
+FLASH_COOKIE = "pt_flash"
+FLASH_SECONDS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """A one-time message for the page a save lands on: text, and a link to what was saved."""
+
+    text: str
+    href: str = ""
+    link: str = ""
+
+
+def set_flash(response: Response, flash: Flash) -> None:
+    """Carry `flash` to the next page the browser shows (signed; the page deletes it)."""
+    settings = get_settings()
+    response.set_cookie(
+        FLASH_COOKIE,
+        _serializer("flash").dumps([flash.text, flash.href, flash.link]),
+        max_age=FLASH_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=settings.https_only,
+        path="/",
+    )
+
+
+def read_flash(request: Request) -> Flash | None:
+    """The flash this request carries, if its signature holds; None otherwise."""
+    value = request.cookies.get(FLASH_COOKIE)
+    if not value:
+        return None
+    try:
+        loaded = _serializer("flash").loads(value)
+    except BadSignature:
+        return None
+    if not (
+        isinstance(loaded, list) and len(loaded) == 3 and all(isinstance(v, str) for v in loaded)
+    ):
+        return None
+    text, href, link = loaded
+    return Flash(text=text, href=href if href.startswith("/") else "", link=link)
+
+
 def set_anonymous_cookie(response: Response, auth: Auth) -> None:
     """Send an anonymous visitor the signed token their login form was rendered with."""
     if auth.new_anonymous_token:

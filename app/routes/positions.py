@@ -10,9 +10,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
-from app.forms import MAX_EVIDENCE, FormDep, parse_position_form, whole_number
-from app.models import Stance
-from app.security import EditorDep
+from app.forms import (
+    MAX_EVIDENCE,
+    POSITION_FIELD_LABELS,
+    FormDep,
+    parse_position_form,
+    whole_number,
+)
+from app.models import Issue, Party, Stance
+from app.security import EditorDep, Flash
 from app.services import catalog, positions
 from app.services.errors import ValidationFailed
 from app.templating import redirect_after_post, render, stance_label
@@ -38,6 +44,7 @@ def _form_context(
     return {
         "values": values,
         "errors": errors,
+        "field_labels": POSITION_FIELD_LABELS,
         "selected": selected,
         "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
         "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
@@ -71,7 +78,7 @@ def record_position(
     evidence = form.every("evidence")
     try:
         data = parse_position_form({**values, "evidence": evidence})
-        positions.record_position_from_input(session, actor=editor, data=data)
+        position = positions.record_position_from_input(session, actor=editor, data=data)
     except ValidationFailed as exc:
         context = _form_context(session, values=values, evidence=evidence, errors=exc.errors)
         return render(
@@ -81,7 +88,11 @@ def record_position(
             fragment="positions/_form.html",
             status_code=422,
         )
-    return redirect_after_post(request, f"/cells/{data.party}/{data.issue}")
+    url = f"/cells/{data.party}/{data.issue}"
+    party, issue = session.get(Party, position.party_id), session.get(Issue, position.issue_id)
+    text = f"Position recorded: {party.name if party else data.party} × "
+    text += issue.title if issue else data.issue
+    return redirect_after_post(request, url, flash=Flash(text=text, href=url, link="view it"))
 
 
 @router.get(

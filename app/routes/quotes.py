@@ -12,11 +12,13 @@ from starlette.responses import HTMLResponse, Response
 from app.db import SessionDep
 from app.forms import (
     MAX_TAGS,
+    QUOTE_FIELD_LABELS,
     QUOTE_KIND_LABELS,
     QUOTE_STATUS_LABELS,
     SOURCE_KIND_LABELS,
     SOURCE_TIER_LABELS,
     FormDep,
+    QuoteInput,
     TagInput,
     form_version,
     options,
@@ -24,7 +26,7 @@ from app.forms import (
     whole_number,
 )
 from app.models import Quote, QuoteKind, QuoteStatus, Stance
-from app.security import EditorDep
+from app.security import EditorDep, Flash
 from app.services import catalog, quotes, source_meta
 from app.services.errors import EditConflict, PageNotFetched, QuoteIsCited, ValidationFailed
 from app.templating import format_day, redirect_after_post, render, stance_label
@@ -62,6 +64,7 @@ def _form_context(
         "pairs": pairs,
         "next_n": max(pairs) + 1,
         "max_pairs": MAX_TAGS,
+        "field_labels": QUOTE_FIELD_LABELS,
         "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
         "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
         "stance_options": [(s.value, stance_label(s)) for s in Stance],
@@ -164,6 +167,20 @@ def _quote_home(party: str, tags: list[TagInput], quote_id: int) -> str:
     return f"/parties/{party}#quote-{quote_id}"
 
 
+def _saved(
+    request: Request, session: Session, *, data: QuoteInput, quote_id: int, added: bool
+) -> Response:
+    """Go to the cell (or party) the quote shows on, saying there what was saved."""
+    url = _quote_home(data.party, data.tags, quote_id)
+    party = catalog.find_party(session, slug=data.party)
+    issue = catalog.find_issue(session, slug=data.tags[0].issue_slug) if data.tags else None
+    where = (party.name if party else data.party) + (f" × {issue.title}" if issue else "")
+    text = f"Quote added to {where}" if added else f"Quote saved ({where})"
+    if added and data.also_record_position:
+        text += ", and recorded as the party's position"
+    return redirect_after_post(request, url, flash=Flash(text=text, href=url, link="view it"))
+
+
 @router.get("/quotes/new", response_class=HTMLResponse, summary="Add quote form")
 def new_quote(
     request: Request,
@@ -199,7 +216,7 @@ def add_quote(
         return _render_form(
             request, session, mode="add", values=values, errors=exc.errors, status_code=422
         )
-    return redirect_after_post(request, _quote_home(data.party, data.tags, quote.id))
+    return _saved(request, session, data=data, quote_id=quote.id, added=True)
 
 
 @router.get("/quotes/tag-row", response_class=HTMLResponse, summary="One more Issue + Stance pair")
@@ -244,7 +261,7 @@ def update_quote(
     expected = form_version(values)
     try:
         catalog.check_version(quote, expected)  # a stale form is a conflict, even if invalid
-        data = quotes.parse_quote_input(session, values)
+        data = quotes.parse_quote_input(session, values, quote=quote)
         quotes.update_quote(
             session, actor=editor, quote=quote, data=data, expected_version=expected
         )
@@ -266,30 +283,7 @@ def update_quote(
             quote=quote,
             status_code=422,
         )
-    return redirect_after_post(request, _quote_home(data.party, data.tags, quote.id))
-
-
-FIELD_LABELS = [
-    ("text", "Quote"),
-    ("kind", "Kind"),
-    ("said_on", "Said on"),
-    ("published_on", "Published on"),
-    ("party", "Party"),
-    ("speaker_id", "Speaker"),
-    ("new_speaker_name", "New speaker name"),
-    ("new_speaker_role", "New speaker role"),
-    ("source_url", "Source URL"),
-    ("source_title", "Title"),
-    ("source_outlet", "Outlet"),
-    ("source_published_on", "Published on (source)"),
-    ("source_kind", "Source kind"),
-    ("source_tier", "Source tier"),
-    ("language", "Language"),
-    ("is_translation", "Translated"),
-    ("status", "Status"),
-    ("confirms_or_denies", "Confirms or denies"),
-    ("note", "Note"),
-]
+    return _saved(request, session, data=data, quote_id=quote.id, added=False)
 
 
 def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
@@ -319,7 +313,7 @@ def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
 
 
 def _submitted_rows(values: Mapping[str, str]) -> list[tuple[str, str]]:
-    rows = [(label, values.get(name, "")) for name, label in FIELD_LABELS]
+    rows = [(label, values.get(name, "")) for name, label in QUOTE_FIELD_LABELS]
     rows = [(label, value) for label, value in rows if value]
     pairs = [
         f"{values.get(f'issue_{n}', '')}: {values.get(f'stance_{n}', '')}"

@@ -10,7 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.forms import MAX_QUOTE_LENGTH, QuoteInput, parse_quote_form
+from app.forms import (
+    MAX_QUOTE_LENGTH,
+    QuoteInput,
+    parse_day_leniently,
+    parse_quote_form,
+    whole_number,
+)
 from app.models import (
     Issue,
     Party,
@@ -112,11 +118,72 @@ def create_quote(
 CHOICE_LIMIT = 200
 
 
-def parse_quote_input(session: Session, data: Mapping[str, str]) -> QuoteInput:
-    """Parse the quote form; a known source URL makes the new-source fields irrelevant."""
+def parse_quote_input(
+    session: Session, data: Mapping[str, str], *, quote: Quote | None = None
+) -> QuoteInput:
+    """Parse the quote form, or ValidationFailed with every problem at once: the field rules,
+    the rules across fields and those that need the database, in one round. A known source URL
+    makes the new-source fields irrelevant."""
     url = (data.get("source_url") or "").strip()
     known = bool(url) and catalog.find_source(session, url=url) is not None
-    return parse_quote_form(data, known_source=known)
+    errors: dict[str, str] = {}
+    parsed: QuoteInput | None = None
+    try:
+        parsed = parse_quote_form(data, known_source=known)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    rules = _record_rules(session, data, new_source=bool(url) and not known, quote=quote)
+    for name, message in rules.items():
+        errors.setdefault(name, message)
+    if errors or parsed is None:
+        raise ValidationFailed(errors)
+    return parsed
+
+
+def _record_rules(
+    session: Session, data: Mapping[str, str], *, new_source: bool, quote: Quote | None
+) -> dict[str, str]:
+    """The rules that need the database or several fields, read from the raw form so that they
+    are checked even when other fields failed to parse; `quote` is the one being edited."""
+    errors: dict[str, str] = {}
+    if new_source:
+        for name in NEW_SOURCE_FIELDS:
+            if not (data.get(name) or "").strip():
+                errors[name] = "This URL is new: this field is required for its source."
+    said_on = parse_day_leniently(data.get("said_on"))
+    published_on = parse_day_leniently(data.get("published_on"))
+    if said_on and published_on and published_on < said_on:
+        errors["published_on"] = "Published on cannot be before said on."
+    party_slug = (data.get("party") or "").strip()
+    party = catalog.find_party(session, slug=party_slug) if party_slug else None
+    if party_slug and party is None:
+        errors["party"] = "Choose a party from the list."
+    speaker_id = whole_number((data.get("speaker_id") or "").strip(), digits=11)
+    speaker = session.get(Speaker, speaker_id) if speaker_id is not None else None
+    if speaker_id is not None and speaker is None:
+        errors["speaker_id"] = "Choose a speaker from the list."
+    elif speaker is not None and party is not None and speaker.party_id != party.id:
+        owner = session.get(Party, speaker.party_id)
+        errors["speaker_id"] = (
+            f"{speaker.name} speaks for {owner.name if owner else 'another party'}, "
+            f"not {party.name}; choose a speaker of {party.name} or type a new one."
+        )
+    for position in citing_positions(session, quote=quote) if quote is not None else []:
+        if party is not None and position.party_id != party.id:
+            errors["party"] = (
+                f"Positions of {position.party.name} cite this quote as evidence, "
+                "so its party cannot change."
+            )
+        if said_on is not None and said_on > position.effective_from:
+            errors["said_on"] = (
+                f"A position citing this quote takes effect on {position.effective_from}; "
+                "said on cannot be later than that."
+            )
+    return errors
+
+
+NEW_SOURCE_FIELDS = ("source_title", "source_outlet", "source_kind", "source_tier")
+"""What a quote form must give for a source URL the app does not know yet."""
 
 
 @dataclass(slots=True)
@@ -201,27 +268,9 @@ def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Res
 
     speaker: Speaker | None = None
     if data.speaker_id is not None and not data.new_speaker_name:
-        speaker = session.get(Speaker, data.speaker_id)
-        if speaker is None:
-            errors["speaker_id"] = "Choose a speaker from the list."
-        elif party is not None and speaker.party_id != party.id:
-            owner = session.get(Party, speaker.party_id)
-            errors["speaker_id"] = (
-                f"{speaker.name} speaks for {owner.name if owner else 'another party'}, "
-                f"not {party.name}; choose a speaker of {party.name} or type a new one."
-            )
+        speaker = session.get(Speaker, data.speaker_id)  # checked by _record_rules
 
     source = catalog.find_source(session, url=data.source_url)
-    if source is None:
-        missing = {
-            "source_title": data.source_title,
-            "source_outlet": data.source_outlet,
-            "source_kind": data.source_kind,
-            "source_tier": data.source_tier,
-        }
-        for name, value in missing.items():
-            if not value:
-                errors[name] = "This URL is new: this field is required for its source."
 
     target: Quote | None = None
     if data.confirms_or_denies is not None:
@@ -232,9 +281,6 @@ def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Res
             if target is None:
                 errors["confirms_or_denies"] = "Choose a quote from the list."
 
-    if data.published_on is not None and data.published_on < data.said_on:
-        errors["published_on"] = "Published on cannot be before said on."
-
     tags: list[tuple[Issue, Stance]] = []
     for tag in data.tags:
         issue = catalog.find_issue(session, slug=tag.issue_slug)
@@ -243,18 +289,6 @@ def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Res
         else:
             tags.append((issue, tag.stance))
 
-    if quote is not None and party is not None:
-        for position in citing_positions(session, quote=quote):
-            if position.party_id != party.id:
-                errors["party"] = (
-                    f"Positions of {position.party.name} cite this quote as evidence, "
-                    "so its party cannot change."
-                )
-            if data.said_on > position.effective_from:
-                errors["said_on"] = (
-                    f"A position citing this quote takes effect on {position.effective_from}; "
-                    "said on cannot be later than that."
-                )
     if errors or party is None:
         raise ValidationFailed(errors)
     return _Resolved(

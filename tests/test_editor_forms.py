@@ -4,12 +4,17 @@ said so on the page it lands on. Over HTTP, on both databases."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import User
+from app.models import Position, Quote, QuoteStatus, SourceTier, Stance, User
 from app.security import FLASH_COOKIE
+from app.services import catalog
+from tests import builders as b
 from tests.conftest import csrf_token
 from tests.html_reader import parse
 from tests.test_quote_forms import HX, World, editor, quote_form, world
@@ -33,8 +38,8 @@ def ids_in(html: str) -> set[str]:
 def test_every_problem_comes_back_in_one_round(
     client: TestClient, editor: User, headers: dict[str, str]
 ) -> None:
-    # The four rounds an editor met before: a pair without its stance, a missing rationale,
-    # published before said, and the fields a new source needs.
+    # The rounds an editor met before: a pair without its stance, published before said, and
+    # the fields a new source needs (a missing rationale is now written for them).
     token = csrf_token(client, "/quotes/new")
     no_source = dict.fromkeys(("source_title", "source_outlet", "source_kind", "source_tier"), "")
     form = quote_form(token, stance_1="", rationale="", published_on="2025-04-18", **no_source)
@@ -48,7 +53,6 @@ def test_every_problem_comes_back_in_one_round(
         "#source_kind",
         "#source_tier",
         "#stance_1",
-        "#rationale",
     ]
     assert links[0][1] == "Published on: Published on cannot be before said on."
     assert links[5][1] == "Stance 1: Choose the stance this quote signals on the issue."
@@ -90,8 +94,8 @@ def test_the_summary_takes_focus_and_sits_at_the_top_of_the_form(
 @pytest.mark.parametrize(
     ("page", "required", "optional"),
     [
-        ("/quotes/new", {"text", "kind", "status", "said_on", "party", "language", "source_url"},
-         {"published_on", "note", "new_speaker_name", "source_title"}),
+        ("/quotes/new", {"text", "kind", "said_on", "party", "language", "source_url"},
+         {"published_on", "note", "new_speaker_name", "source_title", "status"}),
         ("/positions/new", {"party", "issue", "stance", "effective_from", "rationale"},
          {"condition"}),
     ],
@@ -157,3 +161,149 @@ def test_a_saved_edit_and_a_recorded_position_say_so(
 def test_a_forged_flash_cookie_is_not_shown(client: TestClient, editor: User) -> None:
     client.cookies.set(FLASH_COOKIE, "forged-value")
     assert 'id="flash"' not in client.get("/").text
+
+
+# --- Defaults that fit the work ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "tier", "status"),
+    [
+        ("direct", "on_record", QuoteStatus.CONFIRMED),
+        ("direct", "official_readout", QuoteStatus.CONFIRMED),
+        ("document_provision", "published_document", QuoteStatus.CONFIRMED),
+        ("reported", "on_record", QuoteStatus.REPORTED),
+        ("direct", "anonymous_official", QuoteStatus.REPORTED),
+        ("direct", "state_media", QuoteStatus.REPORTED),
+    ],
+)
+def test_status_left_to_the_source_follows_it(
+    client: TestClient, session: Session, editor: User, kind: str, tier: str, status: QuoteStatus
+) -> None:
+    status_select = parse(client.get("/quotes/new").text).find_all(
+        "select", lambda e: e.attrs.get("id") == "status"
+    )[0]
+    options = status_select.find_all("option")
+    assert (options[0].attrs["value"], options[0].text()) == ("", "— as the source says —")
+    assert not [o for o in options if "selected" in o.attrs]  # so the first one is chosen
+    form = quote_form(csrf_token(client, "/quotes/new"), kind=kind, source_tier=tier, status="")
+    assert client.post("/quotes/new", data=form, follow_redirects=False).status_code == 303
+    quote = session.scalar(select(Quote).where(Quote.text == form["text"]))
+    assert quote is not None and quote.status == status
+
+
+def test_a_known_sources_tier_sets_the_status_and_a_chosen_status_wins(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    world.source.tier = SourceTier.ANONYMOUS_OFFICIAL
+    token = csrf_token(client, "/quotes/new")
+    for text, status in (("Left to the source.", ""), ("Chosen by the editor.", "confirmed")):
+        form = quote_form(token, text=text, source_url=world.source.url, status=status)
+        assert client.post("/quotes/new", data=form, follow_redirects=False).status_code == 303
+    stored = dict(session.execute(select(Quote.text, Quote.status)).all())
+    assert stored["Left to the source."] == QuoteStatus.REPORTED
+    assert stored["Chosen by the editor."] == QuoteStatus.CONFIRMED
+
+
+def test_the_last_party_and_language_are_remembered_for_the_session(
+    client: TestClient, editor: User, world: World
+) -> None:
+    blank = shown(client.get("/quotes/new").text)
+    assert (blank["party"], blank["language"]) == ("", "en")
+    form = quote_form(
+        csrf_token(client, "/quotes/new"),
+        party="ru",
+        language="ru",
+        new_speaker_name="Yuri Ushakov",
+    )
+    saved = client.post("/quotes/new", data=form, follow_redirects=False)
+    memory = [c for c in saved.headers.get_list("set-cookie") if c.startswith("pt_memory=")]
+    assert len(memory) == 1 and "max-age" not in memory[0].lower()  # for the browser session
+    again = shown(client.get("/quotes/new").text)
+    assert (again["party"], again["language"]) == ("ru", "ru")
+    assert shown(client.get("/quotes/new?party=ua").text)["party"] == "ua"  # a link's party wins
+
+
+def test_recording_a_position_is_a_choice_and_a_blank_rationale_is_written(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    assert not checked(client.get("/quotes/new").text, "also_record_position")
+    form = quote_form(
+        csrf_token(client, "/quotes/new"),
+        rationale="",
+        speaker_id=str(world.ua_speaker.id),
+        new_speaker_name="",
+        new_speaker_role="",
+        source_outlet="Kyiv Daily",
+    )
+    assert client.post("/quotes/new", data=form, follow_redirects=False).status_code == 303
+    position = session.scalar(select(Position).order_by(Position.id.desc()))
+    assert position is not None
+    assert position.rationale == (
+        "Andrii Sybiha (Foreign Minister) said so on 20 Apr 2025 (Kyiv Daily, on-record)."
+    )
+
+
+def shown(html: str) -> dict[str, str]:
+    """The party chosen and the language typed in a rendered quote form."""
+    root = parse(html)
+    party = root.find_all("select", lambda e: e.attrs.get("id") == "party")[0]
+    chosen = party.find_all("option", lambda o: "selected" in o.attrs)
+    language = root.find_all("input", lambda e: e.attrs.get("id") == "language")[0]
+    return {
+        "party": chosen[0].attrs["value"] if chosen else "",
+        "language": language.attrs.get("value", ""),
+    }
+
+
+def checked(html: str, name: str) -> bool:
+    boxes = parse(html).find_all("input", lambda e: e.attrs.get("id") == name)
+    return "checked" in boxes[0].attrs
+
+
+# --- The position form shows the stance in force ------------------------------------------------
+
+
+def test_the_position_form_shows_the_stance_in_force_with_its_evidence(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    ceasefire = catalog.find_issue(session, slug="ceasefire")
+    assert ceasefire is not None
+    b.position(session, world.ua, ceasefire, Stance.REJECTS, date(2025, 3, 1))
+    later = b.quote(session, world.ua, ceasefire, text="A full ceasefire, on conditions.")
+    b.position(
+        session, world.ua, ceasefire, Stance.CONDITIONAL, date(2025, 4, 1), evidence=[later],
+        condition="the front line is frozen",
+    )  # fmt: skip
+    b.position(session, world.ua, ceasefire, Stance.ACCEPTS, date.today() + timedelta(days=30))
+    # Without JavaScript: the page itself, when a cell's link names the party and the issue.
+    page = client.get("/positions/new?party=ua&issue=ceasefire").text
+    box = parse(page).find_all("section", lambda e: e.attrs.get("id") == "current-stance")[0]
+    assert box.text().startswith(
+        "Ukraine on Ceasefire, in force now: Conditional (if the front line is frozen) "
+        "since 1 Apr 2025."
+    )
+    assert "Because the quote says so." in box.text()
+    assert [li.text() for li in box.find_all("li")] == [
+        "1 Apr 2025 · Unattributed · Test Wire · confirmed: “A full ceasefire, on conditions.”"
+    ]
+    assert box.attrs["hx-get"] == "/positions/current" and "#issue" in box.attrs["hx-include"]
+    # With htmx: the fragment alone, for the party and issue chosen.
+    fragment = client.get("/positions/current?party=ua&issue=ceasefire", headers=HX)
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert "Conditional" in fragment.text and "front line is frozen" in fragment.text
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("party=ru&issue=ceasefire", "Russia has no recorded position on Ceasefire"),
+        ("party=ru", "Choose a party and an issue"),
+        ("party=atlantis&issue=ceasefire", "Choose a party and an issue"),
+    ],
+)
+def test_the_stance_in_force_says_when_there_is_none(
+    client: TestClient, editor: User, query: str, says: str
+) -> None:
+    response = client.get(f"/positions/current?{query}", headers=HX)
+    assert response.status_code == 200 and says in parse(response.text).text()

@@ -53,6 +53,7 @@ __all__ = [
     "OptionalSlug",
     "OptionalSortOrder",
     "OptionalSourceKind",
+    "OptionalQuoteStatus",
     "OptionalSourceTier",
     "PARTY_KIND_LABELS",
     "Password",
@@ -485,6 +486,8 @@ SpeakerId = Annotated[int | None, BeforeValidator(_choice_id("Choose a speaker f
 QuoteId = Annotated[int | None, BeforeValidator(_choice_id("Choose a quote from the list."))]
 OptionalSourceKind = Annotated[SourceKind | None, BeforeValidator(blank_to_none)]
 OptionalSourceTier = Annotated[SourceTier | None, BeforeValidator(blank_to_none)]
+OptionalQuoteStatus = Annotated[QuoteStatus | None, BeforeValidator(blank_to_none)]
+"""A quote's status; blank means "as the source says" (see services.quotes.status_for)."""
 SortOrder = Annotated[int, BeforeValidator(_whole_number)]
 OptionalSortOrder = Annotated[
     int | None, BeforeValidator(lambda value: _whole_number(blank_to_none(value)))

@@ -29,6 +29,7 @@ from app.forms.fields import (
     Language,
     Name,
     OptionalDay,
+    OptionalQuoteStatus,
     OptionalSlug,
     OptionalSortOrder,
     OptionalSourceKind,
@@ -47,7 +48,7 @@ from app.forms.fields import (
     text_field,
     whole_number,
 )
-from app.models import PartyKind, QuoteKind, QuoteStatus, Role, SourceKind, SourceTier, Stance
+from app.models import PartyKind, QuoteKind, Role, SourceKind, SourceTier, Stance
 from app.services.errors import ValidationFailed
 
 # --- The quote form --------------------------------------------------------------------------
@@ -108,7 +109,7 @@ class QuoteInput(BaseModel):
     source_tier: OptionalSourceTier = None
     language: Language = "en"
     is_translation: Checkbox = False
-    status: QuoteStatus
+    status: OptionalQuoteStatus = None
     confirms_or_denies: QuoteId = None
     note: Annotated[str, text_field(MAX_NOTE)] = ""
     also_record_position: Checkbox = False
@@ -212,15 +213,8 @@ def _quote_rules_across_fields(data: Mapping[str, str], tags: list[TagInput]) ->
         errors["new_speaker_name"] = "Enter the new speaker's name (or clear the role)."
     if name and (data.get("speaker_id") or "").strip():
         errors["new_speaker_name"] = "Pick an existing speaker or type a new one, not both."
-    recording = checkbox(data.get("also_record_position", ""))
-    # Checked when any pair names an issue, even one still missing its stance: one round.
-    tagged = any((data.get(f"issue_{n}") or "").strip() for n in tag_numbers(data))
-    if recording and tagged and not (data.get("rationale") or "").strip():
-        errors["rationale"] = (
-            "Say in a sentence why this quote shows the party's position "
-            "(or untick “Also record as the party's position”)."
-        )
-    if recording and tags:
+    # A blank rationale is written for the editor (services.quotes.default_rationale).
+    if checkbox(data.get("also_record_position", "")) and tags:
         # The form has one condition for all its pairs: it belongs to any conditional one.
         conditional = any(tag.stance == Stance.CONDITIONAL for tag in tags)
         problem = condition_problem(

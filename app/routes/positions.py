@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -51,6 +52,12 @@ def _form_context(
         "stance_options": [(s.value, stance_label(s)) for s in Stance],
         "choices": positions.evidence_choices(
             session, party_slug=values.get("party"), q=values.get("q", ""), selected=selected
+        ),
+        "current": positions.current_stance(
+            session,
+            party_slug=values.get("party"),
+            issue_slug=values.get("issue"),
+            today=date.today(),
         ),
     }
 
@@ -116,3 +123,18 @@ def evidence_options(
         "choices": positions.evidence_choices(session, party_slug=party, q=q, selected=selected),
     }
     return render(request, "positions/_evidence_options.html", context)
+
+
+@router.get(
+    "/positions/current",
+    response_class=HTMLResponse,
+    summary="The stance in force for a party and issue",
+)
+def current_stance(
+    request: Request, session: SessionDep, editor: EditorDep, party: Slug = None, issue: Slug = None
+) -> HTMLResponse:
+    """The party's position in force on the issue, with its evidence (the form's fragment)."""
+    current = positions.current_stance(
+        session, party_slug=party, issue_slug=issue, today=date.today()
+    )
+    return render(request, "positions/_current.html", {"current": current})

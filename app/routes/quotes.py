@@ -25,8 +25,8 @@ from app.forms import (
     tag_numbers,
     whole_number,
 )
-from app.models import Quote, QuoteKind, QuoteStatus, Stance
-from app.security import EditorDep, Flash
+from app.models import Quote, QuoteKind, Stance
+from app.security import EditorDep, Flash, remember_choices, remembered_choices
 from app.services import catalog, quotes, source_meta
 from app.services.errors import EditConflict, PageNotFetched, QuoteIsCited, ValidationFailed
 from app.templating import format_day, redirect_after_post, render, stance_label
@@ -178,7 +178,10 @@ def _saved(
     text = f"Quote added to {where}" if added else f"Quote saved ({where})"
     if added and data.also_record_position:
         text += ", and recorded as the party's position"
-    return redirect_after_post(request, url, flash=Flash(text=text, href=url, link="view it"))
+    response = redirect_after_post(request, url, flash=Flash(text=text, href=url, link="view it"))
+    if added:
+        remember_choices(response, {"party": data.party, "language": data.language})
+    return response
 
 
 @router.get("/quotes/new", response_class=HTMLResponse, summary="Add quote form")
@@ -189,13 +192,14 @@ def new_quote(
     party: Annotated[str | None, Query(max_length=60)] = None,
     issue: Annotated[str | None, Query(max_length=60)] = None,
 ) -> HTMLResponse:
-    """The empty add-quote form (party and first issue prefilled from the query)."""
+    """The empty add-quote form: party and first issue from the query, else the party and
+    language of this browser session's last added quote."""
+    remembered = remembered_choices(request)
     values = {
         "kind": QuoteKind.DIRECT.value,
-        "status": QuoteStatus.REPORTED.value,
-        "language": "en",
-        "also_record_position": "on",
-        "party": party or "",
+        "status": "",  # as the source says (quotes.status_for)
+        "language": remembered.get("language") or "en",
+        "party": party or remembered.get("party", ""),
         "issue_1": issue or "",
     }
     return _render_form(request, session, mode="add", values=values)

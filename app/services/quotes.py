@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from app.forms import (
     MAX_QUOTE_LENGTH,
+    SOURCE_TIER_LABELS,
     QuoteInput,
     parse_day_leniently,
     parse_quote_form,
@@ -27,6 +28,7 @@ from app.models import (
     QuoteKind,
     QuoteStatus,
     Source,
+    SourceTier,
     Speaker,
     Stance,
     User,
@@ -342,7 +344,7 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
             published_on=data.published_on,
             party=resolved.party,
             source=source,
-            status=data.status,
+            status=data.status or status_for(data.kind, source.tier),
             speaker=speaker,
             language=data.language,
             is_translation=data.is_translation,
@@ -360,7 +362,8 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
                         issue=issue,
                         stance=stance,
                         effective_from=data.said_on,
-                        rationale=data.rationale,
+                        rationale=data.rationale
+                        or default_rationale(quote, speaker=speaker, source=source),
                         evidence=[quote],
                         condition=data.condition if stance == Stance.CONDITIONAL else None,
                     )
@@ -369,6 +372,35 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
                         {POSITION_FIELDS.get(k, k): v for k, v in exc.errors.items()}
                     ) from exc
     return quote
+
+
+CONFIRMING_TIERS = frozenset({SourceTier.ON_RECORD, SourceTier.OFFICIAL_READOUT})
+
+
+def status_for(kind: QuoteKind, tier: SourceTier) -> QuoteStatus:
+    """The status a quote starts with when the editor leaves it to the source: confirmed for
+    someone's own words in an on-record or official-readout source, or a provision of a
+    published document; reported for reported speech, anonymous officials and the rest."""
+    if kind == QuoteKind.DIRECT and tier in CONFIRMING_TIERS:
+        return QuoteStatus.CONFIRMED
+    if kind == QuoteKind.DOCUMENT_PROVISION and tier == SourceTier.PUBLISHED_DOCUMENT:
+        return QuoteStatus.CONFIRMED
+    return QuoteStatus.REPORTED
+
+
+def default_rationale(quote: Quote, *, speaker: Speaker | None, source: Source) -> str:
+    """The sentence a position recorded from a quote gives as its rationale when the editor
+    writes none: who said it, when, and where ("… said so on 20 Apr 2025 (Reuters, on-record).")."""
+    who = f"{speaker.name} ({speaker.role})" if speaker and speaker.role else None
+    who = who or (speaker.name if speaker else "An unattributed text")
+    verb = {
+        QuoteKind.DIRECT: "said so",
+        QuoteKind.REPORTED: "was reported as saying so",
+        QuoteKind.DOCUMENT_PROVISION: "provides so",
+    }[quote.kind]
+    day = f"{quote.said_on.day} {quote.said_on:%b %Y}"
+    tier = SOURCE_TIER_LABELS[source.tier].lower()
+    return f"{who} {verb} on {day} ({source.outlet}, {tier})."
 
 
 POSITION_FIELDS = {"effective_from": "said_on", "evidence": "also_record_position"}
@@ -403,7 +435,7 @@ def update_quote(
         quote.source_id = source.id
         quote.language = data.language
         quote.is_translation = data.is_translation
-        quote.status = data.status
+        quote.status = data.status or status_for(data.kind, source.tier)
         quote.confirms_or_denies_id = (
             resolved.confirms_or_denies.id if resolved.confirms_or_denies else None
         )

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Position, Quote, QuoteStatus, SourceTier, Stance, User
+from app.models import Position, Quote, QuoteStatus, SourceTier, Speaker, Stance, User
 from app.security import FLASH_COOKIE
 from app.services import catalog
 from tests import builders as b
@@ -307,3 +307,78 @@ def test_the_stance_in_force_says_when_there_is_none(
 ) -> None:
     response = client.get(f"/positions/current?{query}", headers=HX)
     assert response.status_code == 200 and says in parse(response.text).text()
+
+
+# --- Speakers that stay clean: "Did you mean …?" ----------------------------------------------
+
+
+def speaker_form(client: TestClient, name: str, **changes: str) -> dict[str, str]:
+    form = quote_form(csrf_token(client, "/quotes/new"), new_speaker_name=name, **changes)
+    return {**form, "new_speaker_role": ""}
+
+
+@pytest.mark.parametrize(
+    ("party", "typed", "meant"),
+    [
+        ("ua", "Volodymyr Zelensky", "Volodymyr Zelenskyy"),
+        ("ua", "volodymyr zelenskiy", "Volodymyr Zelenskyy"),
+        ("ru", "Dmitry Peskow", "Dmitry Peskov"),
+        ("ru", "Dmitriy Peskoff", "Dmitry Peskov"),
+        ("ru", "DMITRY PESKOV", "Dmitry Peskov"),
+        ("ua", "Andriy Sybiha", "Andrii Sybiha"),
+        ("ua", "Andrii Sybyha", "Andrii Sybiha"),  # one letter apart
+    ],
+)
+def test_a_new_speaker_close_to_a_known_one_is_asked_about(
+    client: TestClient,
+    session: Session,
+    editor: User,
+    world: World,
+    party: str,
+    typed: str,
+    meant: str,
+) -> None:
+    catalog.create_speaker(session, actor=None, party=world.ua, name="Volodymyr Zelenskyy")
+    speakers_before = session.scalar(select(func.count()).select_from(Speaker))
+    response = client.post("/quotes/new", data=speaker_form(client, typed, party=party))
+    assert response.status_code == 422
+    owner = "Ukraine" if party == "ua" else "Russia"
+    assert summary_links(response.text) == [
+        (
+            "#new_speaker_name",
+            f"New speaker name: Did you mean {meant} ({owner})? Use the speaker below, "
+            f"or tick “A new speaker” to add {typed}.",
+        )
+    ]
+    buttons = parse(response.text).find_all(
+        "button", lambda e: e.attrs.get("name") == "use_speaker"
+    )
+    assert [button.text().split(" — ")[0].split(" (")[0] for button in buttons] == [f"Use {meant}"]
+    assert session.scalar(select(func.count()).select_from(Speaker)) == speakers_before
+
+
+def test_using_the_suggested_speaker_saves_with_them_and_adds_none(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    form = speaker_form(client, "Dmitry Peskow", party="ru")
+    speakers_before = session.scalar(select(func.count()).select_from(Speaker))
+    saved = client.post(
+        "/quotes/new",
+        data={**form, "use_speaker": str(world.ru_speaker.id)},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    quote = session.scalar(select(Quote).where(Quote.text == form["text"]))
+    assert quote is not None and quote.speaker_id == world.ru_speaker.id
+    assert session.scalar(select(func.count()).select_from(Speaker)) == speakers_before
+
+
+def test_a_confirmed_new_speaker_is_added_and_an_unlike_name_is_not_asked_about(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    confirmed = speaker_form(client, "Dmitry Peskow", party="ru", new_speaker_confirmed="on")
+    assert client.post("/quotes/new", data=confirmed, follow_redirects=False).status_code == 303
+    unlike = speaker_form(client, "Yuri Ushakov", party="ru", text="Another statement.")
+    assert client.post("/quotes/new", data=unlike, follow_redirects=False).status_code == 303
+    names = set(session.scalars(select(Speaker.name).where(Speaker.party_id == world.ru.id)))
+    assert names == {"Dmitry Peskov", "Dmitry Peskow", "Yuri Ushakov"}

@@ -54,7 +54,12 @@ def _form_context(
 ) -> dict[str, Any]:
     pairs = _pair_numbers(values)
     confirms = values.get("confirms_or_denies", "")
+    asked = errors.get("new_speaker_name", "").startswith("Did you mean")
+    party = catalog.find_party(session, slug=values.get("party", "")) if asked else None
     return {
+        "speaker_suggestions": (
+            quotes.speaker_suggestions(session, values, party=party) if asked else []
+        ),
         "mode": mode,
         "quote": quote,
         "action": "/quotes/new" if quote is None else f"/quotes/{quote.id}/edit",
@@ -161,6 +166,15 @@ def _fill_source(
     )
 
 
+def _chosen_speaker(values: Mapping[str, str]) -> Mapping[str, str]:
+    """The form as saved after "Use <speaker>" on a "Did you mean …?": that speaker, not the
+    new one typed."""
+    chosen = values.get("use_speaker", "").strip()
+    if not chosen:
+        return values
+    return {**values, "speaker_id": chosen, "new_speaker_name": "", "new_speaker_role": ""}
+
+
 def _quote_home(party: str, tags: list[TagInput], quote_id: int) -> str:
     if tags:
         return f"/cells/{party}/{tags[0].issue_slug}#quote-{quote_id}"
@@ -213,12 +227,13 @@ def add_quote(
     The "Fill from URL" button posts here too: it fills the source fields and saves nothing."""
     if values.get("action") == FILL:
         return _fill_source(request, session, mode="add", values=values)
+    typed = _chosen_speaker(values)
     try:
-        data = quotes.parse_quote_input(session, values)
+        data = quotes.parse_quote_input(session, typed)
         quote = quotes.add_quote(session, actor=editor, data=data)
     except ValidationFailed as exc:
         return _render_form(
-            request, session, mode="add", values=values, errors=exc.errors, status_code=422
+            request, session, mode="add", values=typed, errors=exc.errors, status_code=422
         )
     return _saved(request, session, data=data, quote_id=quote.id, added=True)
 
@@ -262,10 +277,11 @@ def update_quote(
     quote = quotes.get_quote(session, quote_id=quote_id)
     if values.get("action") == FILL:
         return _fill_source(request, session, mode="edit", values=values, quote=quote)
+    typed = _chosen_speaker(values)
     expected = form_version(values)
     try:
         catalog.check_version(quote, expected)  # a stale form is a conflict, even if invalid
-        data = quotes.parse_quote_input(session, values, quote=quote)
+        data = quotes.parse_quote_input(session, typed, quote=quote)
         quotes.update_quote(
             session, actor=editor, quote=quote, data=data, expected_version=expected
         )
@@ -274,7 +290,7 @@ def update_quote(
         raise conflict.explained(
             title="quote",
             current=_stored_rows(current),
-            submitted=_submitted_rows(values),
+            submitted=_submitted_rows(typed),
             retry_url=f"/quotes/{quote_id}/edit",
         ) from None
     except ValidationFailed as exc:
@@ -282,7 +298,7 @@ def update_quote(
             request,
             session,
             mode="edit",
-            values={**values, "version": str(quote.version)},
+            values={**typed, "version": str(quote.version)},
             errors=exc.errors,
             quote=quote,
             status_code=422,

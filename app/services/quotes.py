@@ -14,6 +14,7 @@ from app.forms import (
     MAX_QUOTE_LENGTH,
     SOURCE_TIER_LABELS,
     QuoteInput,
+    checkbox,
     parse_day_leniently,
     parse_quote_form,
     whole_number,
@@ -33,7 +34,7 @@ from app.models import (
     Stance,
     User,
 )
-from app.services import audit, catalog, positions
+from app.services import audit, catalog, positions, speakers
 from app.services.errors import NotFound, QuoteIsCited, ValidationFailed
 from app.services.evidence import quote_loading
 
@@ -170,6 +171,13 @@ def _record_rules(
             f"{speaker.name} speaks for {owner.name if owner else 'another party'}, "
             f"not {party.name}; choose a speaker of {party.name} or type a new one."
         )
+    close = speaker_suggestions(session, data, party=party)
+    if close:
+        names = " or ".join(f"{s.name} ({s.party.name})" for s in close)
+        errors["new_speaker_name"] = (
+            f"Did you mean {names}? Use the speaker below, or tick “A new speaker” to add "
+            f"{(data.get('new_speaker_name') or '').strip()}."
+        )
     for position in citing_positions(session, quote=quote) if quote is not None else []:
         if party is not None and position.party_id != party.id:
             errors["party"] = (
@@ -182,6 +190,25 @@ def _record_rules(
                 "said on cannot be later than that."
             )
     return errors
+
+
+def speaker_suggestions(
+    session: Session, data: Mapping[str, str], *, party: Party | None
+) -> list[Speaker]:
+    """The existing speakers a typed new speaker's name is close to (case, accents,
+    transliteration, a letter or two), unless the editor confirmed a new speaker; a speaker of
+    exactly that name is no question (they are the one meant)."""
+    name = (data.get("new_speaker_name") or "").strip()
+    if (
+        not name
+        or (data.get("speaker_id") or "").strip()
+        or checkbox(data.get("new_speaker_confirmed"))
+    ):
+        return []
+    close = speakers.similar_speakers(session, name=name, party=party)
+    if any(speaker.name == name for speaker in close):
+        return []
+    return close
 
 
 NEW_SOURCE_FIELDS = ("source_title", "source_outlet", "source_kind", "source_tier")

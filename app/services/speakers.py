@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -111,3 +114,63 @@ def delete_speaker(session: Session, *, actor: User | None, speaker: Speaker) ->
     )
     session.delete(speaker)
     session.flush()
+
+
+# --- Near-duplicate names -------------------------------------------------------------------
+
+_TRANSLITERATIONS = (
+    (re.compile(r"(?<=[bcdfghklmnprstvwxz])(yy|iy|ii|yi|ij|yj|ey)\b"), "y"),
+    (re.compile(r"w"), "v"),
+    (re.compile(r"(?<=[a-z])ff\b"), "v"),
+    (re.compile(r"kh"), "h"),
+    (re.compile(r"ks"), "x"),
+    (re.compile(r"j"), "y"),
+    (re.compile(r"(.)\1"), r"\1"),
+)
+"""Writings of one Cyrillic name in Latin letters that differ only by convention: Zelensky,
+Zelenskyy, Zelenskiy; Peskov, Peskow, Peskoff; Kharkiv, Harkiv; doubled letters."""
+
+
+def fold_name(name: str) -> str:
+    """A person's name as compared for "the same person?": no case, accents, punctuation or
+    transliteration differences ("Volodymyr Zelenskyy" and "volodymyr zelensky" fold alike)."""
+    plain = unicodedata.normalize("NFKD", name.casefold())
+    letters = "".join(c if c.isalnum() else " " for c in plain if not unicodedata.combining(c))
+    folded = " ".join(letters.split())
+    for pattern, replacement in _TRANSLITERATIONS:
+        folded = pattern.sub(replacement, folded)
+    return folded
+
+
+def _distance(a: str, b: str, *, limit: int) -> int:
+    """Edit distance (insert, delete, replace), or limit + 1 once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+            )
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def similar_speakers(session: Session, *, name: str, party: Party | None) -> list[Speaker]:
+    """Speakers (of `party`, when given) whose name is close to `name` once folded: the same
+    but for case, accents or transliteration, or one letter apart (two for long names)."""
+    wanted = fold_name(name)
+    if not wanted:
+        return []
+    limit = 2 if len(wanted) >= 14 else 1 if len(wanted) >= 6 else 0
+    stmt = select(Speaker).options(selectinload(Speaker.party)).order_by(Speaker.name)
+    if party is not None:
+        stmt = stmt.where(Speaker.party_id == party.id)
+    return [
+        speaker
+        for speaker in session.scalars(stmt)
+        if _distance(fold_name(speaker.name), wanted, limit=limit) <= limit
+    ]

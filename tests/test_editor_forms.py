@@ -4,6 +4,8 @@ said so on the page it lands on. Over HTTP, on both databases."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -11,7 +13,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import Position, Quote, QuoteStatus, SourceTier, Speaker, Stance, User
+from app.models import (
+    AuditEntry,
+    Position,
+    Quote,
+    QuoteStatus,
+    SourceTier,
+    Speaker,
+    SpeakerRole,
+    Stance,
+    User,
+)
 from app.security import FLASH_COOKIE
 from app.services import catalog
 from tests import builders as b
@@ -382,3 +394,61 @@ def test_a_confirmed_new_speaker_is_added_and_an_unlike_name_is_not_asked_about(
     assert client.post("/quotes/new", data=unlike, follow_redirects=False).status_code == 303
     names = set(session.scalars(select(Speaker.name).where(Speaker.party_id == world.ru.id)))
     assert names == {"Dmitry Peskov", "Dmitry Peskow", "Yuri Ushakov"}
+
+
+# --- Dated roles ---------------------------------------------------------------------------------
+
+
+def test_a_role_typed_for_a_known_speaker_is_dated_and_shown_with_each_quote(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    token = csrf_token(client, "/quotes/new")
+
+    def add(text: str, said_on: str, role: str) -> None:
+        form = quote_form(
+            token, text=text, said_on=said_on, new_speaker_name="Andrii Sybiha",
+            new_speaker_role=role, source_url=world.source.url,
+            also_record_position="on" if role else "",
+        )  # fmt: skip
+        assert client.post("/quotes/new", data=form, follow_redirects=False).status_code == 303
+
+    add("Earlier words on a ceasefire.", "2025-04-01", "")
+    add("Later words on a ceasefire.", "2025-11-20", "Chief negotiator")
+    add("Words from between.", "2025-06-01", "")
+    session.refresh(world.ua_speaker)
+    assert world.ua_speaker.role == "Chief negotiator"  # their latest role
+    roles = session.execute(
+        select(SpeakerRole.held_from, SpeakerRole.role)
+        .where(SpeakerRole.speaker_id == world.ua_speaker.id)
+        .order_by(SpeakerRole.held_from)
+    ).all()
+    assert [(day.isoformat(), role) for day, role in roles] == [
+        ("1900-01-01", "Foreign Minister"),
+        ("2025-11-20", "Chief negotiator"),
+    ]
+    expected = {
+        "Earlier words on a ceasefire.": "Foreign Minister",
+        "Words from between.": "Foreign Minister",
+        "Later words on a ceasefire.": "Chief negotiator",
+    }
+    # The cell and the search show each quote with the role held then.
+    for page in ("/cells/ua/ceasefire?as_of=2025-12-31", "/quotes?q=words"):
+        root = parse(client.get(page).text)
+        for text, role in expected.items():
+            article = [
+                a for a in root.find_all("article") if text in a.text() and a.has_class("quote")
+            ]
+            assert article, (page, text)
+            assert f"Andrii Sybiha, {role} ·" in article[0].text(), (page, text)
+    # So do the CSV and the briefing.
+    rows = list(csv.DictReader(io.StringIO(client.get("/exports/quotes.csv").text)))
+    assert {row["text"]: row["speaker_role"] for row in rows} == expected
+    briefing = client.get("/briefing?as_of=2025-12-31").text
+    assert "Andrii Sybiha</strong>, Chief negotiator" in briefing
+    # The change is in the audit log.
+    entry = session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "speakers", AuditEntry.action == "update")
+        .order_by(AuditEntry.id.desc())
+    )
+    assert entry is not None and entry.after["role"] == "Chief negotiator"

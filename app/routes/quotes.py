@@ -314,7 +314,7 @@ def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
         ("Said on", format_day(quote.said_on)),
         ("Published on", format_day(quote.published_on)),
         ("Party", quote.party.name),
-        ("Speaker", f"{speaker.name} — {speaker.role}" if speaker else "Unattributed"),
+        ("Speaker", f"{speaker.name} — {quote.role_then}" if speaker else "Unattributed"),
         ("Source URL", quote.source.url),
         ("Language", quote.language),
         ("Translated", "yes" if quote.is_translation else "no"),

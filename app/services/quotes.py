@@ -67,6 +67,7 @@ def create_quote(
     source: Source,
     status: QuoteStatus,
     speaker: Speaker | None = None,
+    speaker_role: str | None = None,
     published_on: date | None = None,
     language: str = "en",
     is_translation: bool = False,
@@ -95,6 +96,7 @@ def create_quote(
         said_on=said_on,
         published_on=published_on,
         speaker_id=speaker.id if speaker else None,
+        speaker_role=speaker_role,
         party_id=party.id,
         source_id=source.id,
         language=language,
@@ -329,16 +331,17 @@ def _speaker_and_source(
     session: Session, *, actor: User | None, data: QuoteInput, resolved: _Resolved
 ) -> tuple[Speaker | None, Source]:
     speaker = resolved.speaker
-    if speaker is None and data.new_speaker_name:
-        speaker = catalog.find_speaker(
-            session, party=resolved.party, name=data.new_speaker_name
-        ) or catalog.create_speaker(
-            session,
-            actor=actor,
-            party=resolved.party,
-            name=data.new_speaker_name,
-            role=data.new_speaker_role,
-        )
+    name, role, party = data.new_speaker_name, data.new_speaker_role, resolved.party
+    if speaker is None and name:
+        speaker = catalog.find_speaker(session, party=party, name=name)
+        if speaker is None:
+            speaker = catalog.create_speaker(
+                session, actor=actor, party=party, name=name, role=role
+            )
+        elif role:  # a role typed for a known speaker: theirs from said on
+            speakers.add_role(
+                session, actor=actor, speaker=speaker, role=role, held_from=data.said_on
+            )
     source = resolved.source
     if source is None:
         if data.source_kind is None or data.source_tier is None:  # checked when parsing the form
@@ -373,6 +376,7 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
             source=source,
             status=data.status or status_for(data.kind, source.tier),
             speaker=speaker,
+            speaker_role=_role_then(session, speaker, data.said_on),
             language=data.language,
             is_translation=data.is_translation,
             confirms_or_denies=resolved.confirms_or_denies,
@@ -430,6 +434,11 @@ def default_rationale(quote: Quote, *, speaker: Speaker | None, source: Source) 
     return f"{who} {verb} on {day} ({source.outlet}, {tier})."
 
 
+def _role_then(session: Session, speaker: Speaker | None, said_on: date) -> str | None:
+    """The role to keep on a quote: its speaker's dated role on the day (None: their one role)."""
+    return speakers.dated_role_on(session, speaker=speaker, day=said_on) if speaker else None
+
+
 POSITION_FIELDS = {"effective_from": "said_on", "evidence": "also_record_position"}
 """record_position's field names as the quote form calls them."""
 
@@ -459,6 +468,7 @@ def update_quote(
         quote.published_on = data.published_on
         quote.party_id = resolved.party.id
         quote.speaker_id = speaker.id if speaker else None
+        quote.speaker_role = _role_then(session, speaker, data.said_on)
         quote.source_id = source.id
         quote.language = data.language
         quote.is_translation = data.is_translation

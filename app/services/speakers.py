@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Party, Quote, Speaker, User
+from app.models import Party, Quote, Speaker, SpeakerRole, User
 from app.services import audit
 from app.services.catalog import (
     _refuse_if_used,
@@ -174,3 +175,64 @@ def similar_speakers(session: Session, *, name: str, party: Party | None) -> lis
         for speaker in session.scalars(stmt)
         if _distance(fold_name(speaker.name), wanted, limit=limit) <= limit
     ]
+
+
+# --- Dated roles ------------------------------------------------------------------------------
+
+FIRST_DAY = date(1900, 1, 1)
+"""The `held_from` of a speaker's role from before their first dated one."""
+
+
+def dated_role_on(session: Session, *, speaker: Speaker, day: date) -> str | None:
+    """The role `speaker` held on `day` by their dated roles; None when they have none."""
+    return session.scalar(
+        select(SpeakerRole.role)
+        .where(SpeakerRole.speaker_id == speaker.id, SpeakerRole.held_from <= day)
+        .order_by(SpeakerRole.held_from.desc())
+        .limit(1)
+    )
+
+
+def add_role(
+    session: Session, *, actor: User | None, speaker: Speaker, role: str, held_from: date
+) -> None:
+    """Record that `speaker` holds `role` from `held_from` on (nothing when they already did):
+    their quotes said from then until their next role show it, and it becomes the speaker's
+    role when it is their latest. Their earlier role is kept, dated from before anything."""
+    if role == (dated_role_on(session, speaker=speaker, day=held_from) or speaker.role):
+        return
+    roles = {row.held_from: row for row in session.scalars(_roles_of(speaker))}
+    if not roles:  # the role they had until now, even none, stays theirs before `held_from`
+        session.add(SpeakerRole(speaker_id=speaker.id, role=speaker.role, held_from=FIRST_DAY))
+    if held_from in roles:
+        roles[held_from].role = role
+    else:
+        session.add(SpeakerRole(speaker_id=speaker.id, role=role, held_from=held_from))
+    session.flush()
+    dated = list(session.scalars(_roles_of(speaker)))
+    before = audit.snapshot(speaker)
+    speaker.role = dated[-1].role
+    audit.record(
+        session, actor=actor, action="update", entity=speaker, before=before,
+        extra={"role": role, "held_from": held_from.isoformat()},
+    )  # fmt: skip
+    # Each quote shows the role held when it was said (a plain UPDATE: the quotes' versions
+    # stay, so nobody editing one meets a conflict over it).
+    for current, following in zip(dated, [*dated[1:], None], strict=True):
+        window = [Quote.speaker_id == speaker.id, Quote.said_on >= current.held_from]
+        if following is not None:
+            window.append(Quote.said_on < following.held_from)
+        session.execute(
+            update(Quote)
+            .where(*window)
+            .values(speaker_role=current.role)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def _roles_of(speaker: Speaker) -> Select[SpeakerRole]:
+    return (
+        select(SpeakerRole)
+        .where(SpeakerRole.speaker_id == speaker.id)
+        .order_by(SpeakerRole.held_from)
+    )

@@ -452,3 +452,41 @@ def test_a_role_typed_for_a_known_speaker_is_dated_and_shown_with_each_quote(
         .order_by(AuditEntry.id.desc())
     )
     assert entry is not None and entry.after["role"] == "Chief negotiator"
+
+
+# --- Finding a speaker by typing -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "listed"),
+    [
+        ("party=ua&speaker_q=sybi", ["Andrii Sybiha — Foreign Minister (Ukraine)"]),
+        ("party=ua&speaker_q=ZELENSKY", ["Volodymyr Zelenskyy (Ukraine)"]),
+        ("party=ua&speaker_q=", ["Andrii Sybiha — Foreign Minister (Ukraine)",
+                                 "Volodymyr Zelenskyy (Ukraine)"]),
+        ("party=ru&speaker_q=peskow", ["Dmitry Peskov — Kremlin spokesman (Russia)"]),
+        ("party=ru&speaker_q=sybi", []),
+    ],
+)  # fmt: skip
+def test_speaker_suggestions_follow_the_party_and_the_letters_typed(
+    client: TestClient, session: Session, editor: User, world: World, query: str, listed: list[str]
+) -> None:
+    catalog.create_speaker(session, actor=None, party=world.ua, name="Volodymyr Zelenskyy")
+    response = client.get(f"/quotes/speaker-options?{query}", headers=HX)
+    assert response.status_code == 200 and "<html" not in response.text
+    options = [o.text() for o in parse(response.text).find_all("option")]
+    assert options == ["— unattributed, or a new speaker —", *listed]
+
+
+def test_the_chosen_speaker_stays_listed_and_without_javascript_all_are(
+    client: TestClient, editor: User, world: World
+) -> None:
+    chosen = world.ru_speaker.id
+    response = client.get(f"/quotes/speaker-options?party=ru&speaker_q=x&speaker_id={chosen}")
+    selected = parse(response.text).find_all("option", lambda o: "selected" in o.attrs)
+    assert [o.attrs["value"] for o in selected] == [str(chosen)]
+    page = parse(client.get("/quotes/new?party=ua").text)
+    select_box = page.find_all("select", lambda e: e.attrs.get("id") == "speaker_id")[0]
+    assert len(select_box.find_all("option")) == 3  # the blank one and both parties' speakers
+    search = page.find_all("input", lambda e: e.attrs.get("id") == "speaker_q")[0]
+    assert search.attrs["hx-target"] == "#speaker_id" and "#party" in search.attrs["hx-include"]

@@ -259,6 +259,29 @@ def tag_row(
     return render(request, "quotes/_tag_row.html", context)
 
 
+@router.get(
+    "/quotes/speaker-options", response_class=HTMLResponse, summary="Speakers matching the typing"
+)
+def speaker_options(
+    request: Request,
+    session: SessionDep,
+    editor: EditorDep,
+    party: Annotated[str, Query(max_length=60)] = "",
+    speaker_q: Annotated[str, Query(max_length=200)] = "",
+    speaker_id: Annotated[str, Query(max_length=12)] = "",
+) -> HTMLResponse:
+    """The speaker list's options for the party chosen and the letters typed (the chosen one
+    kept), swapped into the speaker select as the editor types."""
+    chosen = whole_number(speaker_id.strip(), digits=11)
+    context = {
+        "speaker_options": quotes.speaker_choices(
+            session, party_slug=party, q=speaker_q, include_id=chosen
+        ),
+        "values": {"speaker_id": speaker_id},
+    }
+    return render(request, "quotes/_speaker_options.html", context)
+
+
 @router.get("/quotes/{quote_id}/edit", response_class=HTMLResponse, summary="Edit quote form")
 def edit_quote(
     request: Request, session: SessionDep, editor: EditorDep, quote_id: int

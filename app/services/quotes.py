@@ -239,16 +239,24 @@ def get_quote(session: Session, *, quote_id: int) -> Quote:
     return quote
 
 
-def speaker_choices(session: Session) -> list[tuple[int, str]]:
-    """Every speaker as (id, "Name — role (Party)"), by party then name."""
-    rows = session.execute(
+def speaker_choices(
+    session: Session, *, party_slug: str = "", q: str = "", include_id: int | None = None
+) -> list[tuple[int, str]]:
+    """Speakers as (id, "Name — role (Party)"), by party then name: all of them, or those of
+    the party named whose name contains `q` once folded (case, accents, transliteration);
+    `include_id` (the one chosen) is always listed."""
+    stmt = (
         select(Speaker.id, Speaker.name, Speaker.role, Party.name)
         .join(Party, Speaker.party_id == Party.id)
         .order_by(Party.sort_order, Party.name, Speaker.name)
     )
+    if party_slug:
+        stmt = stmt.where(Party.slug == party_slug)
+    wanted = speakers.fold_name(q)
     return [
         (sid, f"{name} — {role} ({party})" if role else f"{name} ({party})")
-        for sid, name, role, party in rows
+        for sid, name, role, party in session.execute(stmt)
+        if sid == include_id or wanted in speakers.fold_name(name)
     ]
 
 

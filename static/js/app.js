@@ -88,3 +88,17 @@
     (control || field).focus({ preventScroll: true });
   });
 })();
+
+// Parts of a page that only work with JavaScript (class js-only) show once it runs; and Enter
+// in a search box that filters a list below it (data-then-focus) moves to that list rather than
+// submitting the form around it.
+(function () {
+  document.documentElement.classList.add("js");
+  document.addEventListener("keydown", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (event.key !== "Enter" || !target || !target.hasAttribute("data-then-focus")) { return; }
+    event.preventDefault();
+    var next = document.getElementById(target.getAttribute("data-then-focus"));
+    if (next) { next.focus(); }
+  });
+})();

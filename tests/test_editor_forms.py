@@ -490,3 +490,66 @@ def test_the_chosen_speaker_stays_listed_and_without_javascript_all_are(
     assert len(select_box.find_all("option")) == 3  # the blank one and both parties' speakers
     search = page.find_all("input", lambda e: e.attrs.get("id") == "speaker_q")[0]
     assert search.attrs["hx-target"] == "#speaker_id" and "#party" in search.attrs["hx-include"]
+
+
+# --- No duplicate quotes -------------------------------------------------------------------------
+
+RECORDED = "We will never recognise Crimea as Russian, whatever the pressure."
+
+
+@pytest.mark.parametrize(
+    ("typed", "same"),
+    [
+        ("We will never recognise Crimea as Russian, whatever the pressure.", "speaker"),
+        ("“We will  never recognise Crimea as Russian — whatever the pressure”", "speaker"),
+        ("we will never recognise crimea as russian, whatever the pressure!", "source"),
+        ("We will never recognize Crimea as Russian, whatever the pressure.", "source"),
+    ],
+)
+def test_a_nearly_identical_quote_is_shown_before_saving(
+    client: TestClient, session: Session, editor: User, world: World, typed: str, same: str
+) -> None:
+    recorded = b.quote(session, world.ua, None, text=RECORDED, src=world.source)
+    recorded.speaker_id = world.ua_speaker.id
+    session.flush()
+    where = (
+        {"speaker_id": str(world.ua_speaker.id), "new_speaker_name": "", "new_speaker_role": ""}
+        if same == "speaker"
+        else {"source_url": world.source.url}
+    )
+    form = quote_form(csrf_token(client, "/quotes/new"), text=typed, **where)
+    response = client.post("/quotes/new", data=form, headers=HX)
+    assert response.status_code == 422
+    assert ("#text", f"Quote: A quote like this is already recorded (#{recorded.id}, said on "
+            "2025-04-01): tag that one instead, or tick “Save anyway”.") in summary_links(
+        response.text)  # fmt: skip
+    box = parse(response.text).find_all("div", lambda e: e.attrs.get("id") == "near-quotes")[0]
+    assert box.links() == [f"/quotes/{recorded.id}/edit"]
+    saved = client.post("/quotes/new", data={**form, "save_anyway": "on"}, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+
+
+def test_a_different_quote_or_another_speakers_is_not_a_duplicate(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    b.quote(session, world.ua, None, text=RECORDED, src=world.source)
+    token = csrf_token(client, "/quotes/new")
+    other = quote_form(token, text="We will discuss Crimea only after a ceasefire holds.")
+    assert client.post("/quotes/new", data=other, follow_redirects=False).status_code == 303
+    # The same words from another speaker in another source are their own statement.
+    repeated = quote_form(token, text=RECORDED, source_url="https://example.org/elsewhere")
+    assert client.post("/quotes/new", data=repeated, follow_redirects=False).status_code == 303
+
+
+def test_quotes_that_differ_in_a_number_are_two_statements(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    b.quote(
+        session, world.ua, None, text="Russia holds 800,000 troops near the line.", src=world.source
+    )
+    form = quote_form(
+        csrf_token(client, "/quotes/new"),
+        text="Russia holds 600,000 troops near the line.",
+        source_url=world.source.url,
+    )
+    assert client.post("/quotes/new", data=form, follow_redirects=False).status_code == 303

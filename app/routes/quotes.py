@@ -56,7 +56,9 @@ def _form_context(
     confirms = values.get("confirms_or_denies", "")
     asked = errors.get("new_speaker_name", "").startswith("Did you mean")
     party = catalog.find_party(session, slug=values.get("party", "")) if asked else None
+    near = errors.get("text", "").startswith("A quote like this")
     return {
+        "near_quotes": quotes.near_duplicates(session, values, quote=quote) if near else [],
         "speaker_suggestions": (
             quotes.speaker_suggestions(session, values, party=party) if asked else []
         ),

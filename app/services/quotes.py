@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from difflib import SequenceMatcher
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -180,6 +182,13 @@ def _record_rules(
             f"Did you mean {names}? Use the speaker below, or tick “A new speaker” to add "
             f"{(data.get('new_speaker_name') or '').strip()}."
         )
+    near = near_duplicates(session, data, quote=quote)
+    if near:
+        first = near[0]
+        errors["text"] = (
+            f"A quote like this is already recorded (#{first.id}, said on {first.said_on}): "
+            "tag that one instead, or tick “Save anyway”."
+        )
     for position in citing_positions(session, quote=quote) if quote is not None else []:
         if party is not None and position.party_id != party.id:
             errors["party"] = (
@@ -192,6 +201,55 @@ def _record_rules(
                 "said on cannot be later than that."
             )
     return errors
+
+
+_QUOTE_MARKS = re.compile(r"[\"'“”„‟‘’‚‛«»‹›`´]")
+_NUMBER = re.compile(r"[0-9]+")
+NEAR_DUPLICATE_RATIO = 0.9
+NEAR_DUPLICATE_CANDIDATES = 300
+
+
+def normalise_text(text: str) -> str:
+    """A quote's text as compared for "already recorded": case, quotation marks, whitespace and
+    the punctuation at its ends do not matter."""
+    return " ".join(_QUOTE_MARKS.sub("", text.casefold()).split()).strip(" .,;:!?…-—–")
+
+
+def near_duplicates(
+    session: Session, data: Mapping[str, str], *, quote: Quote | None = None
+) -> list[Quote]:
+    """Recorded quotes (of the same speaker, or from the same source) whose text nearly
+    matches the one typed, newest first; none once the editor ticked "Save anyway"."""
+    wanted = normalise_text(data.get("text") or "")
+    if len(wanted) < 12 or checkbox(data.get("save_anyway")):
+        return []
+    same = []
+    speaker_id = whole_number((data.get("speaker_id") or "").strip(), digits=11)
+    if speaker_id is not None:
+        same.append(Quote.speaker_id == speaker_id)
+    url = (data.get("source_url") or "").strip()
+    source = catalog.find_source(session, url=url) if url else None
+    if source is not None:
+        same.append(Quote.source_id == source.id)
+    if not same:
+        return []
+    stmt = select(Quote).where(or_(*same)).order_by(Quote.said_on.desc(), Quote.id.desc())
+    if quote is not None:
+        stmt = stmt.where(Quote.id != quote.id)
+    loading = (selectinload(Quote.speaker), selectinload(Quote.source))
+    candidates = session.scalars(stmt.limit(NEAR_DUPLICATE_CANDIDATES).options(*loading))
+    return [q for q in candidates if _alike(normalise_text(q.text), wanted)]
+
+
+def _alike(recorded: str, typed: str) -> bool:
+    if recorded == typed:
+        return True
+    if _NUMBER.findall(recorded) != _NUMBER.findall(typed):
+        return False  # "800,000 troops" and "600,000 troops" are two statements
+    shorter, longer = sorted((recorded, typed), key=len)
+    if len(shorter) >= 40 and shorter in longer:
+        return True
+    return SequenceMatcher(None, recorded, typed).ratio() >= NEAR_DUPLICATE_RATIO
 
 
 def speaker_suggestions(

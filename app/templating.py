@@ -111,6 +111,7 @@ templates.env.filters["stance_label"] = stance_label
 templates.env.globals["stances"] = list(Stance)
 templates.env.globals["split_members"] = split_members
 templates.env.globals["error_list"] = error_list
+templates.env.globals["zip"] = zip
 
 
 def base_context(request: Request) -> dict[str, Any]:

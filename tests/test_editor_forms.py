@@ -9,6 +9,7 @@ import io
 from datetime import date, timedelta
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,11 +26,20 @@ from app.models import (
     User,
 )
 from app.security import FLASH_COOKIE
-from app.services import catalog
+from app.services import catalog, quotes
 from tests import builders as b
 from tests.conftest import csrf_token
 from tests.html_reader import parse
-from tests.test_quote_forms import HX, World, editor, quote_form, world
+from tests.test_quote_forms import (
+    HX,
+    World,
+    _edit_form,
+    _stored_quote,
+    editor,
+    login,
+    quote_form,
+    world,
+)
 
 __all__ = ["editor", "world"]  # fixtures this module uses
 
@@ -553,3 +563,54 @@ def test_quotes_that_differ_in_a_number_are_two_statements(
         source_url=world.source.url,
     )
     assert client.post("/quotes/new", data=form, follow_redirects=False).status_code == 303
+
+
+# --- Reading the conflict page -------------------------------------------------------------------
+
+
+def test_the_conflict_page_lines_up_readable_values_and_applies_my_changes(
+    app: FastAPI, client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    quote = _stored_quote(session, world)
+    with TestClient(app) as other:
+        login(other, session, email="second@example.org")
+        first, second = _edit_form(client, quote.id), _edit_form(other, quote.id)
+        first["text"] = "First editor's wording."
+        assert client.post(f"/quotes/{quote.id}/edit", data=first).status_code == 200
+        second.update(text="Second editor's wording.", speaker_id=str(world.ua_speaker.id))
+        response = other.post(f"/quotes/{quote.id}/edit", data=second)
+        assert response.status_code == 409
+        root = parse(response.text)
+        rows = {
+            tr.find_all("th")[0].text(): (tr.has_class("differs"), [td.text() for td in tr.find_all("td")])
+            for tr in root.find_all("tbody")[0].find_all("tr")
+        }  # fmt: skip
+        assert rows["Quote differs"] == (
+            True,
+            ["First editor's wording.", "Second editor's wording."],
+        )
+        assert rows["Party"] == (False, ["Ukraine", "Ukraine"])  # names, not slugs
+        assert rows["Speaker differs"] == (
+            True,
+            ["Unattributed", "Andrii Sybiha — Foreign Minister"],
+        )
+        assert rows["Said on"] == (False, ["2 Apr 2025", "2 Apr 2025"])
+        assert rows["Issues"] == (False, ["Ceasefire: Rejects", "Ceasefire: Rejects"])
+        assert not [label for label in rows if "ersion" in label]
+        # One click: the form again, on the current version, with what the second editor typed.
+        apply_form = root.find_all(
+            "form", lambda e: e.attrs.get("action") == f"/quotes/{quote.id}/edit"
+        )[0]
+        posted = {i.attrs["name"]: i.attrs.get("value", "") for i in apply_form.find_all("input")}
+        posted["action"] = "apply"
+        reopened = other.post(f"/quotes/{quote.id}/edit", data=posted)
+        assert reopened.status_code == 200
+        text = parse(reopened.text).find_all("textarea", lambda e: e.attrs.get("id") == "text")
+        assert text[0].text() == "Second editor's wording."
+        version = parse(reopened.text).find_all("input", lambda e: e.attrs.get("name") == "version")
+        assert version[0].attrs["value"] == "2"
+        saved = other.post(
+            f"/quotes/{quote.id}/edit", data={**second, "version": "2"}, follow_redirects=False
+        )
+        assert saved.status_code == 303
+    assert quotes.get_quote(session, quote_id=quote.id).text == "Second editor's wording."

@@ -22,10 +22,11 @@ from app.forms import (
     TagInput,
     form_version,
     options,
+    parse_day_leniently,
     tag_numbers,
     whole_number,
 )
-from app.models import Quote, QuoteKind, Stance
+from app.models import Quote, QuoteKind, Speaker, Stance
 from app.security import EditorDep, Flash, remember_choices, remembered_choices
 from app.services import catalog, quotes, source_meta
 from app.services.errors import EditConflict, PageNotFetched, QuoteIsCited, ValidationFailed
@@ -302,6 +303,9 @@ def update_quote(
     quote = quotes.get_quote(session, quote_id=quote_id)
     if values.get("action") == FILL:
         return _fill_source(request, session, mode="edit", values=values, quote=quote)
+    if values.get("action") == APPLY:  # from the conflict page: typed values, current version
+        applied = {**dict(_resubmitted(values)), "version": str(quote.version)}
+        return _render_form(request, session, mode="edit", values=applied, quote=quote)
     typed = _chosen_speaker(values)
     expected = form_version(values)
     try:
@@ -315,8 +319,9 @@ def update_quote(
         raise conflict.explained(
             title="quote",
             current=_stored_rows(current),
-            submitted=_submitted_rows(typed),
+            submitted=_submitted_rows(session, typed),
             retry_url=f"/quotes/{quote_id}/edit",
+            resubmit=_resubmitted(typed),
         ) from None
     except ValidationFailed as exc:
         return _render_form(
@@ -333,41 +338,85 @@ def update_quote(
 
 def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
     speaker = quote.speaker
-    return [
-        ("Quote", quote.text),
-        ("Kind", QUOTE_KIND_LABELS[quote.kind]),
-        ("Said on", format_day(quote.said_on)),
-        ("Published on", format_day(quote.published_on)),
-        ("Party", quote.party.name),
-        ("Speaker", f"{speaker.name} — {quote.role_then}" if speaker else "Unattributed"),
-        ("Source URL", quote.source.url),
-        ("Language", quote.language),
-        ("Translated", "yes" if quote.is_translation else "no"),
-        ("Status", QUOTE_STATUS_LABELS[quote.status]),
-        (
-            "Confirms or denies",
-            f"#{quote.confirms_or_denies_id}" if quote.confirms_or_denies_id else "",
-        ),
-        ("Note", quote.note),
-        (
-            "Issues",
-            "; ".join(f"{t.issue.title}: {stance_label(t.stance)}" for t in quote.issue_tags),
-        ),
-        ("Version", str(quote.version)),
-    ]
+    return _rows(
+        text=quote.text,
+        kind=QUOTE_KIND_LABELS[quote.kind],
+        said_on=format_day(quote.said_on),
+        published_on=format_day(quote.published_on),
+        party=quote.party.name,
+        speaker=f"{speaker.name} — {quote.role_then}" if speaker else "Unattributed",
+        source=quote.source.url,
+        language=quote.language,
+        translated="yes" if quote.is_translation else "no",
+        status=QUOTE_STATUS_LABELS[quote.status],
+        confirms=f"#{quote.confirms_or_denies_id}" if quote.confirms_or_denies_id else "",
+        note=quote.note,
+        issues="; ".join(f"{t.issue.title}: {stance_label(t.stance)}" for t in quote.issue_tags),
+    )
 
 
-def _submitted_rows(values: Mapping[str, str]) -> list[tuple[str, str]]:
-    rows = [(label, values.get(name, "")) for name, label in QUOTE_FIELD_LABELS]
-    rows = [(label, value) for label, value in rows if value]
-    pairs = [
-        f"{values.get(f'issue_{n}', '')}: {values.get(f'stance_{n}', '')}"
+def _submitted_rows(session: Session, values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """What the editor typed, shown as the stored version is: names, labels and dates."""
+    party = catalog.find_party(session, slug=values.get("party", ""))
+    speaker_id = whole_number(values.get("speaker_id", "").strip(), digits=11)
+    speaker = session.get(Speaker, speaker_id) if speaker_id is not None else None
+    new_name = values.get("new_speaker_name", "").strip()
+    role = values.get("new_speaker_role", "").strip()
+    who = f"{speaker.name} — {speaker.role}" if speaker else "Unattributed"
+    if new_name:
+        who = f"{new_name} — {role}" if role else new_name
+    issues = {i.slug: i.title for i in catalog.list_issues(session)}
+    tags = [
+        f"{issues.get(values.get(f'issue_{n}', ''), values.get(f'issue_{n}', ''))}: "
+        + stance_label(values.get(f"stance_{n}", "") or "?")
         for n in tag_numbers(values)
-        if values.get(f"issue_{n}") or values.get(f"stance_{n}")
+        if values.get(f"issue_{n}")
     ]
-    rows.append(("Issues", "; ".join(pairs)))
-    rows.append(("Based on version", values.get("version", "")))
-    return rows
+    confirms = values.get("confirms_or_denies", "").strip()
+    return _rows(
+        text=values.get("text", ""),
+        kind=_label(QUOTE_KIND_LABELS, values.get("kind", "")),
+        said_on=_day(values.get("said_on", "")),
+        published_on=_day(values.get("published_on", "")),
+        party=party.name if party else values.get("party", ""),
+        speaker=who,
+        source=values.get("source_url", ""),
+        language=values.get("language", ""),
+        translated="yes" if values.get("is_translation") else "no",
+        status=_label(QUOTE_STATUS_LABELS, values.get("status", "")) or "As the source says",
+        confirms=f"#{confirms}" if confirms else "",
+        note=values.get("note", ""),
+        issues="; ".join(tags),
+    )
+
+
+def _rows(**shown: str) -> list[tuple[str, str]]:
+    return list(zip(CONFLICT_LABELS, shown.values(), strict=True))
+
+
+CONFLICT_LABELS = (
+    "Quote", "Kind", "Said on", "Published on", "Party", "Speaker", "Source URL", "Language",
+    "Translated", "Status", "Confirms or denies", "Note", "Issues",
+)  # fmt: skip
+"""The rows of a quote's conflict page, in the order _rows takes its values."""
+
+
+def _label(labels: Mapping[Any, str], value: str) -> str:
+    return next((label for key, label in labels.items() if str(key) == value), value)
+
+
+def _day(value: str) -> str:
+    day = parse_day_leniently(value)
+    return format_day(day) if day else value
+
+
+def _resubmitted(values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The typed form, to post again onto the current version (not its token or version)."""
+    return [(k, v) for k, v in values.items() if k not in {"csrf_token", "version", "action"}]
+
+
+APPLY = "apply"
+"""The conflict page's "Apply my changes onto the current version" (name="action")."""
 
 
 def _render_delete(

@@ -96,7 +96,14 @@ def conflict(
         current=[(label, "" if current.get(k) is None else current[k]) for k, label in labels],
         submitted=[(label, submitted.get(k, "")) for k, label in labels],
         retry_url=retry_url,
+        resubmit=[(k, v) for k, v in submitted.items() if k not in UNSENT],
     )
+
+
+UNSENT = frozenset({"csrf_token", "version", "action"})
+"""Form fields the conflict page does not post again with the typed values."""
+APPLY = "apply"
+"""The conflict page's "Apply my changes onto the current version" (name="action")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +319,10 @@ def add_routes(entity: Managed[Any]) -> None:
         filled = entity.filled(request, session, row, data, actor=actor)
         if filled is not None:
             return filled
+        if data.get("action") == APPLY:  # from the conflict page: typed values, current version
+            applied = {k: v for k, v in data.items() if k not in UNSENT}
+            applied["version"] = str(getattr(row, "version", ""))
+            return entity.form(request, session, row, applied, actor=actor)
         try:
             catalog.check_version(row, form_version(data))
             entity.update(session, actor, row, form_version(data), data)

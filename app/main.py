@@ -101,6 +101,7 @@ async def _edit_conflict(request: Request, exc: Exception) -> Response:
             "current": exc.current,
             "submitted": exc.submitted,
             "retry_url": exc.retry_url,
+            "resubmit": exc.resubmit,
         },
         status_code=409,
     )

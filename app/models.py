@@ -181,6 +181,20 @@ class Speaker(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+class SpeakerRole(Base):
+    """A role a speaker held from a date on, until their next one; a quote shows the role its
+    speaker held on the day it was said (kept on the quote as `speaker_role`)."""
+
+    __tablename__ = "speaker_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    speaker_id: Mapped[int] = mapped_column(ForeignKey("speakers.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(200))
+    held_from: Mapped[date] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("speaker_id", "held_from"),)
+
+
 class Source(Base):
     """Where a quote was published."""
 
@@ -232,6 +246,8 @@ class Quote(Base):
     speaker_id: Mapped[int | None] = mapped_column(
         ForeignKey("speakers.id", ondelete="RESTRICT"), index=True
     )
+    speaker_role: Mapped[str | None] = mapped_column(String(200))
+    """The role the speaker held when it was said (from speaker_roles); None: their one role."""
     party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="RESTRICT"))
     source_id: Mapped[int] = mapped_column(
         ForeignKey("sources.id", ondelete="RESTRICT"), index=True
@@ -261,6 +277,14 @@ class Quote(Base):
     responses: Mapped[list[Quote]] = relationship(
         back_populates="confirms_or_denies", order_by="Quote.said_on", lazy="raise_on_sql"
     )
+
+    @property
+    def role_then(self) -> str:
+        """The role its speaker held when it was said (dated roles), else their one role;
+        "" without a speaker. Needs `speaker` loaded."""
+        if self.speaker_role is not None:
+            return self.speaker_role
+        return self.speaker.role if self.speaker_id is not None and self.speaker else ""
 
     __table_args__ = (
         CheckConstraint("published_on IS NULL OR published_on >= said_on", name="published_after"),

@@ -224,6 +224,70 @@ def clear_session_cookie(response: Response) -> None:
     )
 
 
+FLASH_COOKIE = "pt_flash"
+FLASH_SECONDS = 120
+MEMORY_COOKIE = "pt_memory"
+"""The quote form's last used party and language, kept for the browser session."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """A one-time message for the page a save lands on: text, and a link to what was saved."""
+
+    text: str
+    href: str = ""
+    link: str = ""
+
+
+def _set_signed(response: Response, name: str, value: object, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        _serializer(name).dumps(value),
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=get_settings().https_only,
+        path="/",
+    )
+
+
+def _read_signed(request: Request, name: str) -> object:
+    value = request.cookies.get(name)
+    if not value:
+        return None
+    try:
+        return _serializer(name).loads(value)
+    except BadSignature:
+        return None
+
+
+def set_flash(response: Response, flash: Flash) -> None:
+    """Carry `flash` to the next page the browser shows (signed; the page deletes it)."""
+    _set_signed(response, FLASH_COOKIE, [flash.text, flash.href, flash.link], FLASH_SECONDS)
+
+
+def read_flash(request: Request) -> Flash | None:
+    """The flash this request carries, if its signature holds; None otherwise."""
+    loaded = _read_signed(request, FLASH_COOKIE)
+    if not (isinstance(loaded, list) and len(loaded) == 3):
+        return None
+    text, href, link = (str(v) for v in loaded)
+    return Flash(text=text, href=href if href.startswith("/") else "", link=link)
+
+
+def remember_choices(response: Response, choices: dict[str, str]) -> None:
+    """Keep a form's last used choices (party, language) until the browser closes."""
+    _set_signed(response, MEMORY_COOKIE, choices, None)
+
+
+def remembered_choices(request: Request) -> dict[str, str]:
+    """The choices remember_choices kept, or {}."""
+    loaded = _read_signed(request, MEMORY_COOKIE)
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(k): str(v) for k, v in loaded.items()}
+
+
 def set_anonymous_cookie(response: Response, auth: Auth) -> None:
     """Send an anonymous visitor the signed token their login form was rendered with."""
     if auth.new_anonymous_token:

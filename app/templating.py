@@ -23,6 +23,7 @@ Base context, provided to every template (a test keeps this list and the code in
 | as_fragment  | True when rendering the fragment for htmx rather than the full page |
 | current_user | the logged-in user (security.Viewer: id, display_name, role) or None |
 | csrf_token   | the token every unsafe form and htmx request must carry             |
+| flash        | a logged-in user's one-time "saved" message (security.Flash) or None |
 """
 
 from __future__ import annotations
@@ -37,12 +38,23 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.config import PROJECT_ROOT, get_settings
+from app.forms import error_list
 from app.models import Stance
+from app.security import FLASH_COOKIE, Flash, read_flash, set_flash
 from app.services.matrix import split_members
 
 HTMX_VERSION = "4.0.1"
 BASE_CONTEXT_KEYS = frozenset(
-    {"request", "site_name", "htmx_src", "today", "as_fragment", "current_user", "csrf_token"}
+    {
+        "request",
+        "site_name",
+        "htmx_src",
+        "today",
+        "as_fragment",
+        "current_user",
+        "csrf_token",
+        "flash",
+    }
 )
 
 templates = Jinja2Templates(directory=PROJECT_ROOT / "templates")
@@ -98,6 +110,8 @@ templates.env.filters["highlight"] = highlight
 templates.env.filters["stance_label"] = stance_label
 templates.env.globals["stances"] = list(Stance)
 templates.env.globals["split_members"] = split_members
+templates.env.globals["error_list"] = error_list
+templates.env.globals["zip"] = zip
 
 
 def base_context(request: Request) -> dict[str, Any]:
@@ -111,6 +125,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "as_fragment": False,
         "current_user": auth.viewer if auth else None,
         "csrf_token": auth.csrf_token if auth else "",
+        "flash": read_flash(request) if auth and auth.viewer else None,
     }
 
 
@@ -156,11 +171,20 @@ def render(
             # Our own template's output, rendered with autoescape (the one reviewed place).
             values["fragment_html"] = Markup(fragment_html)  # noqa: S704
         body = render_text(fragment if as_fragment and fragment is not None else page, values)
-    return HTMLResponse(body, status_code=status_code, headers={"Vary": "HX-Request"})
+    response = HTMLResponse(body, status_code=status_code, headers={"Vary": "HX-Request"})
+    if not as_fragment and request.cookies.get(FLASH_COOKIE):
+        response.delete_cookie(FLASH_COOKIE, path="/")  # shown once, on this page
+    return response
 
 
-def redirect_after_post(request: Request, url: str) -> Response:
-    """After a successful POST: 303 for a plain form; for htmx, ask it to navigate (no swap)."""
+def redirect_after_post(request: Request, url: str, *, flash: Flash | None = None) -> Response:
+    """After a successful POST: 303 for a plain form; for htmx, ask it to navigate (no swap).
+    `flash` is shown once on the page it lands on ("Quote added to … — view it")."""
+    response: Response
     if request.headers.get("HX-Request") == "true":
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
+        response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    if flash is not None:
+        set_flash(response, flash)
+    return response

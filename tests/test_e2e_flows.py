@@ -101,12 +101,14 @@ def test_editor_adds_a_quote_with_new_source_and_speaker_that_moves_a_cell(
     page.get_by_label("Source tier", exact=True).select_option("official_readout")
     page.locator("#issue_1").select_option(issue_slug)
     page.locator("#stance_1").select_option("accepts")
+    page.get_by_label("Also record as the party's position from this date").check()
     page.get_by_label("Rationale", exact=True).fill(
         "The EU's foreign-policy chief said Europe will back guarantees."
     )
     page.get_by_role("button", name="Add quote").click()
 
     expect(page).to_have_url(re.compile(rf"/cells/eu/{issue_slug}"))
+    expect(page.locator("#flash")).to_contain_text(f"Quote added to Europe × {issue_title}")
     expect(page.locator("#cell-detail")).to_contain_text("Europe will back Ukraine's security")
     expect(page.locator("#cell-detail")).to_contain_text(f"Kaja Test {suffix}")
     page.goto("/?as_of=2025-05-06")

@@ -203,7 +203,7 @@ def test_add_form_has_every_labelled_field(client: TestClient, editor: User) -> 
     assert token and f'name="csrf_token" value="{token.group(1)}"' in page.split("<main")[1]
     assert "Andrii Sybiha — Foreign Minister (Ukraine)" in page
     assert "Dmitry Peskov — Kremlin spokesman (Russia)" in page
-    assert re.search(r'id="also_record_position"[^>]*checked', page)
+    assert re.search(r'id="also_record_position" name="also_record_position" value="on">', page)
     assert '<option value="ceasefire" selected>' in page  # issue_1 prefilled from the cell
     assert 'hx-get="/quotes/tag-row?n=4"' in page and 'hx-swap="beforeend"' in page
 
@@ -319,7 +319,6 @@ QUOTE_RULES: list[tuple[dict[str, str], str, str]] = [
     ({"issue_2": "ceasefire", "stance_2": "rejects"}, "issue_2", "already tagged"),
     ({"issue_1": "atlantis"}, "issue_1", "from the list"),
     ({"issue_1": "", "stance_1": ""}, "issue_1", "at least one issue"),
-    ({"rationale": ""}, "rationale", "why"),
     ({"stance_1": "conditional"}, "condition", "needs its condition"),
     ({"condition": "if the US guarantees it"}, "condition", "Only a conditional"),
 ]
@@ -600,8 +599,12 @@ def test_markup_typed_into_text_fields_is_shown_as_text(
 def test_errors_across_fields_show_alongside_field_errors(
     client: TestClient, session: Session, world: World, editor: User
 ) -> None:
-    form = quote_form(token_for(client), said_on="soon", rationale="", stance_1="conditional")
+    form = quote_form(
+        token_for(client), said_on="soon", published_on="2025-04-01", stance_1="conditional",
+        source_title="", new_speaker_role="Minister", new_speaker_name="",
+    )  # fmt: skip
     page = client.post("/quotes/new", data=form).text
     assert "not a real date" in field_error(page, "said_on")
-    assert "why" in field_error(page, "rationale")
     assert "needs its condition" in field_error(page, "condition")
+    assert "required" in field_error(page, "source_title")  # a rule that asks the database
+    assert "name" in field_error(page, "new_speaker_name")

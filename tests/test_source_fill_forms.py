@@ -104,18 +104,39 @@ def count(session: Session, model: type[Source] | type[Quote]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
+def stored_source(session: Session, url: str, title: str) -> Source:
+    """A source of the fixture site, as stored before the test fills from its URL."""
+    return catalog.create_source(
+        session,
+        actor=None,
+        url=url,
+        title=title,
+        outlet="Fixture Site",
+        published_on=None,
+        kind=SourceKind.NEWS_REPORT,
+        tier=SourceTier.ON_RECORD,
+    )
+
+
+@pytest.mark.parametrize(
+    ("page", "form_id", "save"),
+    [
+        ("/quotes/new", "quote-form", "Add quote"),
+        ("/manage/sources/new", "source-form", "Add source"),
+    ],
+)
 def test_form_has_a_fill_button_that_skips_browser_validation(
-    client: TestClient, token: str
+    client: TestClient, token: str, page: str, form_id: str, save: str
 ) -> None:
-    root = parse(client.get("/quotes/new").text)
-    form = root.find_all("form", lambda e: e.attrs.get("id") == "quote-form")[0]
+    root = parse(client.get(page).text)
+    form = root.find_all("form", lambda e: e.attrs.get("id") == form_id)[0]
     buttons = form.find_all("button")
     fill = [button for button in buttons if button.attrs.get("value") == "fill"]
     assert len(fill) == 1 and fill[0].text() == "Fill from URL"
     assert fill[0].attrs["name"] == "action" and "formnovalidate" in fill[0].attrs
     # Enter in a field presses the form's first submit button: it must save, not fill.
     assert buttons[0].attrs.get("type") == "submit" and "name" not in buttons[0].attrs
-    assert buttons[0].text() == "Add quote"
+    assert buttons[0].text() == save
 
 
 @pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
@@ -197,16 +218,7 @@ def test_a_known_url_cites_its_source_without_fetching(
 def test_a_page_whose_canonical_address_is_known_cites_that_source(
     client: TestClient, session: Session, token: str, site: FixtureSite, allow_loopback: None
 ) -> None:
-    known = catalog.create_source(
-        session,
-        actor=None,
-        url=site.url("/canonical-article"),
-        title="The canonical article",
-        outlet="Fixture Site",
-        published_on=None,
-        kind=SourceKind.NEWS_REPORT,
-        tier=SourceTier.ON_RECORD,
-    )
+    known = stored_source(session, site.url("/canonical-article"), "The canonical article")
     response = client.post("/quotes/new", data=typed_form(token, site.url("/known-canonical")))
     assert note(response.text).startswith("Already known: The canonical article (Fixture Site)")
     assert shown_values(response.text)["source_url"] == known.url
@@ -281,3 +293,80 @@ def test_fill_needs_the_forms_security_token(
     response = client.post("/quotes/new", data=typed_form("forged", site.url("/news")))
     assert response.status_code == 403
     assert len(site.hits) == hits
+
+
+# --- The source admin form (/manage/sources) ----------------------------------------------------
+
+
+def admin_form(token: str, url: str, **changes: str) -> dict[str, str]:
+    """The add-source form as an editor has it when pressing "Fill from URL"."""
+    form = {"csrf_token": token, "action": "fill", "url": url, "title": "", "outlet": ""}
+    form.update({"published_on": "", "kind": "", "tier": "official_readout", **changes})
+    return form
+
+
+@pytest.mark.usefixtures("allow_loopback")
+@pytest.mark.parametrize("headers", [{}, HX], ids=["plain", "htmx"])
+def test_source_form_fill_from_url_fills_the_fields_and_saves_nothing(
+    client: TestClient, session: Session, token: str, site: FixtureSite, headers: dict[str, str]
+) -> None:
+    sources = count(session, Source)
+    response = client.post(
+        "/manage/sources/new", data=admin_form(token, site.url("/news")), headers=headers
+    )
+    assert response.status_code == 200, response.text
+    assert ("<html" in response.text) is not bool(headers)
+    shown = shown_values(response.text)
+    assert (shown["title"], shown["outlet"], shown["published_on"], shown["kind"]) == (
+        "Kyiv & Moscow trade ceasefire terms in Istanbul",
+        "Example Wire (OpenGraph)",
+        "2025-05-16",
+        "news_report",
+    )
+    assert shown["tier"] == "official_readout"  # what the editor chose is kept
+    found = parse(response.text).find_all("p", lambda e: e.attrs.get("id") == "url-note")
+    assert found and found[0].text().startswith("Filled from the page: title, outlet")
+    assert count(session, Source) == sources
+
+    saved = client.post("/manage/sources/new", data=shown, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    stored = catalog.find_source(session, url=site.url("/news"))
+    assert stored is not None and stored.outlet == "Example Wire (OpenGraph)"
+
+
+def test_source_form_names_a_known_url_as_a_duplicate_to_edit(
+    client: TestClient, session: Session, token: str, site: FixtureSite
+) -> None:
+    known = b.source(session, outlet="Test Wire")
+    hits = len(site.hits)
+    variant = known.url.replace("https://example.org", "https://www.example.org") + "?utm_medium=x"
+    response = client.post("/manage/sources/new", data=admin_form(token, variant), headers=HX)
+    assert response.status_code == 422
+    assert field_error(response.text, "url") == (
+        f"Already a source: {known.title} (Test Wire); edit that one instead."
+    )
+    links = parse(response.text).find_all("a", lambda e: e.attrs.get("href", "").endswith("/edit"))
+    assert [link.attrs["href"] for link in links] == [f"/manage/sources/{known.id}/edit"]
+    assert shown_values(response.text)["url"] == variant  # what was typed stays
+    assert len(site.hits) == hits
+
+
+def test_source_form_fill_on_the_edit_form_refetches_its_own_page(
+    client: TestClient, session: Session, token: str, site: FixtureSite, allow_loopback: None
+) -> None:
+    own = stored_source(session, site.url("/opengraph"), "Placeholder")
+    form = admin_form(token, own.url, title="Placeholder", version=str(own.version))
+    response = client.post(f"/manage/sources/{own.id}/edit", data=form, headers=HX)
+    assert response.status_code == 200, response.text
+    shown = shown_values(response.text)
+    assert (shown["title"], shown["outlet"]) == ("Sybiha: no talks about territory", "Kyiv Daily")
+    assert shown["version"] == str(own.version)
+    assert session.get(Source, own.id).title == "Placeholder"  # type: ignore[union-attr]
+
+
+def test_source_form_fill_refusal_is_beside_the_url(
+    client: TestClient, token: str, site: FixtureSite, allow_loopback: None
+) -> None:
+    response = client.post("/manage/sources/new", data=admin_form(token, site.url("/pdf")))
+    assert response.status_code == 422
+    assert field_error(response.text, "url") == "That is not a web page (got application/pdf)."

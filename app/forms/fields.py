@@ -5,7 +5,7 @@ labels of the choices."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, TypeVar
@@ -53,6 +53,7 @@ __all__ = [
     "OptionalSlug",
     "OptionalSortOrder",
     "OptionalSourceKind",
+    "OptionalQuoteStatus",
     "OptionalSourceTier",
     "PARTY_KIND_LABELS",
     "Password",
@@ -71,6 +72,7 @@ __all__ = [
     "checkbox",
     "condition_problem",
     "day_in_range",
+    "error_list",
     "field_errors",
     "form_day",
     "form_version",
@@ -78,6 +80,7 @@ __all__ = [
     "options",
     "out_of_range",
     "parse_day",
+    "parse_day_leniently",
     "parse_form",
     "parse_or_refuse",
     "parse_whole_number",
@@ -143,6 +146,37 @@ def _day_or_none(text: str) -> date | None:
     if problem:
         raise ValueError(problem)
     return day
+
+
+_PAIR_FIELD = re.compile(r"(issue|stance)_([0-9]{1,3})")
+
+
+def error_list(
+    errors: Mapping[str, str], labels: Sequence[tuple[str, str]]
+) -> list[tuple[str, str, str]]:
+    """A form's errors as (field id, label, message), in the order `labels` (name, label) lists
+    the fields; an Issue + Stance pair's fields (issue_2) come where "tags" is listed."""
+    order = {name: rank * 1000 for rank, (name, _) in enumerate(labels)}
+    names = dict(labels)
+    listed = []
+    for name, message in errors.items():
+        pair = _PAIR_FIELD.fullmatch(name)
+        if pair:
+            rank = order.get("tags", len(order) * 1000) + int(pair.group(2)) * 2
+            rank += pair.group(1) == "stance"
+            label = f"{pair.group(1).capitalize()} {pair.group(2)}"
+        else:
+            rank, label = order.get(name, len(order) * 1000 + 999), names.get(name, "Form")
+        listed.append((rank, name, label, message))
+    return [(name, label, message) for _, name, label, message in sorted(listed)]
+
+
+def parse_day_leniently(value: str | None) -> date | None:
+    """The date a form field holds, or None when it holds none (its own rule says why)."""
+    try:
+        return _day_or_none((value or "").strip())
+    except ValueError:
+        return None
 
 
 def parse_day(value: str | None, *, field: str) -> date | None:
@@ -452,6 +486,8 @@ SpeakerId = Annotated[int | None, BeforeValidator(_choice_id("Choose a speaker f
 QuoteId = Annotated[int | None, BeforeValidator(_choice_id("Choose a quote from the list."))]
 OptionalSourceKind = Annotated[SourceKind | None, BeforeValidator(blank_to_none)]
 OptionalSourceTier = Annotated[SourceTier | None, BeforeValidator(blank_to_none)]
+OptionalQuoteStatus = Annotated[QuoteStatus | None, BeforeValidator(blank_to_none)]
+"""A quote's status; blank means "as the source says" (see services.quotes.status_for)."""
 SortOrder = Annotated[int, BeforeValidator(_whole_number)]
 OptionalSortOrder = Annotated[
     int | None, BeforeValidator(lambda value: _whole_number(blank_to_none(value)))

@@ -29,6 +29,7 @@ from app.forms.fields import (
     Language,
     Name,
     OptionalDay,
+    OptionalQuoteStatus,
     OptionalSlug,
     OptionalSortOrder,
     OptionalSourceKind,
@@ -47,7 +48,7 @@ from app.forms.fields import (
     text_field,
     whole_number,
 )
-from app.models import PartyKind, QuoteKind, QuoteStatus, Role, SourceKind, SourceTier, Stance
+from app.models import PartyKind, QuoteKind, Role, SourceKind, SourceTier, Stance
 from app.services.errors import ValidationFailed
 
 # --- The quote form --------------------------------------------------------------------------
@@ -62,6 +63,8 @@ __all__ = [
     "PartyForm",
     "PasswordForm",
     "PositionInput",
+    "QUOTE_FIELD_LABELS",
+    "POSITION_FIELD_LABELS",
     "QuoteInput",
     "SourceForm",
     "SpeakerForm",
@@ -106,13 +109,41 @@ class QuoteInput(BaseModel):
     source_tier: OptionalSourceTier = None
     language: Language = "en"
     is_translation: Checkbox = False
-    status: QuoteStatus
+    status: OptionalQuoteStatus = None
     confirms_or_denies: QuoteId = None
     note: Annotated[str, text_field(MAX_NOTE)] = ""
     also_record_position: Checkbox = False
     rationale: Annotated[str, text_field(MAX_RATIONALE)] = ""
     condition: Annotated[str, text_field(MAX_CONDITION)] = ""
     tags: list[TagInput] = Field(default_factory=list)
+
+
+QUOTE_FIELD_LABELS = [
+    ("text", "Quote"),
+    ("kind", "Kind"),
+    ("said_on", "Said on"),
+    ("published_on", "Published on"),
+    ("party", "Party"),
+    ("speaker_id", "Speaker"),
+    ("new_speaker_name", "New speaker name"),
+    ("new_speaker_role", "New speaker role"),
+    ("source_url", "Source URL"),
+    ("source_title", "Title"),
+    ("source_outlet", "Outlet"),
+    ("source_published_on", "Published on (source)"),
+    ("source_kind", "Source kind"),
+    ("source_tier", "Source tier"),
+    ("language", "Language"),
+    ("is_translation", "Translated"),
+    ("status", "Status"),
+    ("confirms_or_denies", "Confirms or denies"),
+    ("note", "Note"),
+    ("tags", "Issues and stances"),
+    ("also_record_position", "Also record as position"),
+    ("rationale", "Rationale"),
+    ("condition", "Condition"),
+]
+"""The quote form's fields as (name, label), in the form's order."""
 
 
 def tag_numbers(data: Mapping[str, str]) -> list[int]:
@@ -182,12 +213,8 @@ def _quote_rules_across_fields(data: Mapping[str, str], tags: list[TagInput]) ->
         errors["new_speaker_name"] = "Enter the new speaker's name (or clear the role)."
     if name and (data.get("speaker_id") or "").strip():
         errors["new_speaker_name"] = "Pick an existing speaker or type a new one, not both."
+    # A blank rationale is written for the editor (services.quotes.default_rationale).
     if checkbox(data.get("also_record_position", "")) and tags:
-        if not (data.get("rationale") or "").strip():
-            errors["rationale"] = (
-                "Say in a sentence why this quote shows the party's position "
-                "(or untick “Also record as the party's position”)."
-            )
         # The form has one condition for all its pairs: it belongs to any conditional one.
         conditional = any(tag.stance == Stance.CONDITIONAL for tag in tags)
         problem = condition_problem(
@@ -216,6 +243,18 @@ def _quote_ids(value: object) -> list[int]:
     if len(ids) > MAX_EVIDENCE:
         raise ValueError(f"Cite at most {MAX_EVIDENCE} quotes.")
     return ids
+
+
+POSITION_FIELD_LABELS = [
+    ("party", "Party"),
+    ("issue", "Issue"),
+    ("stance", "Stance"),
+    ("effective_from", "Effective from"),
+    ("condition", "Condition"),
+    ("rationale", "Rationale"),
+    ("evidence", "Evidence"),
+]
+"""The position form's fields as (name, label), in the form's order."""
 
 
 class PositionInput(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,9 +11,15 @@ from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
-from app.forms import MAX_EVIDENCE, FormDep, parse_position_form, whole_number
-from app.models import Stance
-from app.security import EditorDep
+from app.forms import (
+    MAX_EVIDENCE,
+    POSITION_FIELD_LABELS,
+    FormDep,
+    parse_position_form,
+    whole_number,
+)
+from app.models import Issue, Party, Stance
+from app.security import EditorDep, Flash
 from app.services import catalog, positions
 from app.services.errors import ValidationFailed
 from app.templating import redirect_after_post, render, stance_label
@@ -38,12 +45,19 @@ def _form_context(
     return {
         "values": values,
         "errors": errors,
+        "field_labels": POSITION_FIELD_LABELS,
         "selected": selected,
         "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
         "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
         "stance_options": [(s.value, stance_label(s)) for s in Stance],
         "choices": positions.evidence_choices(
             session, party_slug=values.get("party"), q=values.get("q", ""), selected=selected
+        ),
+        "current": positions.current_stance(
+            session,
+            party_slug=values.get("party"),
+            issue_slug=values.get("issue"),
+            today=date.today(),
         ),
     }
 
@@ -71,7 +85,7 @@ def record_position(
     evidence = form.every("evidence")
     try:
         data = parse_position_form({**values, "evidence": evidence})
-        positions.record_position_from_input(session, actor=editor, data=data)
+        position = positions.record_position_from_input(session, actor=editor, data=data)
     except ValidationFailed as exc:
         context = _form_context(session, values=values, evidence=evidence, errors=exc.errors)
         return render(
@@ -81,7 +95,11 @@ def record_position(
             fragment="positions/_form.html",
             status_code=422,
         )
-    return redirect_after_post(request, f"/cells/{data.party}/{data.issue}")
+    url = f"/cells/{data.party}/{data.issue}"
+    party, issue = session.get(Party, position.party_id), session.get(Issue, position.issue_id)
+    text = f"Position recorded: {party.name if party else data.party} × "
+    text += issue.title if issue else data.issue
+    return redirect_after_post(request, url, flash=Flash(text=text, href=url, link="view it"))
 
 
 @router.get(
@@ -105,3 +123,18 @@ def evidence_options(
         "choices": positions.evidence_choices(session, party_slug=party, q=q, selected=selected),
     }
     return render(request, "positions/_evidence_options.html", context)
+
+
+@router.get(
+    "/positions/current",
+    response_class=HTMLResponse,
+    summary="The stance in force for a party and issue",
+)
+def current_stance(
+    request: Request, session: SessionDep, editor: EditorDep, party: Slug = None, issue: Slug = None
+) -> HTMLResponse:
+    """The party's position in force on the issue, with its evidence (the form's fragment)."""
+    current = positions.current_stance(
+        session, party_slug=party, issue_slug=issue, today=date.today()
+    )
+    return render(request, "positions/_current.html", {"current": current})

@@ -12,19 +12,22 @@ from starlette.responses import HTMLResponse, Response
 from app.db import SessionDep
 from app.forms import (
     MAX_TAGS,
+    QUOTE_FIELD_LABELS,
     QUOTE_KIND_LABELS,
     QUOTE_STATUS_LABELS,
     SOURCE_KIND_LABELS,
     SOURCE_TIER_LABELS,
     FormDep,
+    QuoteInput,
     TagInput,
     form_version,
     options,
+    parse_day_leniently,
     tag_numbers,
     whole_number,
 )
-from app.models import Quote, QuoteKind, QuoteStatus, Stance
-from app.security import EditorDep
+from app.models import Quote, QuoteKind, Speaker, Stance
+from app.security import EditorDep, Flash, remember_choices, remembered_choices
 from app.services import catalog, quotes, source_meta
 from app.services.errors import EditConflict, PageNotFetched, QuoteIsCited, ValidationFailed
 from app.templating import format_day, redirect_after_post, render, stance_label
@@ -52,7 +55,14 @@ def _form_context(
 ) -> dict[str, Any]:
     pairs = _pair_numbers(values)
     confirms = values.get("confirms_or_denies", "")
+    asked = errors.get("new_speaker_name", "").startswith("Did you mean")
+    party = catalog.find_party(session, slug=values.get("party", "")) if asked else None
+    near = errors.get("text", "").startswith("A quote like this")
     return {
+        "near_quotes": quotes.near_duplicates(session, values, quote=quote) if near else [],
+        "speaker_suggestions": (
+            quotes.speaker_suggestions(session, values, party=party) if asked else []
+        ),
         "mode": mode,
         "quote": quote,
         "action": "/quotes/new" if quote is None else f"/quotes/{quote.id}/edit",
@@ -62,6 +72,7 @@ def _form_context(
         "pairs": pairs,
         "next_n": max(pairs) + 1,
         "max_pairs": MAX_TAGS,
+        "field_labels": QUOTE_FIELD_LABELS,
         "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
         "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
         "stance_options": [(s.value, stance_label(s)) for s in Stance],
@@ -158,10 +169,36 @@ def _fill_source(
     )
 
 
+def _chosen_speaker(values: Mapping[str, str]) -> Mapping[str, str]:
+    """The form as saved after "Use <speaker>" on a "Did you mean …?": that speaker, not the
+    new one typed."""
+    chosen = values.get("use_speaker", "").strip()
+    if not chosen:
+        return values
+    return {**values, "speaker_id": chosen, "new_speaker_name": "", "new_speaker_role": ""}
+
+
 def _quote_home(party: str, tags: list[TagInput], quote_id: int) -> str:
     if tags:
         return f"/cells/{party}/{tags[0].issue_slug}#quote-{quote_id}"
     return f"/parties/{party}#quote-{quote_id}"
+
+
+def _saved(
+    request: Request, session: Session, *, data: QuoteInput, quote_id: int, added: bool
+) -> Response:
+    """Go to the cell (or party) the quote shows on, saying there what was saved."""
+    url = _quote_home(data.party, data.tags, quote_id)
+    party = catalog.find_party(session, slug=data.party)
+    issue = catalog.find_issue(session, slug=data.tags[0].issue_slug) if data.tags else None
+    where = (party.name if party else data.party) + (f" × {issue.title}" if issue else "")
+    text = f"Quote added to {where}" if added else f"Quote saved ({where})"
+    if added and data.also_record_position:
+        text += ", and recorded as the party's position"
+    response = redirect_after_post(request, url, flash=Flash(text=text, href=url, link="view it"))
+    if added:
+        remember_choices(response, {"party": data.party, "language": data.language})
+    return response
 
 
 @router.get("/quotes/new", response_class=HTMLResponse, summary="Add quote form")
@@ -172,13 +209,14 @@ def new_quote(
     party: Annotated[str | None, Query(max_length=60)] = None,
     issue: Annotated[str | None, Query(max_length=60)] = None,
 ) -> HTMLResponse:
-    """The empty add-quote form (party and first issue prefilled from the query)."""
+    """The empty add-quote form: party and first issue from the query, else the party and
+    language of this browser session's last added quote."""
+    remembered = remembered_choices(request)
     values = {
         "kind": QuoteKind.DIRECT.value,
-        "status": QuoteStatus.REPORTED.value,
-        "language": "en",
-        "also_record_position": "on",
-        "party": party or "",
+        "status": "",  # as the source says (quotes.status_for)
+        "language": remembered.get("language") or "en",
+        "party": party or remembered.get("party", ""),
         "issue_1": issue or "",
     }
     return _render_form(request, session, mode="add", values=values)
@@ -192,14 +230,15 @@ def add_quote(
     The "Fill from URL" button posts here too: it fills the source fields and saves nothing."""
     if values.get("action") == FILL:
         return _fill_source(request, session, mode="add", values=values)
+    typed = _chosen_speaker(values)
     try:
-        data = quotes.parse_quote_input(session, values)
+        data = quotes.parse_quote_input(session, typed)
         quote = quotes.add_quote(session, actor=editor, data=data)
     except ValidationFailed as exc:
         return _render_form(
-            request, session, mode="add", values=values, errors=exc.errors, status_code=422
+            request, session, mode="add", values=typed, errors=exc.errors, status_code=422
         )
-    return redirect_after_post(request, _quote_home(data.party, data.tags, quote.id))
+    return _saved(request, session, data=data, quote_id=quote.id, added=True)
 
 
 @router.get("/quotes/tag-row", response_class=HTMLResponse, summary="One more Issue + Stance pair")
@@ -223,6 +262,29 @@ def tag_row(
     return render(request, "quotes/_tag_row.html", context)
 
 
+@router.get(
+    "/quotes/speaker-options", response_class=HTMLResponse, summary="Speakers matching the typing"
+)
+def speaker_options(
+    request: Request,
+    session: SessionDep,
+    editor: EditorDep,
+    party: Annotated[str, Query(max_length=60)] = "",
+    speaker_q: Annotated[str, Query(max_length=200)] = "",
+    speaker_id: Annotated[str, Query(max_length=12)] = "",
+) -> HTMLResponse:
+    """The speaker list's options for the party chosen and the letters typed (the chosen one
+    kept), swapped into the speaker select as the editor types."""
+    chosen = whole_number(speaker_id.strip(), digits=11)
+    context = {
+        "speaker_options": quotes.speaker_choices(
+            session, party_slug=party, q=speaker_q, include_id=chosen
+        ),
+        "values": {"speaker_id": speaker_id},
+    }
+    return render(request, "quotes/_speaker_options.html", context)
+
+
 @router.get("/quotes/{quote_id}/edit", response_class=HTMLResponse, summary="Edit quote form")
 def edit_quote(
     request: Request, session: SessionDep, editor: EditorDep, quote_id: int
@@ -241,10 +303,14 @@ def update_quote(
     quote = quotes.get_quote(session, quote_id=quote_id)
     if values.get("action") == FILL:
         return _fill_source(request, session, mode="edit", values=values, quote=quote)
+    if values.get("action") == APPLY:  # from the conflict page: typed values, current version
+        applied = {**dict(_resubmitted(values)), "version": str(quote.version)}
+        return _render_form(request, session, mode="edit", values=applied, quote=quote)
+    typed = _chosen_speaker(values)
     expected = form_version(values)
     try:
         catalog.check_version(quote, expected)  # a stale form is a conflict, even if invalid
-        data = quotes.parse_quote_input(session, values)
+        data = quotes.parse_quote_input(session, typed, quote=quote)
         quotes.update_quote(
             session, actor=editor, quote=quote, data=data, expected_version=expected
         )
@@ -253,82 +319,104 @@ def update_quote(
         raise conflict.explained(
             title="quote",
             current=_stored_rows(current),
-            submitted=_submitted_rows(values),
+            submitted=_submitted_rows(session, typed),
             retry_url=f"/quotes/{quote_id}/edit",
+            resubmit=_resubmitted(typed),
         ) from None
     except ValidationFailed as exc:
         return _render_form(
             request,
             session,
             mode="edit",
-            values={**values, "version": str(quote.version)},
+            values={**typed, "version": str(quote.version)},
             errors=exc.errors,
             quote=quote,
             status_code=422,
         )
-    return redirect_after_post(request, _quote_home(data.party, data.tags, quote.id))
-
-
-FIELD_LABELS = [
-    ("text", "Quote"),
-    ("kind", "Kind"),
-    ("said_on", "Said on"),
-    ("published_on", "Published on"),
-    ("party", "Party"),
-    ("speaker_id", "Speaker"),
-    ("new_speaker_name", "New speaker name"),
-    ("new_speaker_role", "New speaker role"),
-    ("source_url", "Source URL"),
-    ("source_title", "Title"),
-    ("source_outlet", "Outlet"),
-    ("source_published_on", "Published on (source)"),
-    ("source_kind", "Source kind"),
-    ("source_tier", "Source tier"),
-    ("language", "Language"),
-    ("is_translation", "Translated"),
-    ("status", "Status"),
-    ("confirms_or_denies", "Confirms or denies"),
-    ("note", "Note"),
-]
+    return _saved(request, session, data=data, quote_id=quote.id, added=False)
 
 
 def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
     speaker = quote.speaker
-    return [
-        ("Quote", quote.text),
-        ("Kind", QUOTE_KIND_LABELS[quote.kind]),
-        ("Said on", format_day(quote.said_on)),
-        ("Published on", format_day(quote.published_on)),
-        ("Party", quote.party.name),
-        ("Speaker", f"{speaker.name} — {speaker.role}" if speaker else "Unattributed"),
-        ("Source URL", quote.source.url),
-        ("Language", quote.language),
-        ("Translated", "yes" if quote.is_translation else "no"),
-        ("Status", QUOTE_STATUS_LABELS[quote.status]),
-        (
-            "Confirms or denies",
-            f"#{quote.confirms_or_denies_id}" if quote.confirms_or_denies_id else "",
-        ),
-        ("Note", quote.note),
-        (
-            "Issues",
-            "; ".join(f"{t.issue.title}: {stance_label(t.stance)}" for t in quote.issue_tags),
-        ),
-        ("Version", str(quote.version)),
-    ]
+    return _rows(
+        text=quote.text,
+        kind=QUOTE_KIND_LABELS[quote.kind],
+        said_on=format_day(quote.said_on),
+        published_on=format_day(quote.published_on),
+        party=quote.party.name,
+        speaker=f"{speaker.name} — {quote.role_then}" if speaker else "Unattributed",
+        source=quote.source.url,
+        language=quote.language,
+        translated="yes" if quote.is_translation else "no",
+        status=QUOTE_STATUS_LABELS[quote.status],
+        confirms=f"#{quote.confirms_or_denies_id}" if quote.confirms_or_denies_id else "",
+        note=quote.note,
+        issues="; ".join(f"{t.issue.title}: {stance_label(t.stance)}" for t in quote.issue_tags),
+    )
 
 
-def _submitted_rows(values: Mapping[str, str]) -> list[tuple[str, str]]:
-    rows = [(label, values.get(name, "")) for name, label in FIELD_LABELS]
-    rows = [(label, value) for label, value in rows if value]
-    pairs = [
-        f"{values.get(f'issue_{n}', '')}: {values.get(f'stance_{n}', '')}"
+def _submitted_rows(session: Session, values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """What the editor typed, shown as the stored version is: names, labels and dates."""
+    party = catalog.find_party(session, slug=values.get("party", ""))
+    speaker_id = whole_number(values.get("speaker_id", "").strip(), digits=11)
+    speaker = session.get(Speaker, speaker_id) if speaker_id is not None else None
+    new_name = values.get("new_speaker_name", "").strip()
+    role = values.get("new_speaker_role", "").strip()
+    who = f"{speaker.name} — {speaker.role}" if speaker else "Unattributed"
+    if new_name:
+        who = f"{new_name} — {role}" if role else new_name
+    issues = {i.slug: i.title for i in catalog.list_issues(session)}
+    tags = [
+        f"{issues.get(values.get(f'issue_{n}', ''), values.get(f'issue_{n}', ''))}: "
+        + stance_label(values.get(f"stance_{n}", "") or "?")
         for n in tag_numbers(values)
-        if values.get(f"issue_{n}") or values.get(f"stance_{n}")
+        if values.get(f"issue_{n}")
     ]
-    rows.append(("Issues", "; ".join(pairs)))
-    rows.append(("Based on version", values.get("version", "")))
-    return rows
+    confirms = values.get("confirms_or_denies", "").strip()
+    return _rows(
+        text=values.get("text", ""),
+        kind=_label(QUOTE_KIND_LABELS, values.get("kind", "")),
+        said_on=_day(values.get("said_on", "")),
+        published_on=_day(values.get("published_on", "")),
+        party=party.name if party else values.get("party", ""),
+        speaker=who,
+        source=values.get("source_url", ""),
+        language=values.get("language", ""),
+        translated="yes" if values.get("is_translation") else "no",
+        status=_label(QUOTE_STATUS_LABELS, values.get("status", "")) or "As the source says",
+        confirms=f"#{confirms}" if confirms else "",
+        note=values.get("note", ""),
+        issues="; ".join(tags),
+    )
+
+
+def _rows(**shown: str) -> list[tuple[str, str]]:
+    return list(zip(CONFLICT_LABELS, shown.values(), strict=True))
+
+
+CONFLICT_LABELS = (
+    "Quote", "Kind", "Said on", "Published on", "Party", "Speaker", "Source URL", "Language",
+    "Translated", "Status", "Confirms or denies", "Note", "Issues",
+)  # fmt: skip
+"""The rows of a quote's conflict page, in the order _rows takes its values."""
+
+
+def _label(labels: Mapping[Any, str], value: str) -> str:
+    return next((label for key, label in labels.items() if str(key) == value), value)
+
+
+def _day(value: str) -> str:
+    day = parse_day_leniently(value)
+    return format_day(day) if day else value
+
+
+def _resubmitted(values: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The typed form, to post again onto the current version (not its token or version)."""
+    return [(k, v) for k, v in values.items() if k not in {"csrf_token", "version", "action"}]
+
+
+APPLY = "apply"
+"""The conflict page's "Apply my changes onto the current version" (name="action")."""
 
 
 def _render_delete(

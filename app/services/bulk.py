@@ -391,7 +391,7 @@ class Loader:
                     {
                         "text": row.text, "kind": row.kind, "said_on": row.said_on,
                         "published_on": row.published_on, "speaker_id": speaker_id,
-                        "party_id": party_id, "source_id": source_id, "language": row.language,
+                        "speaker_role": None, "party_id": party_id, "source_id": source_id, "language": row.language,
                         "is_translation": row.translated, "status": row.status,
                         "confirms_or_denies_id": None, "note": row.note or "", "version": 1,
                         "created_at": self.now, "updated_at": self.now,

@@ -57,6 +57,7 @@ class EditConflict(Exception):
         self.current: Sequence[tuple[str, object]] = []
         self.submitted: Sequence[tuple[str, str]] = []
         self.retry_url = ""
+        self.resubmit: Sequence[tuple[str, str]] = ()
 
     def explained(
         self,
@@ -65,14 +66,18 @@ class EditConflict(Exception):
         current: Sequence[tuple[str, object]],
         submitted: Sequence[tuple[str, str]],
         retry_url: str,
+        resubmit: Sequence[tuple[str, str]] = (),
     ) -> EditConflict:
-        """This conflict with what its page shows: the stored and the typed values, by label."""
+        """This conflict with what its page shows: the stored and the typed values, by label
+        and in the same order; `resubmit` is the typed form, for "apply my changes onto the
+        current version" (posted to `retry_url` with action=apply)."""
         self.title, self.current, self.submitted, self.retry_url = (
             title,
             current,
             submitted,
             retry_url,
         )
+        self.resubmit = resubmit
         return self
 
 

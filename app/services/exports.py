@@ -56,7 +56,7 @@ def quotes_csv(quotes: Iterable[Quote]) -> str:
                 q.published_on or "",
                 q.party.slug,
                 q.speaker.name if q.speaker else "",
-                q.speaker.role if q.speaker else "",
+                q.role_then,
                 q.kind.value,
                 q.status.value,
                 q.text,

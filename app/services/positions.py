@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import or_, select
@@ -164,3 +165,40 @@ def evidence_choices(
         )
     stmt = stmt.order_by(Quote.said_on.desc(), Quote.id.desc()).limit(EVIDENCE_LIMIT)
     return chosen + list(session.scalars(stmt.options(*loading)))
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentStance:
+    """What the position form shows before a change is recorded: the party's position in force
+    on the issue today (None when it has none), with its evidence."""
+
+    party: Party
+    issue: Issue
+    position: Position | None
+
+
+def current_stance(
+    session: Session, *, party_slug: str | None, issue_slug: str | None, today: date
+) -> CurrentStance | None:
+    """The position in force on `today` for the party and issue named, with its evidence
+    (speaker and source loaded); None unless both name a known party and issue."""
+    party = catalog.find_party(session, slug=party_slug) if party_slug else None
+    issue = catalog.find_issue(session, slug=issue_slug) if issue_slug else None
+    if party is None or issue is None:
+        return None
+    evidence = selectinload(Position.evidence)
+    position = session.scalar(
+        select(Position)
+        .where(
+            Position.party_id == party.id,
+            Position.issue_id == issue.id,
+            Position.effective_from <= today,
+        )
+        .order_by(Position.effective_from.desc(), Position.recorded_at.desc(), Position.id.desc())
+        .limit(1)
+        .options(
+            evidence.selectinload(Quote.speaker),
+            evidence.selectinload(Quote.source),
+        )
+    )
+    return CurrentStance(party=party, issue=issue, position=position)

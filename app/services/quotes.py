@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from difflib import SequenceMatcher
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from app.forms import MAX_QUOTE_LENGTH, QuoteInput, parse_quote_form
+from app.forms import (
+    MAX_QUOTE_LENGTH,
+    SOURCE_TIER_LABELS,
+    QuoteInput,
+    checkbox,
+    parse_day_leniently,
+    parse_quote_form,
+    whole_number,
+)
 from app.models import (
     Issue,
     Party,
@@ -21,11 +31,12 @@ from app.models import (
     QuoteKind,
     QuoteStatus,
     Source,
+    SourceTier,
     Speaker,
     Stance,
     User,
 )
-from app.services import audit, catalog, positions
+from app.services import audit, catalog, positions, speakers
 from app.services.errors import NotFound, QuoteIsCited, ValidationFailed
 from app.services.evidence import quote_loading
 
@@ -58,6 +69,7 @@ def create_quote(
     source: Source,
     status: QuoteStatus,
     speaker: Speaker | None = None,
+    speaker_role: str | None = None,
     published_on: date | None = None,
     language: str = "en",
     is_translation: bool = False,
@@ -86,6 +98,7 @@ def create_quote(
         said_on=said_on,
         published_on=published_on,
         speaker_id=speaker.id if speaker else None,
+        speaker_role=speaker_role,
         party_id=party.id,
         source_id=source.id,
         language=language,
@@ -112,11 +125,154 @@ def create_quote(
 CHOICE_LIMIT = 200
 
 
-def parse_quote_input(session: Session, data: Mapping[str, str]) -> QuoteInput:
-    """Parse the quote form; a known source URL makes the new-source fields irrelevant."""
+def parse_quote_input(
+    session: Session, data: Mapping[str, str], *, quote: Quote | None = None
+) -> QuoteInput:
+    """Parse the quote form, or ValidationFailed with every problem at once: the field rules,
+    the rules across fields and those that need the database, in one round. A known source URL
+    makes the new-source fields irrelevant."""
     url = (data.get("source_url") or "").strip()
     known = bool(url) and catalog.find_source(session, url=url) is not None
-    return parse_quote_form(data, known_source=known)
+    errors: dict[str, str] = {}
+    parsed: QuoteInput | None = None
+    try:
+        parsed = parse_quote_form(data, known_source=known)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    rules = _record_rules(session, data, new_source=bool(url) and not known, quote=quote)
+    for name, message in rules.items():
+        errors.setdefault(name, message)
+    if errors or parsed is None:
+        raise ValidationFailed(errors)
+    return parsed
+
+
+def _record_rules(
+    session: Session, data: Mapping[str, str], *, new_source: bool, quote: Quote | None
+) -> dict[str, str]:
+    """The rules that need the database or several fields, read from the raw form so that they
+    are checked even when other fields failed to parse; `quote` is the one being edited."""
+    errors: dict[str, str] = {}
+    if new_source:
+        for name in NEW_SOURCE_FIELDS:
+            if not (data.get(name) or "").strip():
+                errors[name] = "This URL is new: this field is required for its source."
+    said_on = parse_day_leniently(data.get("said_on"))
+    published_on = parse_day_leniently(data.get("published_on"))
+    if said_on and published_on and published_on < said_on:
+        errors["published_on"] = "Published on cannot be before said on."
+    party_slug = (data.get("party") or "").strip()
+    party = catalog.find_party(session, slug=party_slug) if party_slug else None
+    if party_slug and party is None:
+        errors["party"] = "Choose a party from the list."
+    speaker_id = whole_number((data.get("speaker_id") or "").strip(), digits=11)
+    speaker = session.get(Speaker, speaker_id) if speaker_id is not None else None
+    if speaker_id is not None and speaker is None:
+        errors["speaker_id"] = "Choose a speaker from the list."
+    elif speaker is not None and party is not None and speaker.party_id != party.id:
+        owner = session.get(Party, speaker.party_id)
+        errors["speaker_id"] = (
+            f"{speaker.name} speaks for {owner.name if owner else 'another party'}, "
+            f"not {party.name}; choose a speaker of {party.name} or type a new one."
+        )
+    close = speaker_suggestions(session, data, party=party)
+    if close:
+        names = " or ".join(f"{s.name} ({s.party.name})" for s in close)
+        errors["new_speaker_name"] = (
+            f"Did you mean {names}? Use the speaker below, or tick “A new speaker” to add "
+            f"{(data.get('new_speaker_name') or '').strip()}."
+        )
+    near = near_duplicates(session, data, quote=quote)
+    if near:
+        first = near[0]
+        errors["text"] = (
+            f"A quote like this is already recorded (#{first.id}, said on {first.said_on}): "
+            "tag that one instead, or tick “Save anyway”."
+        )
+    for position in citing_positions(session, quote=quote) if quote is not None else []:
+        if party is not None and position.party_id != party.id:
+            errors["party"] = (
+                f"Positions of {position.party.name} cite this quote as evidence, "
+                "so its party cannot change."
+            )
+        if said_on is not None and said_on > position.effective_from:
+            errors["said_on"] = (
+                f"A position citing this quote takes effect on {position.effective_from}; "
+                "said on cannot be later than that."
+            )
+    return errors
+
+
+_QUOTE_MARKS = re.compile(r"[\"'“”„‟‘’‚‛«»‹›`´]")
+_NUMBER = re.compile(r"[0-9]+")
+NEAR_DUPLICATE_RATIO = 0.9
+NEAR_DUPLICATE_CANDIDATES = 300
+
+
+def normalise_text(text: str) -> str:
+    """A quote's text as compared for "already recorded": case, quotation marks, whitespace and
+    the punctuation at its ends do not matter."""
+    return " ".join(_QUOTE_MARKS.sub("", text.casefold()).split()).strip(" .,;:!?…-—–")
+
+
+def near_duplicates(
+    session: Session, data: Mapping[str, str], *, quote: Quote | None = None
+) -> list[Quote]:
+    """Recorded quotes (of the same speaker, or from the same source) whose text nearly
+    matches the one typed, newest first; none once the editor ticked "Save anyway"."""
+    wanted = normalise_text(data.get("text") or "")
+    if len(wanted) < 12 or checkbox(data.get("save_anyway")):
+        return []
+    same = []
+    speaker_id = whole_number((data.get("speaker_id") or "").strip(), digits=11)
+    if speaker_id is not None:
+        same.append(Quote.speaker_id == speaker_id)
+    url = (data.get("source_url") or "").strip()
+    source = catalog.find_source(session, url=url) if url else None
+    if source is not None:
+        same.append(Quote.source_id == source.id)
+    if not same:
+        return []
+    stmt = select(Quote).where(or_(*same)).order_by(Quote.said_on.desc(), Quote.id.desc())
+    if quote is not None:
+        stmt = stmt.where(Quote.id != quote.id)
+    loading = (selectinload(Quote.speaker), selectinload(Quote.source))
+    candidates = session.scalars(stmt.limit(NEAR_DUPLICATE_CANDIDATES).options(*loading))
+    return [q for q in candidates if _alike(normalise_text(q.text), wanted)]
+
+
+def _alike(recorded: str, typed: str) -> bool:
+    if recorded == typed:
+        return True
+    if _NUMBER.findall(recorded) != _NUMBER.findall(typed):
+        return False  # "800,000 troops" and "600,000 troops" are two statements
+    shorter, longer = sorted((recorded, typed), key=len)
+    if len(shorter) >= 40 and shorter in longer:
+        return True
+    return SequenceMatcher(None, recorded, typed).ratio() >= NEAR_DUPLICATE_RATIO
+
+
+def speaker_suggestions(
+    session: Session, data: Mapping[str, str], *, party: Party | None
+) -> list[Speaker]:
+    """The existing speakers a typed new speaker's name is close to (case, accents,
+    transliteration, a letter or two), unless the editor confirmed a new speaker; a speaker of
+    exactly that name is no question (they are the one meant)."""
+    name = (data.get("new_speaker_name") or "").strip()
+    if (
+        not name
+        or (data.get("speaker_id") or "").strip()
+        or checkbox(data.get("new_speaker_confirmed"))
+    ):
+        return []
+    close = speakers.similar_speakers(session, name=name, party=party)
+    if any(speaker.name == name for speaker in close):
+        return []
+    return close
+
+
+NEW_SOURCE_FIELDS = ("source_title", "source_outlet", "source_kind", "source_tier")
+"""What a quote form must give for a source URL the app does not know yet."""
 
 
 @dataclass(slots=True)
@@ -141,16 +297,24 @@ def get_quote(session: Session, *, quote_id: int) -> Quote:
     return quote
 
 
-def speaker_choices(session: Session) -> list[tuple[int, str]]:
-    """Every speaker as (id, "Name — role (Party)"), by party then name."""
-    rows = session.execute(
+def speaker_choices(
+    session: Session, *, party_slug: str = "", q: str = "", include_id: int | None = None
+) -> list[tuple[int, str]]:
+    """Speakers as (id, "Name — role (Party)"), by party then name: all of them, or those of
+    the party named whose name contains `q` once folded (case, accents, transliteration);
+    `include_id` (the one chosen) is always listed."""
+    stmt = (
         select(Speaker.id, Speaker.name, Speaker.role, Party.name)
         .join(Party, Speaker.party_id == Party.id)
         .order_by(Party.sort_order, Party.name, Speaker.name)
     )
+    if party_slug:
+        stmt = stmt.where(Party.slug == party_slug)
+    wanted = speakers.fold_name(q)
     return [
         (sid, f"{name} — {role} ({party})" if role else f"{name} ({party})")
-        for sid, name, role, party in rows
+        for sid, name, role, party in session.execute(stmt)
+        if sid == include_id or wanted in speakers.fold_name(name)
     ]
 
 
@@ -201,27 +365,9 @@ def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Res
 
     speaker: Speaker | None = None
     if data.speaker_id is not None and not data.new_speaker_name:
-        speaker = session.get(Speaker, data.speaker_id)
-        if speaker is None:
-            errors["speaker_id"] = "Choose a speaker from the list."
-        elif party is not None and speaker.party_id != party.id:
-            owner = session.get(Party, speaker.party_id)
-            errors["speaker_id"] = (
-                f"{speaker.name} speaks for {owner.name if owner else 'another party'}, "
-                f"not {party.name}; choose a speaker of {party.name} or type a new one."
-            )
+        speaker = session.get(Speaker, data.speaker_id)  # checked by _record_rules
 
     source = catalog.find_source(session, url=data.source_url)
-    if source is None:
-        missing = {
-            "source_title": data.source_title,
-            "source_outlet": data.source_outlet,
-            "source_kind": data.source_kind,
-            "source_tier": data.source_tier,
-        }
-        for name, value in missing.items():
-            if not value:
-                errors[name] = "This URL is new: this field is required for its source."
 
     target: Quote | None = None
     if data.confirms_or_denies is not None:
@@ -232,9 +378,6 @@ def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Res
             if target is None:
                 errors["confirms_or_denies"] = "Choose a quote from the list."
 
-    if data.published_on is not None and data.published_on < data.said_on:
-        errors["published_on"] = "Published on cannot be before said on."
-
     tags: list[tuple[Issue, Stance]] = []
     for tag in data.tags:
         issue = catalog.find_issue(session, slug=tag.issue_slug)
@@ -243,18 +386,6 @@ def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Res
         else:
             tags.append((issue, tag.stance))
 
-    if quote is not None and party is not None:
-        for position in citing_positions(session, quote=quote):
-            if position.party_id != party.id:
-                errors["party"] = (
-                    f"Positions of {position.party.name} cite this quote as evidence, "
-                    "so its party cannot change."
-                )
-            if data.said_on > position.effective_from:
-                errors["said_on"] = (
-                    f"A position citing this quote takes effect on {position.effective_from}; "
-                    "said on cannot be later than that."
-                )
     if errors or party is None:
         raise ValidationFailed(errors)
     return _Resolved(
@@ -266,16 +397,17 @@ def _speaker_and_source(
     session: Session, *, actor: User | None, data: QuoteInput, resolved: _Resolved
 ) -> tuple[Speaker | None, Source]:
     speaker = resolved.speaker
-    if speaker is None and data.new_speaker_name:
-        speaker = catalog.find_speaker(
-            session, party=resolved.party, name=data.new_speaker_name
-        ) or catalog.create_speaker(
-            session,
-            actor=actor,
-            party=resolved.party,
-            name=data.new_speaker_name,
-            role=data.new_speaker_role,
-        )
+    name, role, party = data.new_speaker_name, data.new_speaker_role, resolved.party
+    if speaker is None and name:
+        speaker = catalog.find_speaker(session, party=party, name=name)
+        if speaker is None:
+            speaker = catalog.create_speaker(
+                session, actor=actor, party=party, name=name, role=role
+            )
+        elif role:  # a role typed for a known speaker: theirs from said on
+            speakers.add_role(
+                session, actor=actor, speaker=speaker, role=role, held_from=data.said_on
+            )
     source = resolved.source
     if source is None:
         if data.source_kind is None or data.source_tier is None:  # checked when parsing the form
@@ -308,8 +440,9 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
             published_on=data.published_on,
             party=resolved.party,
             source=source,
-            status=data.status,
+            status=data.status or status_for(data.kind, source.tier),
             speaker=speaker,
+            speaker_role=_role_then(session, speaker, data.said_on),
             language=data.language,
             is_translation=data.is_translation,
             confirms_or_denies=resolved.confirms_or_denies,
@@ -326,7 +459,8 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
                         issue=issue,
                         stance=stance,
                         effective_from=data.said_on,
-                        rationale=data.rationale,
+                        rationale=data.rationale
+                        or default_rationale(quote, speaker=speaker, source=source),
                         evidence=[quote],
                         condition=data.condition if stance == Stance.CONDITIONAL else None,
                     )
@@ -335,6 +469,40 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
                         {POSITION_FIELDS.get(k, k): v for k, v in exc.errors.items()}
                     ) from exc
     return quote
+
+
+CONFIRMING_TIERS = frozenset({SourceTier.ON_RECORD, SourceTier.OFFICIAL_READOUT})
+
+
+def status_for(kind: QuoteKind, tier: SourceTier) -> QuoteStatus:
+    """The status a quote starts with when the editor leaves it to the source: confirmed for
+    someone's own words in an on-record or official-readout source, or a provision of a
+    published document; reported for reported speech, anonymous officials and the rest."""
+    if kind == QuoteKind.DIRECT and tier in CONFIRMING_TIERS:
+        return QuoteStatus.CONFIRMED
+    if kind == QuoteKind.DOCUMENT_PROVISION and tier == SourceTier.PUBLISHED_DOCUMENT:
+        return QuoteStatus.CONFIRMED
+    return QuoteStatus.REPORTED
+
+
+def default_rationale(quote: Quote, *, speaker: Speaker | None, source: Source) -> str:
+    """The sentence a position recorded from a quote gives as its rationale when the editor
+    writes none: who said it, when, and where ("… said so on 20 Apr 2025 (Reuters, on-record).")."""
+    who = f"{speaker.name} ({speaker.role})" if speaker and speaker.role else None
+    who = who or (speaker.name if speaker else "An unattributed text")
+    verb = {
+        QuoteKind.DIRECT: "said so",
+        QuoteKind.REPORTED: "was reported as saying so",
+        QuoteKind.DOCUMENT_PROVISION: "provides so",
+    }[quote.kind]
+    day = f"{quote.said_on.day} {quote.said_on:%b %Y}"
+    tier = SOURCE_TIER_LABELS[source.tier].lower()
+    return f"{who} {verb} on {day} ({source.outlet}, {tier})."
+
+
+def _role_then(session: Session, speaker: Speaker | None, said_on: date) -> str | None:
+    """The role to keep on a quote: its speaker's dated role on the day (None: their one role)."""
+    return speakers.dated_role_on(session, speaker=speaker, day=said_on) if speaker else None
 
 
 POSITION_FIELDS = {"effective_from": "said_on", "evidence": "also_record_position"}
@@ -366,10 +534,11 @@ def update_quote(
         quote.published_on = data.published_on
         quote.party_id = resolved.party.id
         quote.speaker_id = speaker.id if speaker else None
+        quote.speaker_role = _role_then(session, speaker, data.said_on)
         quote.source_id = source.id
         quote.language = data.language
         quote.is_translation = data.is_translation
-        quote.status = data.status
+        quote.status = data.status or status_for(data.kind, source.tier)
         quote.confirms_or_denies_id = (
             resolved.confirms_or_denies.id if resolved.confirms_or_denies else None
         )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Issue, Party, Quote, Speaker, Stance, User
+from app.models import Issue, Party, Quote, Speaker, SpeakerRole, Stance, User
 from app.services import audit
 from app.services.catalog import (
     _refuse_if_used,
@@ -164,3 +167,124 @@ def speaker_detail(
         select(func.count()).select_from(Quote).where(Quote.speaker_id == speaker.id)
     )
     return SpeakerDetail(speaker=speaker, quotes=list(quotes), quote_count=count or 0)
+
+
+# --- Near-duplicate names -------------------------------------------------------------------
+
+_TRANSLITERATIONS = (
+    (re.compile(r"(?<=[bcdfghklmnprstvwxz])(yy|iy|ii|yi|ij|yj|ey)\b"), "y"),
+    (re.compile(r"w"), "v"),
+    (re.compile(r"(?<=[a-z])ff\b"), "v"),
+    (re.compile(r"kh"), "h"),
+    (re.compile(r"ks"), "x"),
+    (re.compile(r"j"), "y"),
+    (re.compile(r"(.)\1"), r"\1"),
+)
+"""Writings of one Cyrillic name in Latin letters that differ only by convention: Zelensky,
+Zelenskyy, Zelenskiy; Peskov, Peskow, Peskoff; Kharkiv, Harkiv; doubled letters."""
+
+
+def fold_name(name: str) -> str:
+    """A person's name as compared for "the same person?": no case, accents, punctuation or
+    transliteration differences ("Volodymyr Zelenskyy" and "volodymyr zelensky" fold alike)."""
+    plain = unicodedata.normalize("NFKD", name.casefold())
+    letters = "".join(c if c.isalnum() else " " for c in plain if not unicodedata.combining(c))
+    folded = " ".join(letters.split())
+    for pattern, replacement in _TRANSLITERATIONS:
+        folded = pattern.sub(replacement, folded)
+    return folded
+
+
+def _distance(a: str, b: str, *, limit: int) -> int:
+    """Edit distance (insert, delete, replace), or limit + 1 once it exceeds `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other))
+            )
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+def similar_speakers(session: Session, *, name: str, party: Party | None) -> list[Speaker]:
+    """Speakers (of `party`, when given) whose name is close to `name` once folded: the same
+    but for case, accents or transliteration, or one letter apart (two for long names)."""
+    wanted = fold_name(name)
+    if not wanted:
+        return []
+    limit = 2 if len(wanted) >= 14 else 1 if len(wanted) >= 6 else 0
+    stmt = select(Speaker).options(selectinload(Speaker.party)).order_by(Speaker.name)
+    if party is not None:
+        stmt = stmt.where(Speaker.party_id == party.id)
+    return [
+        speaker
+        for speaker in session.scalars(stmt)
+        if _distance(fold_name(speaker.name), wanted, limit=limit) <= limit
+    ]
+
+
+# --- Dated roles ------------------------------------------------------------------------------
+
+FIRST_DAY = date(1900, 1, 1)
+"""The `held_from` of a speaker's role from before their first dated one."""
+
+
+def dated_role_on(session: Session, *, speaker: Speaker, day: date) -> str | None:
+    """The role `speaker` held on `day` by their dated roles; None when they have none."""
+    return session.scalar(
+        select(SpeakerRole.role)
+        .where(SpeakerRole.speaker_id == speaker.id, SpeakerRole.held_from <= day)
+        .order_by(SpeakerRole.held_from.desc())
+        .limit(1)
+    )
+
+
+def add_role(
+    session: Session, *, actor: User | None, speaker: Speaker, role: str, held_from: date
+) -> None:
+    """Record that `speaker` holds `role` from `held_from` on (nothing when they already did):
+    their quotes said from then until their next role show it, and it becomes the speaker's
+    role when it is their latest. Their earlier role is kept, dated from before anything."""
+    if role == (dated_role_on(session, speaker=speaker, day=held_from) or speaker.role):
+        return
+    roles = {row.held_from: row for row in session.scalars(_roles_of(speaker))}
+    if not roles:  # the role they had until now, even none, stays theirs before `held_from`
+        session.add(SpeakerRole(speaker_id=speaker.id, role=speaker.role, held_from=FIRST_DAY))
+    if held_from in roles:
+        roles[held_from].role = role
+    else:
+        session.add(SpeakerRole(speaker_id=speaker.id, role=role, held_from=held_from))
+    session.flush()
+    dated = list(session.scalars(_roles_of(speaker)))
+    before = audit.snapshot(speaker)
+    speaker.role = dated[-1].role
+    audit.record(
+        session, actor=actor, action="update", entity=speaker, before=before,
+        extra={"role": role, "held_from": held_from.isoformat()},
+    )  # fmt: skip
+    # Each quote shows the role held when it was said (a plain UPDATE: the quotes' versions
+    # stay, so nobody editing one meets a conflict over it).
+    for current, following in zip(dated, [*dated[1:], None], strict=True):
+        window = [Quote.speaker_id == speaker.id, Quote.said_on >= current.held_from]
+        if following is not None:
+            window.append(Quote.said_on < following.held_from)
+        session.execute(
+            update(Quote)
+            .where(*window)
+            .values(speaker_role=current.role)
+            .execution_options(synchronize_session="fetch")
+        )
+
+
+def _roles_of(speaker: Speaker) -> Select[SpeakerRole]:
+    return (
+        select(SpeakerRole)
+        .where(SpeakerRole.speaker_id == speaker.id)
+        .order_by(SpeakerRole.held_from)
+    )

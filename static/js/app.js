@@ -67,3 +67,38 @@
     watch();
   }
 })();
+
+// A failed save's error summary (templates/_forms.html error_summary) takes focus when it arrives
+// with an htmx swap (a full page uses autofocus), and each of its links moves focus to its field,
+// not only the view. Without JavaScript the links still scroll to the fields.
+(function () {
+  document.addEventListener("htmx:after:settle", function () {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary && document.activeElement !== summary) { summary.focus(); }
+  });
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    var link = target ? target.closest("[data-error-summary] a[href^='#']") : null;
+    if (!link) { return; }
+    var field = document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) { return; }
+    event.preventDefault();
+    var control = field.matches("input, select, textarea, button") ? field : field.querySelector("input, select, textarea, button");
+    field.scrollIntoView({ block: "center" });
+    (control || field).focus({ preventScroll: true });
+  });
+})();
+
+// Parts of a page that only work with JavaScript (class js-only) show once it runs; and Enter
+// in a search box that filters a list below it (data-then-focus) moves to that list rather than
+// submitting the form around it.
+(function () {
+  document.documentElement.classList.add("js");
+  document.addEventListener("keydown", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    if (event.key !== "Enter" || !target || !target.hasAttribute("data-then-focus")) { return; }
+    event.preventDefault();
+    var next = document.getElementById(target.getAttribute("data-then-focus"));
+    if (next) { next.focus(); }
+  });
+})();

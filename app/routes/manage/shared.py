@@ -96,7 +96,14 @@ def conflict(
         current=[(label, "" if current.get(k) is None else current[k]) for k, label in labels],
         submitted=[(label, submitted.get(k, "")) for k, label in labels],
         retry_url=retry_url,
+        resubmit=[(k, v) for k, v in submitted.items() if k not in UNSENT],
     )
+
+
+UNSENT = frozenset({"csrf_token", "version", "action"})
+"""Form fields the conflict page does not post again with the typed values."""
+APPLY = "apply"
+"""The conflict page's "Apply my changes onto the current version" (name="action")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +142,22 @@ def by_id(get: Callable[..., RowT], name: str) -> Callable[[Session, str], RowT]
         return get(session, **{name: int(key)})
 
     return find
+
+
+@dataclass(frozen=True, slots=True)
+class Prefill:
+    """What a form's "Fill from URL" button (action=fill) gives back: the form's values with
+    the filled ones set, any problem under its field, and a note saying what was done."""
+
+    values: dict[str, str]
+    errors: dict[str, str]
+    note: str = ""
+    context: dict[str, Any] | None = None
+    """More for the template (the source an address already belongs to)."""
+
+
+FILL = "fill"
+"""The value of a "Fill from URL" button (name="action"): fill fields, save nothing."""
 
 
 def _no_choices(session: Session, row: Any, values: Values) -> dict[str, Any]:
@@ -181,6 +204,8 @@ class Managed(Generic[RowT]):
     """What a delete confirmation names ("the issue Ceasefire (ceasefire)")."""
     delete: Callable[[Session, User, RowT], None] | None = None
     move: Callable[[Session, User, RowT, str], None] | None = None
+    prefill: Callable[[Session, RowT | None, Values], Prefill] | None = None
+    """The form's "Fill from URL" button (sources): posts to the same URL with action=fill."""
 
     @property
     def list_url(self) -> str:
@@ -195,7 +220,7 @@ class Managed(Generic[RowT]):
 
     def form(
         self, request: Request, session: Session, row: RowT | None, values: Values, *,
-        actor: User, errors: Errors = None,
+        actor: User, errors: Errors = None, extra: Mapping[str, Any] | None = None,
     ) -> HTMLResponse:  # fmt: skip
         """The add form (row None) or the edit form, with `values`; with errors, 422."""
         if row is not None and self.edit_page is not None:
@@ -210,8 +235,21 @@ class Managed(Generic[RowT]):
                 "action": self.url(row, "edit"),
                 "values": values,
                 **self.choices(session, row, values),
+                **(extra or {}),
             },
             errors=errors,
+        )
+
+    def filled(
+        self, request: Request, session: Session, row: RowT | None, values: Values, *, actor: User
+    ) -> HTMLResponse | None:
+        """The form again after "Fill from URL", nothing saved; None for any other post."""
+        if self.prefill is None or values.get("action") != FILL:
+            return None
+        fill = self.prefill(session, row, values)
+        extra = {"fill_note": fill.note, **(fill.context or {})}
+        return self.form(
+            request, session, row, fill.values, actor=actor, errors=fill.errors, extra=extra
         )
 
     def deletion(self, row: RowT) -> Deletion:
@@ -241,6 +279,9 @@ def add_routes(entity: Managed[Any]) -> None:
     )
     def add(request: Request, session: SessionDep, data: FormDep, actor: User = guard) -> Response:
         """Add one, or show the form again with everything that is wrong."""
+        filled = entity.filled(request, session, None, data, actor=actor)
+        if filled is not None:
+            return filled
         try:
             entity.add(session, actor, data)
         except ValidationFailed as exc:
@@ -275,6 +316,13 @@ def add_routes(entity: Managed[Any]) -> None:
     ) -> Response:
         """Save the changes; refuse a stale version with 409 (stale beats invalid)."""
         row = entity.find(session, key)
+        filled = entity.filled(request, session, row, data, actor=actor)
+        if filled is not None:
+            return filled
+        if data.get("action") == APPLY:  # from the conflict page: typed values, current version
+            applied = {k: v for k, v in data.items() if k not in UNSENT}
+            applied["version"] = str(getattr(row, "version", ""))
+            return entity.form(request, session, row, applied, actor=actor)
         try:
             catalog.check_version(row, form_version(data))
             entity.update(session, actor, row, form_version(data), data)

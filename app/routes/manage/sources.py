@@ -9,9 +9,18 @@ from starlette.responses import HTMLResponse
 from app.db import SessionDep
 from app.forms import SOURCE_KIND_LABELS, SOURCE_TIER_LABELS, SourceForm, options, parse_or_refuse
 from app.models import Source, SourceKind, SourceTier, User
-from app.routes.manage.shared import CHOICE_LABELS, Managed, Values, add_routes, by_id, router
+from app.routes.manage.shared import (
+    CHOICE_LABELS,
+    Managed,
+    Prefill,
+    Values,
+    add_routes,
+    by_id,
+    router,
+)
 from app.security import EditorDep, require_editor
-from app.services import catalog
+from app.services import catalog, source_meta
+from app.services.errors import PageNotFetched
 from app.templating import render
 
 
@@ -34,6 +43,36 @@ def _add(session: Session, actor: User, data: Values) -> None:
 def _update(session: Session, actor: User, source: Source, version: int, data: Values) -> None:
     fields = parse_or_refuse(SourceForm, data).model_dump()
     catalog.update_source(session, actor=actor, source=source, expected_version=version, **fields)
+
+
+def _prefill(session: Session, source: Source | None, data: Values) -> Prefill:
+    """ "Fill from URL": the fields filled from the page's metadata, everything else as typed.
+    Here a URL the app knows is not a source to cite but a duplicate: it is named, with a link."""
+    values = {k: v for k, v in data.items() if k not in {"action", "csrf_token"}}
+    url = values.get("url", "").strip()
+    try:
+        if not url:
+            raise PageNotFetched("Enter the source's web address first.")
+        known = source_meta.find_known_source(session, url=url)
+        if known is not None and known is not source:
+            return _duplicate(values, known)
+        # Nothing is written here: end the transaction before a fetch of up to 5 seconds.
+        session.commit()
+        fill = (
+            source_meta.page_fill(source_meta.fetch_meta(url))  # this source's own page
+            if known is not None
+            else source_meta.fill_from_page(session, url=url)
+        )
+    except PageNotFetched as exc:
+        return Prefill(values, {"url": exc.message})
+    if fill.known is not None and fill.known is not source:  # its canonical address is known
+        return _duplicate(values, fill.known)
+    return Prefill({**values, **fill.values}, {}, note=fill.note)
+
+
+def _duplicate(values: dict[str, str], known: Source) -> Prefill:
+    message = f"Already a source: {known.title} ({known.outlet}); edit that one instead."
+    return Prefill(values, {"url": message}, context={"known_source": known})
 
 
 SOURCES = Managed[Source](
@@ -68,6 +107,7 @@ SOURCES = Managed[Source](
     delete=lambda session, actor, source: catalog.delete_source(
         session, actor=actor, source=source
     ),
+    prefill=_prefill,
 )
 
 

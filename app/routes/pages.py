@@ -14,7 +14,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix, matrix_view, themes
+from app.services import coverage, evidence, matrix, matrix_view, rounds, themes
 from app.services.errors import InvalidParameter
 from app.templating import render
 
@@ -36,7 +36,10 @@ def _as_of(value: str | None) -> date:
 
 Since = Annotated[
     str | None,
-    Query(description="Highlight cells whose stance changed after this date (YYYY-MM-DD)."),
+    Query(
+        description="Highlight cells whose stance changed after this date (YYYY-MM-DD), or since"
+        " a round of talks began (round:<slug>)."
+    ),
 ]
 
 
@@ -91,7 +94,8 @@ async def matrix_page(
     """
     day = _as_of(as_of)
     known = parse_day(known_on, field="known_on")
-    since_day = parse_day(since, field="since")
+    since_moment = rounds.parse_since(session, since, field="since")
+    since_day = since_moment.day if since_moment else None
     since_error = None
     if since_day is not None and since_day >= day:
         since_error = f"Changes since must be before the as-of date ({day:%-d %b %Y})."
@@ -160,19 +164,34 @@ async def changes_page(
     request: Request,
     session: SessionDep,
     auth: AuthDep,
-    from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD (exclusive).")] = None,
-    to: Annotated[str | None, Query(description="YYYY-MM-DD (inclusive); default today.")] = None,
+    from_: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="YYYY-MM-DD (exclusive), or round:<slug> (from its first day).",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        Query(description="YYYY-MM-DD (inclusive; default today), or round:<slug> (its last day)."),
+    ] = None,
     known_on: KnownOn = None,
 ) -> Response:
     """Every change of stance in (from, to], newest first, each with the quote that shows it.
 
     A cached view, like the matrix.
     """
-    until = parse_day(to, field="to") or date.today()
-    since = parse_day(from_, field="from") or until - timedelta(days=30)
+    to_moment = rounds.parse_until(session, to, field="to")
+    from_moment = rounds.parse_since(session, from_, field="from")
+    until = to_moment.day if to_moment else date.today()
+    since = from_moment.day if from_moment else until - timedelta(days=30)
     known = parse_day(known_on, field="known_on")
     if since >= until:
         raise InvalidParameter("from", "must be before to.")
+    named = (
+        from_moment.label if from_moment and from_moment.round_slug else None,
+        to_moment.label if to_moment and to_moment.round_slug else None,
+    )
 
     def load(session: Session) -> Loaded:
         listing = evidence.change_list(session, since=since, until=until, known_on=known)
@@ -184,9 +203,10 @@ async def changes_page(
         return Loaded({"changes": listing, "changes_empty": empty})
 
     return await cached_view(
-        request, session, auth, name="changes", params=(since, until, known),
+        request, session, auth, name="changes", params=(since, until, known, named),
         page="changes/page.html", fragment="changes/_list.html", load=load,
-        context={"since": since, "until": until, "known_on": known},
+        context={"since": since, "until": until, "known_on": known, "since_round": named[0],
+                 "until_round": named[1]},
     )  # fmt: skip
 
 

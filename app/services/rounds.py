@@ -1,0 +1,165 @@
+"""Rounds of talks: the meetings, who came, what was tabled, what changed in the matrix between
+one round and the next, and a round as a point on the time axis (`since=round:<slug>`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.forms import Moment, parse_moment
+from app.models import (
+    Document,
+    DocumentParty,
+    Issue,
+    Party,
+    Round,
+    RoundFormat,
+    RoundParty,
+    Source,
+    User,
+)
+from app.services import audit, matrix
+from app.services.errors import NotFound, ValidationFailed
+
+
+def _loading() -> list[Any]:
+    return [
+        selectinload(Round.parties).selectinload(RoundParty.party),
+        selectinload(Round.documents)
+        .selectinload(Document.parties)
+        .selectinload(DocumentParty.party),
+        selectinload(Round.source),
+    ]
+
+
+def get_round(session: Session, *, slug: str) -> Round:
+    """The round with this slug, its parties, documents and source (NotFound otherwise)."""
+    found = session.scalar(select(Round).where(Round.slug == slug).options(*_loading()))
+    if found is None:
+        raise NotFound("round", slug)
+    return found
+
+
+def find_round(session: Session, *, slug: str) -> Round | None:
+    """The round with this slug, if any (nothing loaded with it)."""
+    return session.scalar(select(Round).where(Round.slug == slug))
+
+
+def list_rounds(session: Session) -> list[Round]:
+    """Every round, oldest first, with parties, documents and source."""
+    return list(
+        session.scalars(select(Round).order_by(Round.starts_on, Round.id).options(*_loading()))
+    )
+
+
+def create_round(
+    session: Session,
+    *,
+    actor: User | None,
+    slug: str,
+    name: str,
+    starts_on: date,
+    ends_on: date | None,
+    format: RoundFormat,
+    venue: str = "",
+    outcome: str = "",
+    source: Source | None = None,
+    parties: Sequence[tuple[Party, str]] = (),
+    documents: Sequence[Document] = (),
+) -> Round:
+    """Add a round with its parties (and their delegations) and the documents tabled there."""
+    errors: dict[str, str] = {}
+    if find_round(session, slug=slug) is not None:
+        errors["slug"] = f"The slug '{slug}' is taken; choose another."
+    ends = ends_on or starts_on
+    if ends < starts_on:
+        errors["ends_on"] = "A round cannot end before it starts."
+    if len({party.id for party, _ in parties}) != len(parties):
+        errors["parties"] = "Name each party once."
+    if errors:
+        raise ValidationFailed(errors)
+    meeting = Round(
+        slug=slug, name=name, starts_on=starts_on, ends_on=ends, format=format, venue=venue,
+        outcome=outcome, source_id=source.id if source else None,
+    )  # fmt: skip
+    meeting.parties = [RoundParty(party_id=p.id, delegation=d) for p, d in parties]
+    meeting.documents = list(documents)
+    session.add(meeting)
+    audit.record(
+        session, actor=actor, action="create", entity=meeting,
+        extra={"parties": {p.slug: d for p, d in parties},
+               "documents": [d.slug for d in documents]},
+    )  # fmt: skip
+    return meeting
+
+
+def moment(session: Session, value: str, *, end: bool = False) -> Moment | None:
+    """What `round:<slug>` stands for on the time axis, named after the round: as a start
+    (`since`, `from`, which are exclusive) the day before its first day, so the round's own
+    days count; as an `end` (`to`, inclusive) its last day."""
+    found = find_round(session, slug=value)
+    if found is None:
+        return None
+    return Moment(
+        day=found.ends_on if end else found.starts_on - timedelta(days=1),
+        label=f"the {found.name} ({found.starts_on:%-d %b %Y})",
+        round_slug=found.slug,
+    )
+
+
+def parse_since(session: Session, value: str | None, *, field: str) -> Moment | None:
+    """A `since`/`from` parameter: a date or `round:<slug>` (forms.parse_moment)."""
+    return parse_moment(value, field=field, find_round=lambda slug: moment(session, slug))
+
+
+def parse_until(session: Session, value: str | None, *, field: str) -> Moment | None:
+    """A `to` parameter: a date or `round:<slug>` (its last day)."""
+    return parse_moment(value, field=field, find_round=lambda slug: moment(session, slug, end=True))
+
+
+@dataclass(slots=True)
+class MatrixChange:
+    """A change of stance in the matrix, named for a reader."""
+
+    party: Party
+    issue: Issue
+    change: matrix.Change
+
+
+@dataclass(slots=True)
+class Chronology:
+    """Each round with the changes of stance from its first day to the next round's."""
+
+    entries: list[tuple[Round, list[MatrixChange], date]]
+
+
+def chronology(session: Session, *, today: date) -> Chronology:
+    """The rounds in order, each with what changed in the matrix from its first day up to the
+    day before the next round (the last: up to today). A fixed number of reads."""
+    rounds = list_rounds(session)
+    if not rounds:
+        return Chronology([])
+    changes = matrix.changes_between(
+        session, since=rounds[0].starts_on - timedelta(days=1), until=max(today, rounds[-1].ends_on)
+    )
+    parties = {p.id: p for p in session.scalars(select(Party))}
+    issues = {i.id: i for i in session.scalars(select(Issue))}
+    entries = []
+    for index, meeting in enumerate(rounds):
+        until = (
+            rounds[index + 1].starts_on - timedelta(days=1)
+            if index + 1 < len(rounds)
+            else max(today, meeting.ends_on)
+        )
+        window = [
+            MatrixChange(parties[c.party_id], issues[c.issue_id], c)
+            for c in reversed(changes)
+            if meeting.starts_on <= c.effective_from <= until
+        ]
+        entries.append((meeting, window, until))
+    return Chronology(entries)

@@ -169,6 +169,8 @@ def parse_document_form(
     roles, role_errors = party_roles(data)
     errors.update(point_errors)
     errors.update(role_errors)
+    if not role_errors and all(role != PartyRole.AUTHORING for _slug, role in roles):
+        errors["authors"] = "Name at least one authoring party."
     if errors or parsed is None:
         raise ValidationFailed(errors)
     return parsed, points, roles

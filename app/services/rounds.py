@@ -3,7 +3,7 @@ one round and the next, and a round as a point on the time axis (`since=round:<s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.forms import Moment, parse_moment
+from app.forms import Moment, RoundInput, checkbox, parse_moment
 from app.models import (
     Document,
     DocumentParty,
@@ -23,7 +23,7 @@ from app.models import (
     Source,
     User,
 )
-from app.services import audit, matrix
+from app.services import audit, catalog, matrix
 from app.services.errors import NotFound, ValidationFailed
 
 
@@ -163,3 +163,33 @@ def chronology(session: Session, *, today: date) -> Chronology:
         ]
         entries.append((meeting, window, until))
     return Chronology(entries)
+
+
+def save_form(
+    session: Session, *, actor: User | None, data: RoundInput, values: Mapping[str, str]
+) -> Round:
+    """Store the round form: ticked parties (party_<slug>) with their delegations
+    (delegation_<slug>), ticked documents (document_<slug>), a known source if given."""
+    errors: dict[str, str] = {}
+    source = None
+    if data.source_url:
+        source = catalog.find_source(session, url=data.source_url)
+        if source is None:
+            errors["source_url"] = "Cite a source already recorded (add it with a quote first)."
+    parties = [
+        (party, " ".join(values.get(f"delegation_{party.slug}", "").split())[:1000])
+        for party in catalog.list_parties(session)
+        if checkbox(values.get(f"party_{party.slug}", ""))
+    ]
+    tabled = [
+        document
+        for document in session.scalars(select(Document).order_by(Document.tabled_on))
+        if checkbox(values.get(f"document_{document.slug}", ""))
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    return create_round(
+        session, actor=actor, slug=data.slug, name=data.name, starts_on=data.starts_on,
+        ends_on=data.ends_on, format=data.format, venue=data.venue, outcome=data.outcome,
+        source=source, parties=parties, documents=tabled,
+    )  # fmt: skip

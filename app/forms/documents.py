@@ -37,6 +37,7 @@ from app.models import DocumentKind, DocumentStatus, PartyRole, QuoteStatus, Rou
 from app.services.errors import ValidationFailed
 
 __all__ = [
+    "DocumentHead",
     "DocumentInput",
     "MAX_DOCUMENT_TEXT",
     "POINT_TAGS",
@@ -66,8 +67,8 @@ def _slug(value: str) -> str:
 Slug = Annotated[str, text_field(60, required=True, directional=False), AfterValidator(_slug)]
 
 
-class DocumentInput(BaseModel):
-    """What the document form sends besides its points and parties."""
+class DocumentHead(BaseModel):
+    """A document's own fields, as the form and the data files (seed.DocumentRow) take them."""
 
     slug: Slug
     title: Annotated[str, text_field(300, required=True)]
@@ -77,6 +78,11 @@ class DocumentInput(BaseModel):
     tabled_on: Day
     public_on: OptionalDay = None
     language: Language = "en"
+
+
+class DocumentInput(DocumentHead):
+    """What the document form sends besides its points and parties."""
+
     is_translation: Checkbox = False
     source_url: WebAddress
     source_title: Annotated[str, text_field(MAX_SOURCE_TITLE)] = ""

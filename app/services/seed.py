@@ -35,6 +35,7 @@ from app.forms import (
     MAX_TAGS,
     MAX_URL,
     Day,
+    DocumentHead,
     Language,
     OptionalDay,
     WebAddress,
@@ -43,8 +44,6 @@ from app.forms import (
     text_field,
 )
 from app.models import (
-    DocumentKind,
-    DocumentStatus,
     PartyKind,
     PartyRole,
     PointRelation,
@@ -254,17 +253,9 @@ class ReactionRow(_Row):
     stance: Stance | None = None
 
 
-class DocumentRow(_Row):
+class DocumentRow(_Row, DocumentHead):
     """A document as written in a data file: its points are quotes of the file, by ref."""
 
-    slug: Slug
-    title: Annotated[str, text_field(300, required=True)]
-    kind: DocumentKind
-    status: DocumentStatus
-    confirmation: QuoteStatus
-    tabled_on: Day
-    public_on: OptionalDay = None
-    language: Language = "en"
     translated: bool = False
     derived_from: Slug | None = None
     source: Annotated[str, text_field(MAX_URL, required=True, directional=False)]

@@ -227,3 +227,39 @@ def test_a_document_page_reads_a_fixed_number_of_statements(
     count_statements.statements.clear()
     editor.get("/documents/long-plan/compare/us-plan-28")
     assert count_statements.count == few
+
+
+def test_status_change_carries_the_confirmation_to_every_point(
+    editor: TestClient, seeded: Session
+) -> None:
+    plan = documents.get_document(seeded, slug="us-proposal-paris-2025-04")
+    form = {"csrf_token": csrf_token(editor, "/documents"), "status": "superseded",
+            "confirmation": "denied", "version": str(plan.version)}  # fmt: skip
+    response = editor.post(
+        "/documents/us-proposal-paris-2025-04/status", data=form, follow_redirects=False
+    )
+    assert response.status_code == 303, response.text
+    plan = documents.get_document(seeded, slug="us-proposal-paris-2025-04")
+    assert plan.status.value == "superseded"
+    assert {p.quote.status.value for p in plan.points} == {"denied"}
+    stale = editor.post("/documents/us-proposal-paris-2025-04/status", data=form)
+    assert stale.status_code == 409
+
+
+def test_an_editor_corrects_a_mapping(editor: TestClient, seeded: Session) -> None:
+    points = _split(editor)
+    editor.post("/documents/new", data={**_form(editor), **points, "action": "save"})
+    merged = PLAN.replace("7. Ukraine will not join NATO.", "")
+    points = _split(editor, text=merged, slug="v2", derived_from="us-plan-28")
+    editor.post("/documents/new", data={**_form(editor, slug="v2", derived_from="us-plan-28",
+                                                text=merged), **points, "action": "save"})  # fmt: skip
+    form = {"csrf_token": csrf_token(editor, "/documents"), "point": "6", "maps_to": "6, 7",
+            "relation": "merged"}  # fmt: skip
+    response = editor.post("/documents/v2/mapping", data=form, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    new = documents.get_document(seeded, slug="v2")
+    old = documents.get_document(seeded, slug="us-plan-28")
+    line = documents.lineage(seeded, document=new, predecessor=old)
+    assert line.removed == [] and line.relation[new.points[6].id] == PointRelation.MERGED
+    bad = editor.post("/documents/v2/mapping", data={**form, "maps_to": "99"})
+    assert bad.status_code == 422 and 'id="mapping_maps_to-error"' in bad.text

@@ -20,17 +20,18 @@ from app.forms import (
     SOURCE_TIER_LABELS,
     ReactionInput,
     checkbox,
+    form_version,
     options,
     parse_document_form,
     parse_or_refuse,
     point_numbers,
 )
 from app.forms import FormDep as FormValues
-from app.models import Document, DocumentKind, DocumentStatus, Stance
+from app.models import Document, DocumentKind, DocumentStatus, QuoteStatus, Stance
 from app.security import AuthDep, EditorDep
 from app.services import catalog, document_forms, documents, quotes
 from app.services.document_text import split_points
-from app.services.errors import ValidationFailed
+from app.services.errors import EditConflict, ValidationFailed
 from app.templating import redirect_after_post, render, stance_label
 
 router = APIRouter(tags=["documents"])
@@ -147,6 +148,57 @@ def add_reaction(
         context.update(reaction_values=values, reaction_errors=exc.errors)
         return render(request, "documents/page.html", context, status_code=422)
     return redirect_after_post(request, f"/documents/{slug}#reactions")
+
+
+@router.post("/documents/{slug}/status", response_class=HTMLResponse, summary="Change status")
+def change_status(
+    request: Request, session: SessionDep, editor: EditorDep, slug: str, values: FormValues
+) -> Response:
+    """Change a document's status and its text's confirmation (its points follow); 409 when
+    someone saved it since the page was read."""
+    document = documents.get_document(session, slug=slug)
+    try:
+        status = DocumentStatus(values.get("status", ""))
+        confirmation = QuoteStatus(values.get("confirmation", ""))
+    except ValueError:
+        return _page_with_errors(request, session, slug, {"status": "Choose from the lists."})
+    try:
+        documents.update_status(
+            session, actor=editor, document=document, status=status, confirmation=confirmation,
+            expected_version=form_version(values),
+        )  # fmt: skip
+    except EditConflict as conflict:
+        current = documents.get_document(session, slug=slug)
+        raise conflict.explained(
+            title="document",
+            current=[
+                ("Status", current.status.value),
+                ("Confirmation", current.confirmation.value),
+            ],
+            submitted=[("Status", status.value), ("Confirmation", confirmation.value)],
+            retry_url=f"/documents/{slug}",
+        ) from None
+    return redirect_after_post(request, f"/documents/{slug}")
+
+
+@router.post("/documents/{slug}/mapping", response_class=HTMLResponse, summary="Correct a mapping")
+def correct_mapping(
+    request: Request, session: SessionDep, editor: EditorDep, slug: str, values: FormValues
+) -> Response:
+    """Say which of the predecessor's points (by label) a point of this version continues."""
+    try:
+        document_forms.correct_mapping(session, actor=editor, slug=slug, values=values)
+    except ValidationFailed as exc:
+        return _page_with_errors(request, session, slug, exc.errors)
+    return redirect_after_post(request, f"/documents/{slug}#points")
+
+
+def _page_with_errors(
+    request: Request, session: Session, slug: str, errors: Mapping[str, str]
+) -> HTMLResponse:
+    context = document_forms.page_context(session, slug=slug)
+    context["edit_errors"] = errors
+    return render(request, "documents/page.html", context, status_code=422)
 
 
 @router.get(

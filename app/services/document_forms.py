@@ -3,14 +3,14 @@ prefilled form, and everything a document's page shows, read in a fixed number o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.forms import DocumentInput, PointInput
-from app.models import Document, PartyRole, Round, RoundDocument, Source, User
+from app.models import Document, PartyRole, PointRelation, Round, RoundDocument, Source, User
 from app.services import catalog, documents, quotes
 from app.services.documents import PointDraft
 from app.services.errors import ValidationFailed
@@ -130,4 +130,37 @@ def page_context(session: Session, *, slug: str) -> dict[str, Any]:
         "quote_options": quotes.quote_choices(session),
         "reaction_values": {},
         "reaction_errors": {},
+        "edit_errors": {},
+        "relation_options": [(r.value, r.value) for r in PointRelation],
     }
+
+
+def correct_mapping(
+    session: Session, *, actor: User | None, slug: str, values: Mapping[str, str]
+) -> None:
+    """The mapping form: `point` (a label of this version), `maps_to` (the predecessor's labels,
+    comma-separated; empty for a new point) and `relation`; errors under mapping_*."""
+    document = documents.get_document(session, slug=slug)
+    before = documents.predecessor(session, document=document)
+    errors: dict[str, str] = {}
+    if before is None:
+        raise ValidationFailed({"mapping_point": "This document is not a version of another."})
+    point = next((p for p in document.points if p.label == values.get("point", "").strip()), None)
+    if point is None:
+        errors["mapping_point"] = "Choose a point of this document."
+    labels = [label.strip() for label in values.get("maps_to", "").split(",") if label.strip()]
+    earlier = {p.label: p for p in before.points}
+    unknown = [label for label in labels if label not in earlier]
+    if unknown:
+        errors["mapping_maps_to"] = f"{before.title} has no point {', '.join(unknown)}."
+    try:
+        relation = PointRelation(values.get("relation", ""))
+    except ValueError:
+        errors["mapping_relation"] = "Choose how the point continues the earlier one."
+    if errors or point is None:
+        raise ValidationFailed(errors)
+    try:
+        documents.set_mapping(session, actor=actor, point=point,
+                              predecessors=[earlier[label] for label in labels], relation=relation)  # fmt: skip
+    except ValidationFailed as exc:
+        raise ValidationFailed({"mapping_" + k: v for k, v in exc.errors.items()}) from None

@@ -42,9 +42,9 @@ from app.models import (
     Stance,
     User,
 )
-from app.services import audit, quotes
+from app.services import audit, catalog, quotes
 from app.services.document_text import Piece, likeness, match_points, word_diff
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import EditConflict, NotFound, ValidationFailed
 
 MAX_POINTS = 400
 """The most points a document may have (a 28-point plan with annexes is far below it)."""
@@ -513,3 +513,29 @@ def find_point(session: Session, *, point_id: int) -> DocumentPoint:
     if point is None:
         raise NotFound("point", point_id)
     return point
+
+
+def update_status(
+    session: Session,
+    *,
+    actor: User | None,
+    document: Document,
+    status: DocumentStatus,
+    confirmation: QuoteStatus,
+    expected_version: int,
+) -> Document:
+    """Move a document on (e.g. superseded) or change what we know of its text: the points, as
+    quotes, take the new confirmation. EditConflict when it changed since the form was read."""
+    if document.version != expected_version:
+        raise EditConflict(document)
+    with catalog.versioned_write(session, document):
+        before = audit.snapshot(document)
+        document.status, document.confirmation = status, confirmation
+        audit.record(session, actor=actor, action="update", entity=document, before=before)
+        for point in document.points:
+            quote = point.quote
+            if quote.status != confirmation and quote.status != QuoteStatus.RETRACTED:
+                was = audit.snapshot(quote)
+                quote.status = confirmation
+                audit.record(session, actor=actor, action="update", entity=quote, before=was)
+    return document

@@ -538,9 +538,7 @@ class DocumentPoint(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), index=True
     )
     # RESTRICT: the quote is the point's evidence; it goes only with its document's point.
-    quote_id: Mapped[int] = mapped_column(
-        ForeignKey("quotes.id", ondelete="RESTRICT"), unique=True
-    )
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="RESTRICT"), unique=True)
     label: Mapped[str] = mapped_column(String(40))
     position: Mapped[int] = mapped_column(Integer)
 

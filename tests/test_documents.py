@@ -57,8 +57,11 @@ def _plan(issues: list[Issue]) -> list[PointDraft]:
     return [
         PointDraft("1", "Ukraine's sovereignty will be confirmed.", [(issues[0], Stance.ACCEPTS)]),
         PointDraft("6", "The Armed Forces of Ukraine are limited to 600,000 personnel."),
-        PointDraft("7", "Ukraine agrees to enshrine in its constitution that it will not join NATO.",
-                   [(issues[1], Stance.REJECTS)]),  # fmt: skip
+        PointDraft(
+            "7",
+            "Ukraine agrees to enshrine in its constitution that it will not join NATO.",
+            [(issues[1], Stance.REJECTS)],
+        ),  # fmt: skip
         PointDraft("9", "European fighter jets will be stationed in Poland."),
     ]
 

@@ -103,9 +103,7 @@ class Match:
     relation: str  # kept, changed or new
 
 
-def match_points(
-    new: Sequence[tuple[str, str]], old: Sequence[tuple[str, str]]
-) -> list[Match]:
+def match_points(new: Sequence[tuple[str, str]], old: Sequence[tuple[str, str]]) -> list[Match]:
     """Map each (label, text) of `new` to one of `old`: first the same label with alike text,
     then the most alike text left; identical text is kept, other text changed, no match new.
     Points of `old` that no match names were removed."""

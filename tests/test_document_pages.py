@@ -175,6 +175,8 @@ def test_a_round_is_a_since_value_on_the_changes_page_and_the_matrix(
     assert "Since the Paris meeting (17 Apr 2025)" in text_of(page.text)
     matrix = client.get("/?since=round:london-2025-04-23&as_of=2025-04-30")
     assert matrix.status_code == 200 and "changes since 22 Apr 2025" in text_of(matrix.text)
+    api = client.get("/api/v1/matrix?since=round:london-2025-04-23&as_of=2025-04-30").json()
+    assert api["since"] == "2025-04-22"
     bad = client.get("/changes?from=round:nowhere")
     assert bad.status_code == 400 and "no round" in bad.text
 

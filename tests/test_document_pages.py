@@ -265,3 +265,11 @@ def test_an_editor_corrects_a_mapping(editor: TestClient, seeded: Session) -> No
     assert line.removed == [] and line.relation[new.points[6].id] == PointRelation.MERGED
     bad = editor.post("/documents/v2/mapping", data={**form, "maps_to": "99"})
     assert bad.status_code == 422 and 'id="mapping_maps_to-error"' in bad.text
+
+
+def test_party_and_issue_pages_list_the_texts(client: TestClient, seeded: Session) -> None:
+    party = text_of(client.get("/parties/us").text)
+    assert "US peace proposal presented in Paris (author; plan, tabled 17 Apr 2025" in party
+    issue = text_of(client.get("/issues/nato-membership").text)
+    assert "US peace proposal presented in Paris, point 3" in issue and "Rejects" in issue
+    assert "No document of this party" in text_of(client.get("/parties/ru").text)

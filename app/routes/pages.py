@@ -14,7 +14,7 @@ from app.config import PROJECT_ROOT, get_settings
 from app.db import SessionDep
 from app.forms import parse_day
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix, matrix_view, rounds, themes
+from app.services import coverage, documents, evidence, matrix, matrix_view, rounds, themes
 from app.services.errors import InvalidParameter
 from app.templating import render
 
@@ -272,7 +272,10 @@ def party_page(
         if coverage.shows_nothing(detail.cells.values())
         else None
     )
-    return render(request, "parties/page.html", {"detail": detail, "empty": empty})
+    texts = documents.party_documents(session, party=detail.party)
+    return render(
+        request, "parties/page.html", {"detail": detail, "empty": empty, "documents": texts}
+    )
 
 
 @router.get("/issues/{slug}", response_class=HTMLResponse, summary="An issue across parties")
@@ -288,7 +291,8 @@ def issue_page(
         if coverage.shows_nothing(detail.cells.values())
         else None
     )
-    return render(request, "issues/page.html", {"detail": detail, "empty": empty})
+    points = documents.issue_points(session, issue=detail.issue)
+    return render(request, "issues/page.html", {"detail": detail, "empty": empty, "points": points})
 
 
 @router.get("/compare", response_class=HTMLResponse, summary="Two or more parties side by side")

@@ -539,3 +539,26 @@ def update_status(
                 quote.status = confirmation
                 audit.record(session, actor=actor, action="update", entity=quote, before=was)
     return document
+
+
+def party_documents(session: Session, *, party: Party) -> list[tuple[Document, PartyRole]]:
+    """The documents a party wrote or endorses, newest tabled first (one query)."""
+    rows = session.execute(
+        select(Document, DocumentParty.role)
+        .join(DocumentParty, DocumentParty.document_id == Document.id)
+        .where(DocumentParty.party_id == party.id)
+        .order_by(Document.tabled_on.desc(), Document.id.desc())
+    )
+    return [(document, role) for document, role in rows]
+
+
+def issue_points(session: Session, *, issue: Issue) -> list[tuple[Document, str, Stance]]:
+    """Every point bearing on an issue: its document, label and stance, newest text first."""
+    rows = session.execute(
+        select(Document, DocumentPoint.label, QuoteIssue.stance)
+        .join(DocumentPoint, DocumentPoint.document_id == Document.id)
+        .join(QuoteIssue, QuoteIssue.quote_id == DocumentPoint.quote_id)
+        .where(QuoteIssue.issue_id == issue.id)
+        .order_by(Document.tabled_on.desc(), Document.id.desc(), DocumentPoint.position)
+    )
+    return [(document, label, stance) for document, label, stance in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.services import audit, catalog, matrix
 from app.services.errors import NotFound, ValidationFailed
+from app.services.users import as_utc
 
 
 def _loading() -> list[Any]:
@@ -193,3 +194,49 @@ def save_form(
         ends_on=data.ends_on, format=data.format, venue=data.venue, outcome=data.outcome,
         source=source, parties=parties, documents=tabled,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """A new document, version or round, as a feed entry."""
+
+    key: str
+    recorded_at: datetime
+    happened_on: date
+    title: str
+    path: str
+    summary: str
+
+
+def feed_items(session: Session, *, limit: int) -> list[FeedItem]:
+    """The newest documents (and versions) and rounds, newest recorded first (two queries)."""
+    items = [
+        FeedItem(
+            key=f"document/{d.id}",
+            recorded_at=d.created_at,
+            happened_on=d.tabled_on,
+            title=("New version: " if d.derived_from_id else "New document: ") + d.title,
+            path=f"/documents/{d.slug}",
+            summary=f"{d.kind.value.replace('_', ' ').capitalize()}, tabled {d.tabled_on:%-d %b %Y};"
+            f" status {d.status.value}, text {d.confirmation.value}. {d.note}".strip(),
+        )  # fmt: skip
+        for d in session.scalars(
+            select(Document).order_by(Document.created_at.desc(), Document.id.desc()).limit(limit)
+        )
+    ]
+    items += [
+        FeedItem(
+            key=f"round/{r.id}",
+            recorded_at=r.created_at,
+            happened_on=r.starts_on,
+            title=f"Round: {r.name}",
+            path=f"/rounds/{r.slug}",
+            summary=f"{r.format.value.capitalize()}, {r.starts_on:%-d %b %Y}"
+            f"{', ' + r.venue if r.venue else ''}. {r.outcome}".strip(),
+        )  # fmt: skip
+        for r in session.scalars(
+            select(Round).order_by(Round.created_at.desc(), Round.id.desc()).limit(limit)
+        )
+    ]
+    items.sort(key=lambda i: (as_utc(i.recorded_at), i.happened_on), reverse=True)
+    return items[:limit]

@@ -30,12 +30,14 @@ from app.routes import (
     auth,
     briefing,
     docs,
+    documents,
     exports,
     feeds,
     manage,
     pages,
     positions,
     quotes,
+    rounds,
     search,
 )
 from app.security import (
@@ -248,6 +250,10 @@ def create_app() -> FastAPI:
     app.include_router(briefing.router, dependencies=readers)
     app.include_router(api.router, dependencies=readers)
     app.include_router(api_objects.router, dependencies=readers)
+    app.include_router(documents.api_router, dependencies=readers)
+    app.include_router(rounds.api_router, dependencies=readers)
+    app.include_router(documents.router, dependencies=readers)
+    app.include_router(rounds.router, dependencies=readers)
     app.include_router(api.health_router)
     app.include_router(auth.router)
     if serves_docs:

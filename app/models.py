@@ -1,4 +1,5 @@
-"""The domain model: parties, issues, speakers, sources, quotes, positions, users and the audit log."""
+"""The domain model: parties, issues, speakers, sources, quotes, positions, documents and their
+points, rounds, users and the audit log."""
 
 from __future__ import annotations
 
@@ -473,3 +474,242 @@ class DataVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+# --- Texts tabled in the talks and the meetings that move them --------------------------------
+
+
+class DocumentKind(enum.StrEnum):
+    """What sort of text a document is."""
+
+    PLAN = "plan"
+    DRAFT = "draft"
+    COUNTER_PROPOSAL = "counter_proposal"
+    MEMORANDUM = "memorandum"
+    JOINT_STATEMENT = "joint_statement"
+    AGREEMENT = "agreement"
+
+
+class DocumentStatus(enum.StrEnum):
+    """Where a document stands in the talks."""
+
+    REPORTED = "reported"
+    LEAKED = "leaked"
+    PUBLISHED = "published"
+    AGREED = "agreed"
+    SIGNED = "signed"
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+
+
+class PartyRole(enum.StrEnum):
+    """How a party stands behind a document: it wrote it or it endorses it."""
+
+    AUTHORING = "authoring"
+    ENDORSING = "endorsing"
+
+
+class PointRelation(enum.StrEnum):
+    """How a point of a version relates to its predecessor's points."""
+
+    KEPT = "kept"
+    CHANGED = "changed"
+    MERGED = "merged"
+    SPLIT = "split"
+    NEW = "new"
+
+
+class RoundFormat(enum.StrEnum):
+    """How a meeting in the talks was held."""
+
+    BILATERAL = "bilateral"
+    TRILATERAL = "trilateral"
+    SUMMIT = "summit"
+    TECHNICAL = "technical"
+    SHUTTLE = "shuttle"
+
+
+class Document(Base):
+    """A text tabled in the talks (plan, draft, counter-proposal, ...); its points are quotes."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind, "document_kind"))
+    status: Mapped[DocumentStatus] = mapped_column(_enum(DocumentStatus, "document_status"))
+    confirmation: Mapped[QuoteStatus] = mapped_column(_enum(QuoteStatus, "confirmation"))
+    """Whether the text we hold is confirmed: the status its points carry as quotes."""
+    tabled_on: Mapped[date] = mapped_column(Date)
+    public_on: Mapped[date | None] = mapped_column(Date)
+    language: Mapped[str] = mapped_column(String(12), default="en", server_default="en")
+    is_translation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    derived_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="RESTRICT"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="RESTRICT"), index=True
+    )
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    source: Mapped[Source] = relationship(lazy="raise_on_sql")
+    derived_from: Mapped[Document | None] = relationship(remote_side=[id], lazy="raise_on_sql")
+    parties: Mapped[list[DocumentParty]] = relationship(
+        cascade="all, delete-orphan", lazy="raise_on_sql"
+    )
+    points: Mapped[list[DocumentPoint]] = relationship(
+        back_populates="document",
+        order_by="DocumentPoint.position",
+        cascade="all, delete-orphan",
+        lazy="raise_on_sql",
+    )
+
+    __table_args__ = (
+        CheckConstraint("public_on IS NULL OR public_on >= tabled_on", name="public_after"),
+        CheckConstraint(
+            "derived_from_id IS NULL OR derived_from_id <> id", name="not_own_predecessor"
+        ),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DocumentParty(Base):
+    """A party behind a document, as its author or as one endorsing it."""
+
+    __tablename__ = "document_parties"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    party_id: Mapped[int] = mapped_column(
+        ForeignKey("parties.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    role: Mapped[PartyRole] = mapped_column(_enum(PartyRole, "party_role"))
+
+    party: Mapped[Party] = relationship(lazy="raise_on_sql")
+
+
+class DocumentPoint(Base):
+    """A numbered provision of a document: its label and place; its text and tags are its quote."""
+
+    __tablename__ = "document_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    # RESTRICT: the quote is the point's evidence; it goes only with its document's point.
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="RESTRICT"), unique=True)
+    label: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer)
+
+    document: Mapped[Document] = relationship(back_populates="points", lazy="raise_on_sql")
+    quote: Mapped[Quote] = relationship(lazy="raise_on_sql")
+
+    __table_args__ = (UniqueConstraint("document_id", "position"),)
+
+
+class PointMapping(Base):
+    """A point's line to its predecessor's point (kept, changed, merged, split), or `new`."""
+
+    __tablename__ = "point_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    point_id: Mapped[int] = mapped_column(
+        ForeignKey("document_points.id", ondelete="CASCADE"), index=True
+    )
+    predecessor_point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_points.id", ondelete="CASCADE"), index=True
+    )
+    relation: Mapped[PointRelation] = mapped_column(_enum(PointRelation, "point_relation"))
+
+    __table_args__ = (
+        UniqueConstraint("point_id", "predecessor_point_id"),
+        CheckConstraint(
+            "(relation = 'new') = (predecessor_point_id IS NULL)", name="new_iff_no_predecessor"
+        ),
+    )
+
+
+class DocumentReaction(Base):
+    """A quote that reacts to a document, or to one of its points."""
+
+    __tablename__ = "document_reactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quote_id: Mapped[int] = mapped_column(ForeignKey("quotes.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    point_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document_points.id", ondelete="CASCADE"), index=True
+    )
+    stance: Mapped[Stance | None] = mapped_column(_enum(Stance, "stance"))
+    """Whether the quote accepts or rejects the text (or the point); None: it only comments."""
+
+    quote: Mapped[Quote] = relationship(lazy="raise_on_sql")
+
+    __table_args__ = (UniqueConstraint("quote_id", "document_id", "point_id"),)
+
+
+class Round(Base):
+    """A meeting in the talks: when, where, in what format, who came, what came of it."""
+
+    __tablename__ = "rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date] = mapped_column(Date, index=True)
+    ends_on: Mapped[date] = mapped_column(Date)
+    venue: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    format: Mapped[RoundFormat] = mapped_column(_enum(RoundFormat, "round_format"))
+    outcome: Mapped[str] = mapped_column(Text, default="", server_default="")
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="RESTRICT"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    source: Mapped[Source | None] = relationship(lazy="raise_on_sql")
+    parties: Mapped[list[RoundParty]] = relationship(
+        cascade="all, delete-orphan", lazy="raise_on_sql"
+    )
+    documents: Mapped[list[Document]] = relationship(
+        secondary="round_documents", order_by="Document.tabled_on", lazy="raise_on_sql"
+    )
+
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ends_after_start"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class RoundParty(Base):
+    """A party at a round, with its delegation (names, as the reports give them)."""
+
+    __tablename__ = "round_parties"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    party_id: Mapped[int] = mapped_column(
+        ForeignKey("parties.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+    delegation: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+
+    party: Mapped[Party] = relationship(lazy="raise_on_sql")
+
+
+class RoundDocument(Base):
+    """A document tabled at a round."""
+
+    __tablename__ = "round_documents"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -124,3 +124,15 @@ def test_seed_feed_dates_its_entries_by_the_article(client: TestClient, seeded: 
         assert "Took effect 22 Apr 2025; recorded 23 Apr 2025." in (
             entry.findtext(f"{ATOM}summary") or ""
         )
+
+
+def test_documents_feed_lists_new_documents_and_rounds(client: TestClient, seeded: Session) -> None:
+    entries = _parse(client, "/feeds/documents.atom").findall(f"{ATOM}entry")
+    titles = sorted(e.findtext(f"{ATOM}title") or "" for e in entries)
+    assert titles == [
+        "New document: US peace proposal presented in Paris",
+        "Round: London talks",
+        "Round: Paris meeting",
+    ]
+    links = {e.find(f"{ATOM}link").get("href", "") for e in entries}  # type: ignore[union-attr]
+    assert any(link.endswith("/rounds/london-2025-04-23") for link in links)

@@ -280,7 +280,7 @@ def _crawl(client: TestClient, starts: list[str], *, avoid: str = "\0") -> Site:
     """Read one page of each GET route, breadth first from `starts`, noting links and forms;
     skipping URLs that contain `avoid`."""
     site, queue, visited = Site(), list(starts), set()
-    while queue and len(visited) < 80:
+    while queue and len(visited) < 120:
         url = queue.pop(0)
         route = _route_of(url)
         path = urlsplit(url).path
@@ -311,8 +311,22 @@ def admin_site(client: TestClient, seeded: Session) -> Site:
     its own (a fuzzed form there could end its own session)."""
     admin = make_user(seeded, "root@example.org", role=Role.ADMIN)
     make_user(seeded, "target@example.org")
+    _a_version_of_the_seed_plan(seeded)  # its page carries the mapping form
     login(client, admin.email)
     return _crawl(client, ["/", "/quotes", "/manage"], avoid=f"/manage/users/{admin.id}/")
+
+
+def _a_version_of_the_seed_plan(session: Session) -> None:
+    from app.services import documents
+
+    plan = documents.get_document(session, slug="us-proposal-paris-2025-04")
+    documents.create_document(
+        session, actor=None, slug="us-proposal-revised", title="Revised proposal",
+        kind=plan.kind, status=plan.status, confirmation=plan.confirmation,
+        tabled_on=plan.tabled_on, source=plan.source,
+        parties=[(p.party, p.role) for p in plan.parties],
+        points=documents.derived_drafts(plan), derived_from=plan,
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -177,6 +177,10 @@ def _sample_url(route: APIRoute, session: Session) -> str:
             return "crimea-recognition"
         if name == "slug" and "/themes/" in route.path:
             return "territory"
+        if name in {"left", "right"} or (name == "slug" and "/documents/" in route.path):
+            return "us-proposal-paris-2025-04"
+        if name == "slug" and "/rounds/" in route.path:
+            return "london-2025-04-23"
         return "ua"
 
     return re.sub(r"\{([^}]+)\}", value, route.path)

@@ -145,3 +145,41 @@ def test_seed_positions_audit_says_they_carry_their_recording_date(seeded: Sessi
         assert entry.after["note"] == (
             "imported with its original recording date, 2025-04-23T12:00:00+00:00"
         )
+
+
+def test_seed_us_proposal_is_a_reported_document_of_eight_tagged_points(seeded: Session) -> None:
+    from app.services import documents
+
+    plan = documents.get_document(seeded, slug="us-proposal-paris-2025-04")
+    assert plan.status.value == "reported" and plan.confirmation == QuoteStatus.REPORTED
+    assert plan.tabled_on == date(2025, 4, 17)
+    assert [(p.party.slug, p.role.value) for p in plan.parties] == [("us", "authoring")]
+    tags = [
+        (p.label, [(t.issue.slug, t.stance.value) for t in p.quote.issue_tags]) for p in plan.points
+    ]
+    assert tags == [
+        ("1", [("crimea-recognition", "accepts")]),
+        ("2", [("occupied-territories", "accepts")]),
+        ("3", [("nato-membership", "rejects")]),
+        ("4", [("eu-membership", "accepts")]),
+        ("5", [("sanctions-relief", "accepts")]),
+        ("6", [("us-russia-cooperation", "accepts")]),
+        ("7", [("security-guarantees", "accepts")]),
+        ("8", [("kharkiv-return", "accepts")]),
+    ]
+    reacted = documents.reactions(seeded, document=plan)
+    assert [party.slug for party, _ in reacted.by_party] == ["ua"]
+    assert {r.stance for r in reacted.by_point[plan.points[0].id]} == {Stance.REJECTS}
+
+
+def test_seed_paris_and_london_are_rounds_london_downgraded(seeded: Session) -> None:
+    from app.services import rounds
+
+    listed = rounds.list_rounds(seeded)
+    assert [(r.slug, r.starts_on) for r in listed] == [
+        ("paris-2025-04-17", date(2025, 4, 17)),
+        ("london-2025-04-23", TALKS),
+    ]
+    assert [d.slug for d in listed[0].documents] == ["us-proposal-paris-2025-04"]
+    assert "Rubio cancelled" in listed[1].outcome
+    assert {p.party.slug for p in listed[1].parties} == {"us", "ua", "eu"}

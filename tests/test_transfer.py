@@ -441,3 +441,20 @@ def test_checking_a_csv_streams_it_rather_than_holding_it_whole(
         tracemalloc.stop()
     assert plan.quotes == 2000
     assert peak < size / 4, f"peak {peak:,} bytes for a {size:,}-byte file"
+
+
+def test_a_document_citing_an_unknown_quote_or_round_an_unknown_document_is_refused(
+    seeded: Session, tmp_path: Path
+) -> None:
+    data = export_file.export_document(seeded)
+    document = data["documents"][0]
+    document["slug"] = "another-plan"
+    document["points"][0]["quote"] = "q9999"
+    data["rounds"][0]["slug"] = "another-round"
+    data["rounds"][0]["documents"] = ["no-such-plan"]
+    path = _write(tmp_path, "bad.json", json.dumps(data))
+    with pytest.raises(transfer.ImportRejected) as rejected:
+        transfer.import_file(seeded, path)
+    shown = [str(error) for error in rejected.value.errors]
+    assert "documents row 1, points: unknown quote ref 'q9999'" in shown
+    assert "rounds row 1, documents: unknown document 'no-such-plan'" in shown

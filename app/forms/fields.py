@@ -48,6 +48,7 @@ __all__ = [
     "MAX_SOURCE_TITLE",
     "MAX_TAGS",
     "MAX_URL",
+    "Moment",
     "Name",
     "OptionalDay",
     "OptionalSlug",
@@ -82,6 +83,7 @@ __all__ = [
     "parse_day",
     "parse_day_leniently",
     "parse_form",
+    "parse_moment",
     "parse_or_refuse",
     "parse_whole_number",
     "submitted_form",
@@ -193,6 +195,40 @@ def parse_day(value: str | None, *, field: str) -> date | None:
             field, f"'{_shown(text)}' is not a date; use the form YYYY-MM-DD, e.g. 2025-04-23."
         )
     return day
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """A point on the time axis as a `since`/`from`/`to` parameter gives it: a day, or a round of
+    talks (`round:<slug>`), with the words that name it ("the Geneva talks (23 Nov 2025)")."""
+
+    day: date
+    label: str
+    round_slug: str | None = None
+
+
+ROUND_PREFIX = "round:"
+
+
+def parse_moment(
+    value: str | None, *, field: str, find_round: Callable[[str], Moment | None]
+) -> Moment | None:
+    """A date (YYYY-MM-DD) or `round:<slug>` from a query parameter; empty means not given.
+    `find_round` turns a round's slug into its moment (None: there is no such round)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if text.lower().startswith(ROUND_PREFIX):
+        slug = text[len(ROUND_PREFIX) :].strip()
+        found = find_round(slug) if slug else None
+        if found is None:
+            raise InvalidParameter(
+                field, f"there is no round '{_shown(slug)}'; see /rounds for their slugs."
+            )
+        return found
+    day = parse_day(text, field=field)
+    assert day is not None  # noqa: S101 - a non-empty value is a day or an error
+    return Moment(day=day, label=f"{day:%-d %b %Y}")
 
 
 def form_day(value: object, *, required: bool) -> date | None:

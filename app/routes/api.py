@@ -19,7 +19,7 @@ from app.forms import parse_day, parse_whole_number
 from app.models import Issue, Party, Position, Quote, Source, Speaker
 from app.routes.pages import Issues, Parties, change_window
 from app.routes.search import QuoteQueryDep
-from app.services import catalog, evidence, matrix, matrix_view, search, speakers
+from app.services import catalog, evidence, matrix, matrix_view, rounds, search, speakers
 from app.services.errors import InvalidParameter
 
 T = TypeVar("T")
@@ -124,14 +124,19 @@ def matrix_api(
         str | None, Query(description="YYYY-MM-DD: ignore positions recorded after this day.")
     ] = None,
     since: Annotated[
-        str | None, Query(description="YYYY-MM-DD: flag cells whose stance changed after it.")
+        str | None,
+        Query(
+            description="YYYY-MM-DD, or round:<slug> (from that round's first day): flag cells"
+            " whose stance changed after it."
+        ),
     ] = None,
     parties: Parties = None,
     issues: Issues = None,
 ) -> MatrixOut:
     """Each party's stance on each issue in force on `as_of`, one cell per recorded position."""
     day = parse_day(as_of, field="as_of") or date.today()
-    since_day = parse_day(since, field="since")
+    since_moment = rounds.parse_since(session, since, field="since")
+    since_day = since_moment.day if since_moment else None
     if since_day is not None and since_day >= day:
         raise InvalidParameter("since", "must be before as_of.")
     grid = matrix.build_matrix(

@@ -1,4 +1,5 @@
-"""Atom feeds of position changes: all, per party, per issue, so an analyst can follow a cell."""
+"""Atom feeds of position changes (all, per party, per issue, so an analyst can follow a cell)
+and of new documents, versions and rounds."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from starlette.responses import Response
 from app.config import get_settings
 from app.db import SessionDep
 from app.models import Party
-from app.services import catalog, evidence
+from app.services import catalog, evidence, rounds
 from app.services.matrix import changes_between
 from app.services.users import as_utc
 from app.templating import render_text
@@ -128,3 +129,16 @@ def cell_changes(request: Request, session: SessionDep, party: str, issue: str) 
         party_ids=_with_members(session, found),
         issue_ids=[topic.id],
     )
+
+
+@router.get("/documents.atom", summary="Atom feed of new documents, versions and rounds")
+def documents_feed(request: Request, session: SessionDep) -> Response:
+    """The newest documents (a new version too) and rounds of talks, newest recorded first."""
+    items = rounds.feed_items(session, limit=FEED_SIZE)
+    updated = max((as_utc(i.recorded_at) for i in items), default=datetime(2025, 1, 1, tzinfo=UTC))
+    body = render_text(
+        "feeds/texts.xml",
+        {"base": str(request.base_url).rstrip("/"), "feed_path": "/feeds/documents.atom",
+         "items": items, "updated": updated, "rfc3339": rfc3339},
+    )  # fmt: skip
+    return Response(NOT_XML.sub("", body), media_type="application/atom+xml; charset=utf-8")

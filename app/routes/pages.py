@@ -17,7 +17,17 @@ from app.db import SessionDep
 from app.forms import parse_day, whole_number
 from app.routes import twins
 from app.security import AuthDep
-from app.services import coverage, evidence, matrix, matrix_view, speakers, themes, unassessed
+from app.services import (
+    coverage,
+    documents,
+    evidence,
+    matrix,
+    matrix_view,
+    rounds,
+    speakers,
+    themes,
+    unassessed,
+)
 from app.services.errors import InvalidParameter, NotFound
 from app.templating import render
 
@@ -82,7 +92,10 @@ CompareChoiceDep = Annotated[tuple[list[str], bool], Depends(compare_choice)]
 
 Since = Annotated[
     str | None,
-    Query(description="Highlight cells whose stance changed after this date (YYYY-MM-DD)."),
+    Query(
+        description="Highlight cells whose stance changed after this date (YYYY-MM-DD), or since"
+        " a round of talks began (round:<slug>)."
+    ),
 ]
 
 
@@ -137,7 +150,8 @@ async def matrix_page(
     """
     day = _as_of(as_of)
     known = parse_day(known_on, field="known_on")
-    since_day = parse_day(since, field="since")
+    since_moment = rounds.parse_since(session, since, field="since")
+    since_day = since_moment.day if since_moment else None
     since_error = None
     if since_day is not None and since_day >= day:
         since_error = f"Changes since must be before the as-of date ({day:%-d %b %Y})."
@@ -214,16 +228,34 @@ async def changes_page(
     request: Request,
     session: SessionDep,
     auth: AuthDep,
-    from_: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD (exclusive).")] = None,
-    to: Annotated[str | None, Query(description="YYYY-MM-DD (inclusive); default today.")] = None,
+    from_: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="YYYY-MM-DD (exclusive), or round:<slug> (from its first day).",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        Query(description="YYYY-MM-DD (inclusive; default today), or round:<slug> (its last day)."),
+    ] = None,
     known_on: KnownOn = None,
 ) -> Response:
     """Every change of stance in (from, to], newest first, each with the quote that shows it.
 
     A cached view, like the matrix.
     """
-    since, until = change_window(from_, to)
+    to_moment = rounds.parse_until(session, to, field="to")
+    from_moment = rounds.parse_since(session, from_, field="from")
+    until = to_moment.day if to_moment else date.today()
+    since = from_moment.day if from_moment else until - timedelta(days=30)
     known = parse_day(known_on, field="known_on")
+    if since >= until:
+        raise InvalidParameter("from", "must be before to.")
+    named = (
+        from_moment.label if from_moment and from_moment.round_slug else None,
+        to_moment.label if to_moment and to_moment.round_slug else None,
+    )
     # The twins name the reader's own parameters, so a default window stays a default window.
     window = twins.for_changes(since=_given(from_, since), until=_given(to, until), known_on=known)
 
@@ -240,9 +272,10 @@ async def changes_page(
         )
 
     return await cached_view(
-        request, session, auth, name="changes", params=(since, until, known, tuple(window)),
+        request, session, auth, name="changes", params=(since, until, known, named, tuple(window)),
         page="changes/page.html", fragment="changes/_list.html", load=load,
-        context={"since": since, "until": until, "known_on": known},
+        context={"since": since, "until": until, "known_on": known, "since_round": named[0],
+                 "until_round": named[1]},
     )  # fmt: skip
 
 
@@ -312,7 +345,9 @@ def party_page(
         else None
     )
     links = twins.for_party(detail.party.slug, as_of=_given(as_of, detail.as_of))
-    return render(request, "parties/page.html", {"detail": detail, "empty": empty, "twins": links})
+    texts = documents.party_documents(session, party=detail.party)
+    context = {"detail": detail, "empty": empty, "twins": links, "documents": texts}
+    return render(request, "parties/page.html", context)
 
 
 @router.get("/issues/{slug}", response_class=HTMLResponse, summary="An issue across parties")
@@ -329,7 +364,9 @@ def issue_page(
         else None
     )
     links = twins.for_issue(detail.issue.slug, as_of=_given(as_of, detail.as_of))
-    return render(request, "issues/page.html", {"detail": detail, "empty": empty, "twins": links})
+    points = documents.issue_points(session, issue=detail.issue)
+    context = {"detail": detail, "empty": empty, "twins": links, "points": points}
+    return render(request, "issues/page.html", context)
 
 
 @router.get("/compare", response_class=HTMLResponse, summary="Two or more parties side by side")

@@ -82,7 +82,10 @@ QuoteKey = tuple[int, int | None, date, bytes]
 
 CHUNK = 2000
 """Rows written per batch: big enough to be fast, small enough to stay lean."""
-SECTIONS = ("themes", "parties", "issues", "speakers", "sources", "quotes", "positions")
+SECTIONS = (
+    "themes", "parties", "issues", "speakers", "sources", "quotes", "positions", "documents",
+    "rounds",
+)  # fmt: skip
 """A data file's sections, in the order they are loaded."""
 AUDIT_COLUMNS = ("actor_id", "action", "entity_type", "entity_id", "before", "after")
 
@@ -479,6 +482,11 @@ class Loader:
         self.added["positions"] += len(values)
         self.progress(len(rows))
 
+    def quote_id(self, ref: str) -> int | None:
+        """The id of the quote a ref of the files loaded so far names, if any."""
+        key = self.refs.get(ref)
+        return None if key is None else self.quotes[key][0]
+
     def _evidence(self, ref: str, party_id: int, row: PositionRow, where: Where) -> int:
         key = self.refs.get(ref)
         if key is None:
@@ -511,3 +519,7 @@ class Loader:
         positions = rows.get("positions", ())
         for start in range(0, len(positions), CHUNK):
             self.positions_from(positions[start : start + CHUNK])
+        from app.services import bulk_documents  # it builds on this module
+
+        bulk_documents.documents_from(self, rows.get("documents", ()))
+        bulk_documents.rounds_from(self, rows.get("rounds", ()))

@@ -13,7 +13,20 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from app.models import Issue, Party, Position, Quote, QuoteIssue, Source, Speaker
+from app.models import (
+    Document,
+    DocumentPoint,
+    DocumentReaction,
+    Issue,
+    Party,
+    PointMapping,
+    Position,
+    Quote,
+    QuoteIssue,
+    Round,
+    Source,
+    Speaker,
+)
 from app.services import catalog, exports, themes
 from app.services.csv_rows import CSV_COLUMNS
 
@@ -95,6 +108,71 @@ def export_document(session: Session) -> dict[str, Any]:
              "rationale": p.rationale, "evidence": sorted(ref[q.id] for q in p.evidence),
              "recorded_at": _utc(p.recorded_at)}
             for p in positions
+        ],
+        **_documents_and_rounds(session, ref=ref, slug=slug, source_url=source_url),
+    }  # fmt: skip
+
+
+def _documents_and_rounds(
+    session: Session, *, ref: dict[int, str], slug: dict[int, str], source_url: dict[int, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The documents (points as quote refs, lineage by label, reactions) and the rounds."""
+    documents = list(
+        session.scalars(
+            select(Document)
+            .order_by(Document.id)
+            .options(selectinload(Document.parties), selectinload(Document.points))
+        )
+    )
+    doc_slug = {d.id: d.slug for d in documents}
+    label = {p.id: p.label for d in documents for p in d.points}
+    mapped: dict[int, list[PointMapping]] = {}
+    for row in session.scalars(select(PointMapping).order_by(PointMapping.id)):
+        mapped.setdefault(row.point_id, []).append(row)
+    reactions: dict[int, list[DocumentReaction]] = {}
+    for reaction in session.scalars(select(DocumentReaction).order_by(DocumentReaction.id)):
+        reactions.setdefault(reaction.document_id, []).append(reaction)
+    rounds = list(
+        session.scalars(
+            select(Round)
+            .order_by(Round.starts_on, Round.id)
+            .options(selectinload(Round.parties), selectinload(Round.documents))
+        )
+    )
+
+    def point(p: DocumentPoint) -> dict[str, Any]:
+        rows = mapped.get(p.id, [])
+        return {
+            "label": p.label, "quote": ref[p.quote_id],
+            "maps_to": [label[r.predecessor_point_id] for r in rows if r.predecessor_point_id],
+            "relation": rows[0].relation.value if rows else None,
+        }  # fmt: skip
+
+    return {
+        "documents": [
+            {"slug": d.slug, "title": d.title, "kind": d.kind.value, "status": d.status.value,
+             "confirmation": d.confirmation.value, "tabled_on": d.tabled_on.isoformat(),
+             "public_on": _day(d.public_on), "language": d.language,
+             "translated": d.is_translation,
+             "derived_from": doc_slug[d.derived_from_id] if d.derived_from_id else None,
+             "source": source_url[d.source_id], "note": d.note or None,
+             "parties": [{"party": slug[p.party_id], "role": p.role.value}
+                         for p in sorted(d.parties, key=lambda p: (p.role.value, p.party_id))],
+             "points": [point(p) for p in d.points],
+             "reactions": [{"quote": ref[r.quote_id],
+                            "point": label[r.point_id] if r.point_id else None,
+                            "stance": r.stance.value if r.stance else None}
+                           for r in reactions.get(d.id, [])]}
+            for d in documents
+        ],
+        "rounds": [
+            {"slug": r.slug, "name": r.name, "starts_on": r.starts_on.isoformat(),
+             "ends_on": r.ends_on.isoformat(), "venue": r.venue, "format": r.format.value,
+             "outcome": r.outcome, "source": source_url[r.source_id] if r.source_id else None,
+             "parties": [{"party": slug[p.party_id], "delegation": p.delegation}
+                         for p in sorted(r.parties, key=lambda p: p.party_id)],
+             "documents": [d.slug for d in r.documents]}
+            for r in rounds
         ],
     }  # fmt: skip
 

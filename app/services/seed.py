@@ -35,6 +35,7 @@ from app.forms import (
     MAX_TAGS,
     MAX_URL,
     Day,
+    DocumentHead,
     Language,
     OptionalDay,
     WebAddress,
@@ -42,7 +43,17 @@ from app.forms import (
     out_of_range,
     text_field,
 )
-from app.models import PartyKind, QuoteKind, QuoteStatus, SourceKind, SourceTier, Stance
+from app.models import (
+    PartyKind,
+    PartyRole,
+    PointRelation,
+    QuoteKind,
+    QuoteStatus,
+    RoundFormat,
+    SourceKind,
+    SourceTier,
+    Stance,
+)
 from app.services.bulk import SECTIONS, Loader
 
 # ---------------------------------------------------------------------------------------------
@@ -209,8 +220,93 @@ class PositionRow(_Row):
         return self
 
 
+class DocumentPartyRow(_Row):
+    """A party behind a document and its part (authoring or endorsing)."""
+
+    party: Slug
+    role: PartyRole
+
+
+class PointRow(_Row):
+    """A point of a document: its label as printed and the quote (by ref) that is its text; in
+    a version, the predecessor's points it continues (by label) and how."""
+
+    label: Annotated[str, text_field(40, required=True)]
+    quote: Ref
+    maps_to: list[Annotated[str, text_field(40, required=True)]] = Field(
+        default_factory=list, max_length=50
+    )
+    relation: PointRelation | None = None
+
+    @model_validator(mode="after")
+    def _relation_iff_mapped(self) -> PointRow:
+        if self.relation is not None and (self.relation == PointRelation.NEW) != (not self.maps_to):
+            raise ValueError("a new point maps to no predecessor point; any other relation does")
+        return self
+
+
+class ReactionRow(_Row):
+    """A quote (by ref) reacting to the document, or to one of its points (by label)."""
+
+    quote: Ref
+    point: Annotated[str, text_field(40)] | None = None
+    stance: Stance | None = None
+
+
+class DocumentRow(_Row, DocumentHead):
+    """A document as written in a data file: its points are quotes of the file, by ref."""
+
+    translated: bool = False
+    derived_from: Slug | None = None
+    source: Annotated[str, text_field(MAX_URL, required=True, directional=False)]
+    note: Annotated[str, text_field(MAX_NOTE)] | None = None
+    parties: list[DocumentPartyRow] = Field(min_length=1, max_length=50)
+    points: list[PointRow] = Field(default_factory=list, max_length=400)
+    reactions: list[ReactionRow] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DocumentRow:
+        if self.public_on is not None and self.public_on < self.tabled_on:
+            raise ValueError("public_on cannot be before tabled_on")
+        if not any(p.role == PartyRole.AUTHORING for p in self.parties):
+            raise ValueError("name at least one authoring party")
+        if len({p.party for p in self.parties}) != len(self.parties):
+            raise ValueError("each party can be named once")
+        if len({p.label for p in self.points}) != len(self.points):
+            raise ValueError("each point label can be used once")
+        return self
+
+
+class RoundPartyRow(_Row):
+    """A party at a round, with its delegation."""
+
+    party: Slug
+    delegation: Annotated[str, text_field(1000)] = ""
+
+
+class RoundRow(_Row):
+    """A round of talks as written in a data file."""
+
+    slug: Slug
+    name: Annotated[str, text_field(200, required=True)]
+    starts_on: Day
+    ends_on: Day
+    venue: Annotated[str, text_field(200)] = ""
+    format: RoundFormat
+    outcome: Annotated[str, text_field(MAX_NOTE)] = ""
+    source: Annotated[str, text_field(MAX_URL, directional=False)] | None = None
+    parties: list[RoundPartyRow] = Field(default_factory=list, max_length=50)
+    documents: list[Slug] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> RoundRow:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on cannot be before starts_on")
+        return self
+
+
 class DataFile(_Row):
-    """One data file: any of the seven lists, loaded in dependency order."""
+    """One data file: any of the nine lists, loaded in dependency order."""
 
     themes: list[ThemeRow] = Field(default_factory=list)
     parties: list[PartyRow] = Field(default_factory=list)
@@ -219,6 +315,8 @@ class DataFile(_Row):
     sources: list[SourceRow] = Field(default_factory=list)
     quotes: list[QuoteRow] = Field(default_factory=list)
     positions: list[PositionRow] = Field(default_factory=list)
+    documents: list[DocumentRow] = Field(default_factory=list)
+    rounds: list[RoundRow] = Field(default_factory=list)
 
 
 def read_seed_files(directory: Path) -> list[DataFile]:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.forms import field_errors
-from app.models import Issue, Party, PartyKind, Source, Speaker, Theme
+from app.models import Document, Issue, Party, PartyKind, Source, Speaker, Theme
 from app.services import seed
 from app.services.bulk import CHUNK, Loader, RowError, RowRefused, Where
 from app.services.csv_rows import (
@@ -45,10 +45,12 @@ from app.services.csv_rows import (
     csv_row,
 )
 from app.services.seed import (
+    DocumentRow,
     IssueRow,
     PartyRow,
     PositionRow,
     QuoteRow,
+    RoundRow,
     SourceRow,
     SpeakerRow,
     ThemeRow,
@@ -331,6 +333,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "sources": SourceRow,
     "quotes": QuoteRow,
     "positions": PositionRow,
+    "documents": DocumentRow,
+    "rounds": RoundRow,
 }
 
 
@@ -431,6 +435,40 @@ def _check_references(
             elif quotes[ref][1] > position.effective_from:
                 message = f"before the evidence it cites ({quotes[ref][1].isoformat()})"
                 errors.add(RowError(*where, "effective_from", message))
+    _check_documents(session, sections, known, set(quotes) | failed_refs, errors)
+
+
+def _check_documents(
+    session: Session,
+    sections: dict[str, list[tuple[Where, Any]]],
+    known: _Known,
+    refs: set[str],
+    errors: _Errors,
+) -> None:
+    """A document's parties, source, quotes and predecessor, and a round's, must be known."""
+    documents = set(session.scalars(select(Document.slug)))
+    for where, row in sections["documents"]:
+        for party in row.parties:
+            if party.party not in known.parties:
+                errors.add(RowError(*where, "parties", f"unknown party '{party.party}'"))
+        if row.source not in known.sources:
+            errors.add(RowError(*where, "source", f"unknown source '{row.source}'"))
+        if row.derived_from and row.derived_from not in documents:
+            message = f"unknown document '{row.derived_from}' (a predecessor comes first)"
+            errors.add(RowError(*where, "derived_from", message))
+        for ref in [p.quote for p in row.points] + [r.quote for r in row.reactions]:
+            if ref not in refs:
+                errors.add(RowError(*where, "points", f"unknown quote ref '{ref}'"))
+        documents.add(row.slug)
+    for where, meeting in sections["rounds"]:
+        for party in meeting.parties:
+            if party.party not in known.parties:
+                errors.add(RowError(*where, "parties", f"unknown party '{party.party}'"))
+        if meeting.source and meeting.source not in known.sources:
+            errors.add(RowError(*where, "source", f"unknown source '{meeting.source}'"))
+        for slug in meeting.documents:
+            if slug not in documents:
+                errors.add(RowError(*where, "documents", f"unknown document '{slug}'"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,242 @@
+"""Rounds of talks: the meetings, who came, what was tabled, what changed in the matrix between
+one round and the next, and a round as a point on the time axis (`since=round:<slug>`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from app.forms import Moment, RoundInput, checkbox, parse_moment
+from app.models import (
+    Document,
+    DocumentParty,
+    Issue,
+    Party,
+    Round,
+    RoundFormat,
+    RoundParty,
+    Source,
+    User,
+)
+from app.services import audit, catalog, matrix
+from app.services.errors import NotFound, ValidationFailed
+from app.services.users import as_utc
+
+
+def _loading() -> list[Any]:
+    return [
+        selectinload(Round.parties).selectinload(RoundParty.party),
+        selectinload(Round.documents)
+        .selectinload(Document.parties)
+        .selectinload(DocumentParty.party),
+        selectinload(Round.source),
+    ]
+
+
+def get_round(session: Session, *, slug: str) -> Round:
+    """The round with this slug, its parties, documents and source (NotFound otherwise)."""
+    found = session.scalar(select(Round).where(Round.slug == slug).options(*_loading()))
+    if found is None:
+        raise NotFound("round", slug)
+    return found
+
+
+def find_round(session: Session, *, slug: str) -> Round | None:
+    """The round with this slug, if any (nothing loaded with it)."""
+    return session.scalar(select(Round).where(Round.slug == slug))
+
+
+def list_rounds(session: Session) -> list[Round]:
+    """Every round, oldest first, with parties, documents and source."""
+    return list(
+        session.scalars(select(Round).order_by(Round.starts_on, Round.id).options(*_loading()))
+    )
+
+
+def create_round(
+    session: Session,
+    *,
+    actor: User | None,
+    slug: str,
+    name: str,
+    starts_on: date,
+    ends_on: date | None,
+    format: RoundFormat,
+    venue: str = "",
+    outcome: str = "",
+    source: Source | None = None,
+    parties: Sequence[tuple[Party, str]] = (),
+    documents: Sequence[Document] = (),
+) -> Round:
+    """Add a round with its parties (and their delegations) and the documents tabled there."""
+    errors: dict[str, str] = {}
+    if find_round(session, slug=slug) is not None:
+        errors["slug"] = f"The slug '{slug}' is taken; choose another."
+    ends = ends_on or starts_on
+    if ends < starts_on:
+        errors["ends_on"] = "A round cannot end before it starts."
+    if len({party.id for party, _ in parties}) != len(parties):
+        errors["parties"] = "Name each party once."
+    if errors:
+        raise ValidationFailed(errors)
+    meeting = Round(
+        slug=slug, name=name, starts_on=starts_on, ends_on=ends, format=format, venue=venue,
+        outcome=outcome, source_id=source.id if source else None,
+    )  # fmt: skip
+    meeting.parties = [RoundParty(party_id=p.id, delegation=d) for p, d in parties]
+    meeting.documents = list(documents)
+    session.add(meeting)
+    audit.record(
+        session, actor=actor, action="create", entity=meeting,
+        extra={"parties": {p.slug: d for p, d in parties},
+               "documents": [d.slug for d in documents]},
+    )  # fmt: skip
+    return meeting
+
+
+def moment(session: Session, value: str, *, end: bool = False) -> Moment | None:
+    """What `round:<slug>` stands for on the time axis, named after the round: as a start
+    (`since`, `from`, which are exclusive) the day before its first day, so the round's own
+    days count; as an `end` (`to`, inclusive) its last day."""
+    found = find_round(session, slug=value)
+    if found is None:
+        return None
+    return Moment(
+        day=found.ends_on if end else found.starts_on - timedelta(days=1),
+        label=f"the {found.name} ({found.starts_on:%-d %b %Y})",
+        round_slug=found.slug,
+    )
+
+
+def parse_since(session: Session, value: str | None, *, field: str) -> Moment | None:
+    """A `since`/`from` parameter: a date or `round:<slug>` (forms.parse_moment)."""
+    return parse_moment(value, field=field, find_round=lambda slug: moment(session, slug))
+
+
+def parse_until(session: Session, value: str | None, *, field: str) -> Moment | None:
+    """A `to` parameter: a date or `round:<slug>` (its last day)."""
+    return parse_moment(value, field=field, find_round=lambda slug: moment(session, slug, end=True))
+
+
+@dataclass(slots=True)
+class MatrixChange:
+    """A change of stance in the matrix, named for a reader."""
+
+    party: Party
+    issue: Issue
+    change: matrix.Change
+
+
+@dataclass(slots=True)
+class Chronology:
+    """Each round with the changes of stance from its first day to the next round's."""
+
+    entries: list[tuple[Round, list[MatrixChange], date]]
+
+
+def chronology(session: Session, *, today: date) -> Chronology:
+    """The rounds in order, each with what changed in the matrix from its first day up to the
+    day before the next round (the last: up to today). A fixed number of reads."""
+    rounds = list_rounds(session)
+    if not rounds:
+        return Chronology([])
+    changes = matrix.changes_between(
+        session, since=rounds[0].starts_on - timedelta(days=1), until=max(today, rounds[-1].ends_on)
+    )
+    parties = {p.id: p for p in session.scalars(select(Party))}
+    issues = {i.id: i for i in session.scalars(select(Issue))}
+    entries = []
+    for index, meeting in enumerate(rounds):
+        until = (
+            rounds[index + 1].starts_on - timedelta(days=1)
+            if index + 1 < len(rounds)
+            else max(today, meeting.ends_on)
+        )
+        window = [
+            MatrixChange(parties[c.party_id], issues[c.issue_id], c)
+            for c in reversed(changes)
+            if meeting.starts_on <= c.effective_from <= until
+        ]
+        entries.append((meeting, window, until))
+    return Chronology(entries)
+
+
+def save_form(
+    session: Session, *, actor: User | None, data: RoundInput, values: Mapping[str, str]
+) -> Round:
+    """Store the round form: ticked parties (party_<slug>) with their delegations
+    (delegation_<slug>), ticked documents (document_<slug>), a known source if given."""
+    errors: dict[str, str] = {}
+    source = None
+    if data.source_url:
+        source = catalog.find_source(session, url=data.source_url)
+        if source is None:
+            errors["source_url"] = "Cite a source already recorded (add it with a quote first)."
+    parties = [
+        (party, " ".join(values.get(f"delegation_{party.slug}", "").split())[:1000])
+        for party in catalog.list_parties(session)
+        if checkbox(values.get(f"party_{party.slug}", ""))
+    ]
+    tabled = [
+        document
+        for document in session.scalars(select(Document).order_by(Document.tabled_on))
+        if checkbox(values.get(f"document_{document.slug}", ""))
+    ]
+    if errors:
+        raise ValidationFailed(errors)
+    return create_round(
+        session, actor=actor, slug=data.slug, name=data.name, starts_on=data.starts_on,
+        ends_on=data.ends_on, format=data.format, venue=data.venue, outcome=data.outcome,
+        source=source, parties=parties, documents=tabled,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """A new document, version or round, as a feed entry."""
+
+    key: str
+    recorded_at: datetime
+    happened_on: date
+    title: str
+    path: str
+    summary: str
+
+
+def feed_items(session: Session, *, limit: int) -> list[FeedItem]:
+    """The newest documents (and versions) and rounds, newest recorded first (two queries)."""
+    items = [
+        FeedItem(
+            key=f"document/{d.id}",
+            recorded_at=d.created_at,
+            happened_on=d.tabled_on,
+            title=("New version: " if d.derived_from_id else "New document: ") + d.title,
+            path=f"/documents/{d.slug}",
+            summary=f"{d.kind.value.replace('_', ' ').capitalize()}, tabled {d.tabled_on:%-d %b %Y};"
+            f" status {d.status.value}, text {d.confirmation.value}. {d.note}".strip(),
+        )  # fmt: skip
+        for d in session.scalars(
+            select(Document).order_by(Document.created_at.desc(), Document.id.desc()).limit(limit)
+        )
+    ]
+    items += [
+        FeedItem(
+            key=f"round/{r.id}",
+            recorded_at=r.created_at,
+            happened_on=r.starts_on,
+            title=f"Round: {r.name}",
+            path=f"/rounds/{r.slug}",
+            summary=f"{r.format.value.capitalize()}, {r.starts_on:%-d %b %Y}"
+            f"{', ' + r.venue if r.venue else ''}. {r.outcome}".strip(),
+        )  # fmt: skip
+        for r in session.scalars(
+            select(Round).order_by(Round.created_at.desc(), Round.id.desc()).limit(limit)
+        )
+    ]
+    items.sort(key=lambda i: (as_utc(i.recorded_at), i.happened_on), reverse=True)
+    return items[:limit]

@@ -10,7 +10,7 @@ means a batch rebuild, which would drop the search triggers and trip over the se
 with `round_parties` (delegations) and `round_documents` (what was tabled).
 
 Revision ID: 241a3e6badee
-Revises: f45106fa14e6
+Revises: 0d6c2a9e41b7
 Create Date: 2026-11-30 17:20:21.506831
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "241a3e6badee"
-down_revision: str | Sequence[str] | None = "f45106fa14e6"
+down_revision: str | Sequence[str] | None = "0d6c2a9e41b7"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

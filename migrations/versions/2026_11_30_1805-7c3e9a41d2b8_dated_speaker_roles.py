@@ -5,7 +5,7 @@ when it was said; empty for quotes of a speaker with one role). A plain column, 
 on both databases: on SQLite a batch rebuild of `quotes` would drop the search triggers on it.
 
 Revision ID: 7c3e9a41d2b8
-Revises: f45106fa14e6
+Revises: 241a3e6badee
 Create Date: 2026-11-30 18:05:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c3e9a41d2b8"
-down_revision: str | Sequence[str] | None = "f45106fa14e6"
+down_revision: str | Sequence[str] | None = "241a3e6badee"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -122,12 +122,13 @@ class Settings(BaseSettings):
     db_pool_overflow: int = Field(
         default=10, ge=0, description="Connections a worker may open beyond the pool when busy."
     )
-    db_pool_timeout_s: float = Field(
-        default=3.0,
+    db_pool_timeout_s: float | None = Field(
+        default=None,
         gt=0,
         description=(
             "Longest a web request waits for a free connection; then it answers 503 with "
-            "Retry-After."
+            "Retry-After. Default: 3 s on PostgreSQL; 30 s on the embedded SQLite, where every "
+            "writer queues for the one write lock anyway."
         ),
     )
     max_form_fields: int = Field(

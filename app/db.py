@@ -111,7 +111,8 @@ def web_engine_options(url: str) -> dict[str, Any]:
     options: dict[str, Any] = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_pool_overflow,
-        "pool_timeout": settings.db_pool_timeout_s,
+        "pool_timeout": settings.db_pool_timeout_s
+        or (30.0 if parsed.get_backend_name() == "sqlite" else 3.0),
     }
     if parsed.get_backend_name() == "postgresql":
         options["connect_args"] = {

@@ -488,6 +488,16 @@ def test_speaker_suggestions_follow_the_party_and_the_letters_typed(
     assert options == ["— unattributed, or a new speaker —", *listed]
 
 
+def test_the_one_speaker_the_letters_name_is_chosen(
+    client: TestClient, editor: User, world: World
+) -> None:
+    one = client.get("/quotes/speaker-options?party=ru&speaker_q=pesk", headers=HX)
+    selected = parse(one.text).find_all("option", lambda o: "selected" in o.attrs)
+    assert [o.attrs["value"] for o in selected] == [str(world.ru_speaker.id)]
+    none_typed = client.get("/quotes/speaker-options?party=ru&speaker_q=", headers=HX)
+    assert not parse(none_typed.text).find_all("option", lambda o: "selected" in o.attrs)
+
+
 def test_the_chosen_speaker_stays_listed_and_without_javascript_all_are(
     client: TestClient, editor: User, world: World
 ) -> None:

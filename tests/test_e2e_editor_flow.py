@@ -12,22 +12,19 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import scratch_database
-from tests.e2e_support import PROJECT_ROOT, _env, chromium, migrate_and_seed, serve
-from tests.page_server import FixtureSite, serve_fixture_site
+from tests.e2e_support import PROJECT_ROOT, chromium
+from tests.page_server import FixtureSite
+from tests.test_e2e_source_fill import EMAIL, PASSWORD, app_url, site
 
 pytestmark = pytest.mark.e2e
 
-EMAIL, PASSWORD = "flow@example.org", "correct horse battery"
+__all__ = ["app_url", "site"]  # fixtures: a seeded server that may fetch the fixture site
 ARTIFACTS = PROJECT_ROOT / "tests" / "_artifacts"
 
 
@@ -109,28 +106,6 @@ class Editor:
         self.log.append(what)
 
 
-@pytest.fixture(scope="module")
-def site() -> Iterator[FixtureSite]:
-    with serve_fixture_site() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def app_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A seeded server that may fetch from loopback, with one editor, on `backend`."""
-    workdir = tmp_path_factory.mktemp(f"flow-{backend}")
-    with scratch_database(backend, workdir) as url, pytest.MonkeyPatch.context() as env:
-        migrate_and_seed(url)
-        account = ["users", "create", "--email", EMAIL, "--name", "Flo", "--role", "editor"]
-        done = subprocess.run([sys.executable, "-m", "app.cli", *account], input=PASSWORD + "\n",
-                              env=_env(url), cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        env.setenv("FETCH_ALLOW_LOOPBACK", "true")
-        with serve(url, workdir) as server:
-            yield server
-
-
 def test_ten_statements_take_few_controls_each(
     app_url: str, site: FixtureSite, backend: str
 ) -> None:
@@ -142,7 +117,7 @@ def test_ten_statements_take_few_controls_each(
         page.get_by_label("Email", exact=True).fill(EMAIL)
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        expect(page.locator("header.site-header")).to_contain_text("Flo (editor)")
+        expect(page.locator("header.site-header")).to_contain_text("Fay (editor)")
 
         results = []
         for statement in STATEMENTS:

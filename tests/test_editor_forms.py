@@ -19,6 +19,7 @@ from app.models import (
     Position,
     Quote,
     QuoteStatus,
+    Role,
     SourceTier,
     Speaker,
     SpeakerRole,
@@ -28,6 +29,8 @@ from app.models import (
 from app.security import FLASH_COOKIE
 from app.services import catalog, quotes
 from tests import builders as b
+from tests.auth_helpers import login as admin_login
+from tests.auth_helpers import make_user
 from tests.conftest import csrf_token
 from tests.html_reader import parse
 from tests.test_quote_forms import (
@@ -488,6 +491,16 @@ def test_speaker_suggestions_follow_the_party_and_the_letters_typed(
     assert options == ["— unattributed, or a new speaker —", *listed]
 
 
+def test_the_one_speaker_the_letters_name_is_chosen(
+    client: TestClient, editor: User, world: World
+) -> None:
+    one = client.get("/quotes/speaker-options?party=ru&speaker_q=pesk", headers=HX)
+    selected = parse(one.text).find_all("option", lambda o: "selected" in o.attrs)
+    assert [o.attrs["value"] for o in selected] == [str(world.ru_speaker.id)]
+    none_typed = client.get("/quotes/speaker-options?party=ru&speaker_q=", headers=HX)
+    assert not parse(none_typed.text).find_all("option", lambda o: "selected" in o.attrs)
+
+
 def test_the_chosen_speaker_stays_listed_and_without_javascript_all_are(
     client: TestClient, editor: User, world: World
 ) -> None:
@@ -614,3 +627,52 @@ def test_the_conflict_page_lines_up_readable_values_and_applies_my_changes(
         )
         assert saved.status_code == 303
     assert quotes.get_quote(session, quote_id=quote.id).text == "Second editor's wording."
+
+
+# --- Admins merge two speakers -------------------------------------------------------------------
+
+
+def test_an_admin_merges_a_duplicate_speaker_and_the_audit_log_records_it(
+    app: FastAPI, client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    twin = catalog.create_speaker(session, actor=None, party=world.ru, name="Dmitry Peskow")
+    twin_id = twin.id
+    quote = b.quote(session, world.ru, None, text="Said by the twin.")
+    quote.speaker_id = twin.id
+    session.flush()
+    # An editor may not merge.
+    token = csrf_token(client, "/quotes/new")
+    refused = client.post(
+        f"/manage/speakers/{twin_id}/merge",
+        data={"csrf_token": token, "into": str(world.ru_speaker.id)},
+    )
+    assert refused.status_code == 403
+    with TestClient(app) as admin:
+        make_user(session, "admin@example.org", role=Role.ADMIN)
+        admin_login(admin, "admin@example.org")
+        page = parse(admin.get(f"/manage/speakers/{twin_id}/merge").text)
+        offered = [o.text() for o in page.find_all("option") if o.attrs.get("value")]
+        assert offered == ["Dmitry Peskov — Kremlin spokesman"]  # the same party's only
+        token = csrf_token(admin, f"/manage/speakers/{twin_id}/merge")
+        wrong = admin.post(
+            f"/manage/speakers/{twin_id}/merge",
+            data={"csrf_token": token, "into": str(world.ua_speaker.id)},
+        )
+        assert wrong.status_code == 422 and "same party" in wrong.text
+        done = admin.post(
+            f"/manage/speakers/{twin_id}/merge",
+            data={"csrf_token": token, "into": str(world.ru_speaker.id)},
+            follow_redirects=False,
+        )
+        assert done.status_code == 303
+    session.expire_all()
+    assert session.scalar(select(Speaker).where(Speaker.id == twin_id)) is None
+    assert session.get(Quote, quote.id).speaker_id == world.ru_speaker.id  # type: ignore[union-attr]
+    entry = session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "speakers", AuditEntry.action == "update")
+        .order_by(AuditEntry.id.desc())
+    )
+    assert entry is not None and entry.entity_id == str(world.ru_speaker.id)
+    assert entry.after["merged"]["name"] == "Dmitry Peskow"
+    assert entry.after["quotes_moved"] == [quote.id]

@@ -58,7 +58,7 @@ def _quote_form(token: str, **changes: str) -> dict[str, str]:
     """A valid add-quote form citing the seeded article; `changes` override fields."""
     return {
         "csrf_token": token, "text": "We are ready for a ceasefire.", "kind": "direct",
-        "said_on": "2025-04-20", "party": "ua", "new_speaker_name": "Andrii Yermak",
+        "said_on": "2025-04-20", "party": "ua", "new_speaker_name": "Andriy Yermak",
         "new_speaker_role": "Head of the Presidential Office",
         "source_url": "https://news.example.org/hostile-input", "source_title": "A report",
         "source_outlet": "Example News", "source_kind": "news_report", "source_tier": "on_record",

@@ -370,3 +370,16 @@ def test_source_form_fill_refusal_is_beside_the_url(
     response = client.post("/manage/sources/new", data=admin_form(token, site.url("/pdf")))
     assert response.status_code == 422
     assert field_error(response.text, "url") == "That is not a web page (got application/pdf)."
+
+
+def test_fill_sets_a_blank_said_on_to_the_pages_publication_date(
+    client: TestClient, token: str, site: FixtureSite, allow_loopback: None
+) -> None:
+    response = client.post(
+        "/quotes/new", data=typed_form(token, site.url("/news"), said_on=""), headers=HX
+    )
+    assert shown_values(response.text)["said_on"] == "2025-05-16"
+    kept = client.post(
+        "/quotes/new", data=typed_form(token, site.url("/news"), said_on="2025-05-15"), headers=HX
+    )
+    assert shown_values(kept.text)["said_on"] == "2025-05-15"  # a typed date is kept

@@ -159,13 +159,14 @@ def _fill_source(
         return _render_form(
             request, session, mode=mode, values=values, errors=errors, quote=quote, status_code=422
         )
+    filled = {**values, **fill.form_values("source_")}
+    published = (
+        fill.known.published_on.isoformat() if fill.known and fill.known.published_on else ""
+    )
+    if not (values.get("said_on") or "").strip():  # most quotes were said the day they ran
+        filled["said_on"] = fill.values.get("published_on") or published
     return _render_form(
-        request,
-        session,
-        mode=mode,
-        values={**values, **fill.form_values("source_")},
-        quote=quote,
-        source_note=fill.note,
+        request, session, mode=mode, values=filled, quote=quote, source_note=fill.note
     )
 
 
@@ -276,12 +277,10 @@ def speaker_options(
     """The speaker list's options for the party chosen and the letters typed (the chosen one
     kept), swapped into the speaker select as the editor types."""
     chosen = whole_number(speaker_id.strip(), digits=11)
-    context = {
-        "speaker_options": quotes.speaker_choices(
-            session, party_slug=party, q=speaker_q, include_id=chosen
-        ),
-        "values": {"speaker_id": speaker_id},
-    }
+    options = quotes.speaker_choices(session, party_slug=party, q=speaker_q, include_id=chosen)
+    if speaker_q.strip() and len(options) == 1:
+        speaker_id = str(options[0][0])  # the one speaker the letters name is chosen
+    context = {"speaker_options": options, "values": {"speaker_id": speaker_id}}
     return render(request, "quotes/_speaker_options.html", context)
 
 

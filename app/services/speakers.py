@@ -288,3 +288,42 @@ def _roles_of(speaker: Speaker) -> Select[SpeakerRole]:
         .where(SpeakerRole.speaker_id == speaker.id)
         .order_by(SpeakerRole.held_from)
     )
+
+
+# --- Merging two speakers ---------------------------------------------------------------------
+
+
+def merge_speakers(session: Session, *, actor: User | None, keep: Speaker, merged: Speaker) -> int:
+    """Fold `merged` into `keep` (one person under two names): its quotes and dated roles move
+    to `keep` and it is deleted, all of it in the audit log; the number of quotes moved.
+    ValidationFailed when they are the same speaker or speak for different parties."""
+    if keep.id == merged.id:
+        raise ValidationFailed({"into": "Choose another speaker to merge into."})
+    if keep.party_id != merged.party_id:
+        raise ValidationFailed({"into": "Both speakers must speak for the same party."})
+    with session.begin_nested():
+        moved = list(session.scalars(select(Quote.id).where(Quote.speaker_id == merged.id)))
+        session.execute(
+            update(Quote)
+            .where(Quote.speaker_id == merged.id)
+            .values(speaker_id=keep.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        kept_days = set(
+            session.scalars(select(SpeakerRole.held_from).where(SpeakerRole.speaker_id == keep.id))
+        )
+        for role in session.scalars(select(SpeakerRole).where(SpeakerRole.speaker_id == merged.id)):
+            if role.held_from in kept_days:
+                session.delete(role)
+            else:
+                role.speaker_id = keep.id
+        gone = audit.snapshot(merged)
+        # An update of the speaker kept that names the one merged into it and the quotes moved.
+        audit.record(
+            session, actor=actor, action="update", entity=keep, before=audit.snapshot(keep),
+            extra={"merged": gone, "quotes_moved": moved},
+        )  # fmt: skip
+        audit.record(session, actor=actor, action="delete", entity=merged, before=gone)
+        session.delete(merged)
+        session.flush()
+    return len(moved)

@@ -109,7 +109,9 @@ def _save_new_quote(
     slug, name = EDITOR_PARTIES[index]
     stance = ["accepts", "rejects", "ambiguous"][n % 3]
     day = date(2025, 5, 1) + timedelta(days=n % 365)  # never in the future, which is refused
-    text = f"{name} load statement {n} ({stance})"
+    # Each editor's statements carry numbers of their own: two texts alike but for the party's
+    # name would be a near-duplicate (same source), which the form rightly asks about.
+    text = f"{name} load statement {index * 100_000 + n} ({stance})"
     form = {
         "csrf_token": token, "text": text, "kind": "direct", "status": "confirmed",
         "said_on": day.isoformat(), "party": slug, "language": "en", "source_url": SEED_SOURCE,

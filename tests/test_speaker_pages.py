@@ -140,3 +140,22 @@ def test_editors_get_edit_links_on_the_speaker_page(client: TestClient, seeded: 
     make_user(seeded)
     login(client, "editor@example.org")
     assert "Edit</a>" in client.get(f"/speakers/{speaker.id}").text
+
+
+def test_speaker_page_lists_their_roles_over_time(client: TestClient, session: Session) -> None:
+    from app.services import speakers
+
+    speaker = _speaker(session, builders.party(session))
+    assert "Roles over time" not in client.get(f"/speakers/{speaker.id}").text
+    speakers.add_role(
+        session, actor=None, speaker=speaker, role="Deputy envoy", held_from=date(2025, 1, 10)
+    )
+    speakers.add_role(
+        session, actor=None, speaker=speaker, role="Chief envoy", held_from=date(2025, 6, 2)
+    )
+    session.flush()
+    page = client.get(f"/speakers/{speaker.id}").text
+    assert "Roles over time:" in page
+    assert page.index("Deputy envoy (from 10 Jan 2025)") < page.index(
+        "Chief envoy (from 2 Jun 2025)"
+    )

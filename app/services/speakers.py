@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Select, func, select, update
@@ -129,6 +129,8 @@ class SpeakerDetail:
     speaker: Speaker
     quotes: list[Quote]
     quote_count: int
+    roles: list[SpeakerRole] = field(default_factory=list)
+    """Their dated roles, earliest first (empty: only the one role on the speaker)."""
 
     @property
     def by_issue(self) -> list[tuple[Issue | None, list[tuple[Quote, Stance | None]]]]:
@@ -166,7 +168,14 @@ def speaker_detail(
     count = session.scalar(
         select(func.count()).select_from(Quote).where(Quote.speaker_id == speaker.id)
     )
-    return SpeakerDetail(speaker=speaker, quotes=list(quotes), quote_count=count or 0)
+    roles = session.scalars(
+        select(SpeakerRole)
+        .where(SpeakerRole.speaker_id == speaker.id)
+        .order_by(SpeakerRole.held_from)
+    )
+    return SpeakerDetail(
+        speaker=speaker, quotes=list(quotes), quote_count=count or 0, roles=list(roles)
+    )
 
 
 # --- Near-duplicate names -------------------------------------------------------------------

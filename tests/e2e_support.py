@@ -53,12 +53,14 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-def run_cli(database_url: str, *args: str) -> str:
-    """Run `python -m app.cli ARGS` against `database_url`; fail the test with its output if it fails."""
+def run_cli(database_url: str, *args: str, stdin: str = "") -> str:
+    """Run `python -m app.cli ARGS` against `database_url` (`stdin` typed at its prompts, e.g. a
+    new user's password); fail the test with its output if it fails."""
     command = [sys.executable, "-m", "app.cli", *args]
     try:
         done = subprocess.run(
             command,
+            input=stdin,
             cwd=PROJECT_ROOT,
             env=_env(database_url),
             capture_output=True,

@@ -4,8 +4,6 @@ JavaScript), and an analyst searches, opens a cell and goes back in time."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import scratch_database
-from tests.e2e_support import PROJECT_ROOT, _env, chromium, migrate_and_seed, serve
+from tests.e2e_support import chromium, migrate_and_seed, run_cli, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -28,13 +26,8 @@ def base_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     workdir = tmp_path_factory.mktemp(f"flows-{backend}")
     with scratch_database(backend, workdir) as url:
         migrate_and_seed(url)
-        created = subprocess.run(
-            [sys.executable, "-m", "app.cli", "users", "create", "--email", EMAIL, "--name", "Edith",
-             "--role", "editor"],
-            input=PASSWORD + "\n", env=_env(url), cwd=PROJECT_ROOT, capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
+        account = ["users", "create", "--email", EMAIL, "--name", "Edith", "--role", "editor"]
+        run_cli(url, *account, stdin=PASSWORD + "\n")
         with serve(url, workdir) as server:
             yield server
 

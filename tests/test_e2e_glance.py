@@ -6,15 +6,13 @@ on a phone), inside the viewport, holding focus, and Escape closes it."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import scratch_database
-from tests.e2e_support import PROJECT_ROOT, _env, chromium, migrate_and_seed, run_cli, serve
+from tests.e2e_support import PROJECT_ROOT, chromium, migrate_and_seed, run_cli, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -30,13 +28,8 @@ def base_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with scratch_database(backend, workdir) as url:
         migrate_and_seed(url)
         run_cli(url, "import", str(YEAR))
-        created = subprocess.run(
-            [sys.executable, "-m", "app.cli", "users", "create", "--email", EMAIL, "--name", "Ada",
-             "--role", "admin"],
-            input=PASSWORD + "\n", env=_env(url), cwd=PROJECT_ROOT, capture_output=True, text=True,
-            timeout=120,
-        )  # fmt: skip
-        assert created.returncode == 0, created.stderr
+        account = ["users", "create", "--email", EMAIL, "--name", "Ada", "--role", "admin"]
+        run_cli(url, *account, stdin=PASSWORD + "\n")
         with serve(url, workdir) as server:
             yield server
 

@@ -5,8 +5,6 @@ console error), and axe-core on the main pages (no serious or critical violation
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import scratch_database
-from tests.e2e_support import PROJECT_ROOT, _env, chromium, migrate_and_seed, serve
+from tests.e2e_support import chromium, migrate_and_seed, run_cli, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -58,9 +56,7 @@ def base_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 PASSWORD + "\n",
             ),
         ):
-            done = subprocess.run([sys.executable, "-m", "app.cli", *args], input=stdin, env=_env(url),
-                                  cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
-            assert done.returncode == 0, done.stderr
+            run_cli(url, *args, stdin=stdin)
         with serve(url, workdir) as server:
             yield server
 

@@ -4,15 +4,13 @@ filled, with what the editor typed kept."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import scratch_database
-from tests.e2e_support import PROJECT_ROOT, _env, chromium, migrate_and_seed, serve
+from tests.e2e_support import chromium, migrate_and_seed, run_cli, serve
 from tests.page_server import FixtureSite, serve_fixture_site
 
 pytestmark = pytest.mark.e2e
@@ -33,10 +31,7 @@ def app_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     with scratch_database(backend, workdir) as url, pytest.MonkeyPatch.context() as env:
         migrate_and_seed(url)
         account = ["users", "create", "--email", EMAIL, "--name", "Fay", "--role", "editor"]
-        done = subprocess.run([sys.executable, "-m", "app.cli", *account], input=PASSWORD + "\n",
-                              env=_env(url), cwd=PROJECT_ROOT, capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
-        assert done.returncode == 0, done.stderr
+        run_cli(url, *account, stdin=PASSWORD + "\n")
         env.setenv("FETCH_ALLOW_LOOPBACK", "true")  # the server's environment is copied from ours
         with serve(url, workdir) as server:
             yield server

@@ -154,8 +154,8 @@ def _scoped(
     return stmt
 
 
-_ORDER = (Position.effective_from, Position.recorded_at, Position.id)
-_CELL = (Position.party_id, Position.issue_id)
+_ORDER = position_runs.ORDER
+_CELL = position_runs.CELL
 
 
 def history_with_runs(
@@ -171,13 +171,7 @@ def history_with_runs(
     Without `rationale` the rows stay narrow (a matrix sorts every position of every cell)."""
     condition = func.coalesce(Position.condition, "")
     columns: list[Any] = [
-        Position.id,
-        Position.party_id,
-        Position.issue_id,
-        Position.stance,
-        Position.condition,
-        Position.effective_from,
-        Position.recorded_at,
+        *position_runs.COLUMNS,
         *([Position.rationale] if rationale else []),
         func.lag(Position.stance).over(partition_by=_CELL, order_by=_ORDER).label("previous"),
         func.lag(condition).over(partition_by=_CELL, order_by=_ORDER).label("previous_condition"),

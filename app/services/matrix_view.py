@@ -204,17 +204,14 @@ def read_across(grid: Matrix) -> ReadAcross:
     accepts or accepts on a condition, "apart" when one accepts while another rejects,
     "unknown" when a row has no stance of its own, else "mixed"."""
     result = ReadAcross()
-    top = [p for p in grid.parties if p.parent_id is None or not _shown(p.parent_id, grid.parties)]
+    shown = {p.id for p in grid.parties}
+    top = [p for p in grid.parties if p.parent_id is None or p.parent_id not in shown]
     for issue in grid.issues:
         result.by_issue[issue.id] = _tally(grid, [(p, issue.id) for p in grid.parties])
         result.agreement[issue.id] = _agreement(grid, top, issue.id)
     for party in grid.parties:
         result.by_party[party.id] = _tally(grid, [(party, i.id) for i in grid.issues])
     return result
-
-
-def _shown(party_id: int, parties: list[Party]) -> bool:
-    return any(p.id == party_id for p in parties)
 
 
 def _tally(grid: Matrix, keys: list[tuple[Party, int]]) -> Tally:

@@ -174,22 +174,24 @@ def refresh(connection: Connection, cells: Iterable[Cell] | None = None) -> int:
     return written
 
 
+CELL = (Position.party_id, Position.issue_id)
+"""A cell's positions: one party on one issue."""
+ORDER = (Position.effective_from, Position.recorded_at, Position.id)
+"""A cell's positions in the order they hold: by effective date, then as recorded."""
+COLUMNS = (
+    Position.id,
+    Position.party_id,
+    Position.issue_id,
+    Position.stance,
+    Position.condition,
+    Position.effective_from,
+    Position.recorded_at,
+)
+"""What runs are worked out from (the stored runs here and the matrix's own query)."""
+
+
 def _positions(connection: Connection, cells: Sequence[Cell] | None) -> list[Any]:
-    stmt = select(
-        Position.id,
-        Position.party_id,
-        Position.issue_id,
-        Position.stance,
-        Position.condition,
-        Position.effective_from,
-        Position.recorded_at,
-    ).order_by(
-        Position.party_id,
-        Position.issue_id,
-        Position.effective_from,
-        Position.recorded_at,
-        Position.id,
-    )
+    stmt = select(*COLUMNS).order_by(*CELL, *ORDER)
     if cells is not None:
         stmt = stmt.where(tuple_(Position.party_id, Position.issue_id).in_(cells))
     return list(connection.execute(stmt))

@@ -236,6 +236,8 @@ class _Scope:
 
     conditions: list[ColumnElement[bool]]
     tagged: bool = False
+    on_quotes: bool = True
+    """Whether a condition reads the quotes themselves (speaker, status, tier; any when untagged)."""
 
     @property
     def said_on(self) -> Any:
@@ -263,7 +265,25 @@ class _Scope:
         assert cursor.said_on is not None and cursor.id is not None  # noqa: S101 - a key cursor
         key = tuple_(self.said_on, self.id) < tuple_(literal(cursor.said_on), literal(cursor.id))
         # The day alone as well: any planner reads it as the index range's end.
-        return _Scope([*self.conditions, self.said_on <= cursor.said_on, key], self.tagged)
+        conditions = [*self.conditions, self.said_on <= cursor.said_on, key]
+        return _Scope(conditions, self.tagged, self.on_quotes)
+
+    def newest_vectors(self, limit: int) -> Any:
+        """PostgreSQL: the newest `limit` quotes in scope as (id, said_on, vector). Along an
+        issue's tags each vector is read by its quote's key as the walk reaches it, so the
+        planner cannot trade the walk for a scan of every quote to join them."""
+        if self.tagged and not self.on_quotes:
+            vector = select(_VECTOR).select_from(Quote).where(Quote.id == QuoteIssue.quote_id)
+            stmt = select(
+                QuoteIssue.quote_id.label("id"),
+                QuoteIssue.said_on.label("said_on"),
+                vector.scalar_subquery().label("vector"),
+            ).where(*self.conditions)
+        else:
+            stmt = self.select(
+                self.id.label("id"), self.said_on.label("said_on"), _VECTOR.label("vector")
+            )
+        return stmt.order_by(*self.newest()).limit(limit).subquery("recent")
 
 
 def _filter_conditions(
@@ -309,7 +329,10 @@ def _filter_conditions(
         conditions.append(day >= filters.date_from)
     if filters.date_to is not None:
         conditions.append(day <= filters.date_to)
-    return _Scope(conditions, tagged), party, issue
+    on_quotes = not tagged or any(
+        value is not None for value in (filters.speaker, filters.status, filters.tier)
+    )
+    return _Scope(conditions, tagged, on_quotes), party, issue
 
 
 def _ranked_page(
@@ -389,12 +412,7 @@ def _newest_matches(
     def score(vector: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.ts_rank_cd(vector, tsq, 1) if match.score is not None else null()
 
-    recent = (
-        scope.select(scope.id.label("id"), scope.said_on.label("said_on"), _VECTOR.label("vector"))
-        .order_by(*scope.newest())
-        .limit(SCAN_FIRST)
-        .subquery("recent")
-    )
+    recent = scope.newest_vectors(SCAN_FIRST)
     first = (
         select(recent.c.id, recent.c.said_on, score(recent.c.vector).label("score"))
         .where(matching(recent.c.vector))

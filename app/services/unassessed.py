@@ -145,4 +145,5 @@ def _counted(
     )
     if created_before is not None:
         stmt = stmt.where(Quote.created_at < created_before)
-    return {(party_id, issue_id): count for party_id, issue_id, count in session.execute(stmt)}
+    counted = session.execute(stmt)
+    return {(p, i): count for p, i, count in counted if p is not None}  # copies are never null

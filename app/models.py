@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Enum,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -226,12 +227,27 @@ class QuoteIssue(Base):
         ForeignKey("quotes.id", ondelete="CASCADE"), primary_key=True
     )
     issue_id: Mapped[int] = mapped_column(
-        ForeignKey("issues.id", ondelete="RESTRICT"), primary_key=True, index=True
+        ForeignKey("issues.id", ondelete="RESTRICT"), primary_key=True
     )
     stance: Mapped[Stance] = mapped_column(_enum(Stance, "stance"))
+    # Copies of the quote's, written by triggers (migration 5e1d7a0c3b92) whatever writes: read
+    # them in queries (a cell's quotes are one index range), never set them.
+    party_id: Mapped[int | None] = mapped_column(
+        Integer, server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+    said_on: Mapped[date | None] = mapped_column(
+        Date, server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
 
     quote: Mapped[Quote] = relationship(back_populates="issue_tags", lazy="raise_on_sql")
     issue: Mapped[Issue] = relationship(lazy="raise_on_sql")
+
+    __table_args__ = (
+        # Newest first within: a cell (issue, party), an issue's stance, an issue.
+        Index("ix_quote_issues_cell", "issue_id", "party_id", "said_on", "quote_id"),
+        Index("ix_quote_issues_stance", "issue_id", "stance", "said_on", "quote_id"),
+        Index("ix_quote_issues_issue_said_on", "issue_id", "said_on", "quote_id"),
+    )
 
 
 class Quote(Base):

@@ -15,7 +15,7 @@ function request()
   if math.random() < 0.3 then table.insert(query, "stance=" .. stances[math.random(1, 4)]) end
   if math.random() < 0.4 then table.insert(query, "q=" .. words[math.random(1, #words)]) end
   if math.random() < 0.2 then
-    table.insert(query, "date_from=" .. (2022 + math.random(0, 3)) .. "-01-01")
+    table.insert(query, "from=" .. (2022 + math.random(0, 3)) .. "-01-01")
   end
   return wrk.format("GET", "/api/v1/quotes?" .. table.concat(query, "&"))
 end

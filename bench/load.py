@@ -304,7 +304,13 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=50_000)
     parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
     parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated workload scripts to run (matrix, cell, search, api); default all",
+    )
     args = parser.parse_args()
+    chosen = {f"{name.strip()}.lua" for name in args.only.split(",") if name.strip()}
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
     if args.regenerate or not exists(LARGE_DB):
@@ -326,6 +332,8 @@ def main() -> None:
         server(serve, {"DATABASE_URL": url_for(LARGE_DB)}, "/healthz", app_log) as base,
     ):
         for name, script, connections, script_args in WORKLOADS:
+            if chosen and script not in chosen:
+                continue
             words = [w for a in script_args for w in (VOCABULARY if a == "words" else [a])]
             before = wrk(yard + "/", 32, args.duration)[0]
             since = app_log.stat().st_size

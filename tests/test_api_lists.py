@@ -120,3 +120,57 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
         "changes",
     ):
         assert f"/api/v1/{path}" in paths
+
+
+def _follow(client: TestClient, params: dict[str, str | int]) -> list[dict[str, object]]:
+    """Every page from the first by the `next` links; checks each page's own fields."""
+    body = client.get("/api/v1/quotes", params=params).json()
+    pages = [body]
+    while body["next"] is not None:
+        assert body["has_next"] and body["next_after"] in body["next"]
+        assert "page=" not in body["next"].replace("page_size=", "")
+        body = client.get(body["next"]).json()
+        assert body["page"] is None and body["page_size"] == params["page_size"]
+        pages.append(body)
+    assert not pages[-1]["has_next"] and pages[-1]["next_after"] is None
+    return [item for page in pages for item in page["items"]]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"party": "ua"},
+        {"issue": "crimea-recognition"},
+        {"issue": "ceasefire", "party": "ua", "stance": "accepts"},
+        {"issue": "ceasefire", "from": "2025-04-01", "to": "2025-04-22"},
+        {"stance": "accepts"},
+        {"q": "ceasefire", "sort": "date"},
+        {"q": "ceasefire"},  # best match first: the cursor counts into the ranked part
+    ],
+)
+def test_quotes_api_next_links_walk_the_same_list_as_pages(
+    client: TestClient, seeded: Session, filters: dict[str, str]
+) -> None:
+    by_cursor = _follow(client, {**filters, "page_size": 2})
+    by_page = client.get("/api/v1/quotes", params={**filters, "page_size": 100}).json()["items"]
+    assert by_cursor, filters
+    assert [q["id"] for q in by_cursor] == [q["id"] for q in by_page]
+    if filters.get("sort") == "date" or "q" not in filters:
+        keys = [(q["said_on"], q["id"]) for q in by_cursor]
+        assert keys == sorted(keys, reverse=True)
+    if "issue" in filters:
+        assert all(filters["issue"] in {t["issue"] for t in q["issues"]} for q in by_cursor)
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/quotes?after=not-a-cursor", "after"),
+        ("/api/v1/quotes?after=cjk5OTk5", "after"),  # "r99999": past the ranked part
+        ("/api/v1/quotes?after=ZDIwMjUtMDQtMjA6MQ&page=2", "after"),  # a cursor and a page
+    ],
+)
+def test_a_bad_cursor_is_a_400(client: TestClient, seeded: Session, url: str, field: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400 and response.json()["field"] == field

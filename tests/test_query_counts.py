@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.models import Stance
+from app.models import QuoteStatus, Stance
 from app.services import matrix, position_runs
 from tests import builders as b
 from tests.conftest import StatementCounter
@@ -69,26 +69,52 @@ def test_matrix_runs_a_fixed_number_of_queries(
     assert count_statements.count == small_count
 
 
-def test_cell_page_query_count_does_not_grow_with_evidence(
-    client: TestClient, session: Session, count_statements: StatementCounter
+CELL_VIEWS = [
+    ("/cells/qc/qci?as_of=2025-12-31", {}),
+    ("/cells/qc/qci?as_of=2025-12-31", {"HX-Request": "true"}),  # the htmx fragment
+    ("/api/v1/cells/qc/qci?as_of=2025-12-31", {}),
+]
+
+
+def _grow_cell(session: Session, party: Any, issue: Any, steps: range) -> None:
+    """More positions of the cell, each citing a new quote answered by a denial, and more quotes
+    of the cell that no position cites (with their own sources)."""
+    for step in steps:
+        stance = STANCES[step % 4]
+        cited = b.quote(session, party, issue, stance, said_on=START + timedelta(days=step))
+        b.quote(
+            session, party, issue, stance, said_on=START + timedelta(days=step),
+            status=QuoteStatus.DENIED, responds_to=cited,
+        )  # fmt: skip
+        b.position(
+            session, party, issue, stance, START + timedelta(days=step), evidence=[cited],
+            condition="if so" if stance == Stance.CONDITIONAL else None,
+        )  # fmt: skip
+        for extra in range(3):
+            b.quote(session, party, issue, said_on=START + timedelta(days=step, hours=extra))
+
+
+@pytest.mark.parametrize(("url", "headers"), CELL_VIEWS)
+def test_cell_views_run_few_statements_whatever_the_evidence(
+    client: TestClient,
+    session: Session,
+    count_statements: StatementCounter,
+    url: str,
+    headers: dict[str, str],
 ) -> None:
     party, issue = b.party(session, "qc"), b.issue(session, "qci")
     b.position(session, party, issue, Stance.ACCEPTS, START)
+    position_runs.ensure_fresh(session)
     count_statements.statements.clear()
-    client.get("/cells/qc/qci?as_of=2025-12-31")
+    assert client.get(url, headers=headers).status_code == 200
     few = count_statements.count
-    for step in range(1, 15):
-        b.position(
-            session,
-            party,
-            issue,
-            STANCES[step % 4],
-            START + timedelta(days=step),
-            condition="if so" if STANCES[step % 4] == Stance.CONDITIONAL else None,
-        )
+    _grow_cell(session, party, issue, range(1, 15))
+    position_runs.ensure_fresh(session)
     count_statements.statements.clear()
-    client.get("/cells/qc/qci?as_of=2025-12-31")
-    assert count_statements.count == few
+    assert client.get(url, headers=headers).status_code == 200
+    # The version, parties, the issue, the run in force, the positions with their evidence's
+    # ids, the newest quotes' ids, and the quotes shown (with their tags and responses).
+    assert count_statements.count == few <= 10, count_statements.statements
 
 
 def plan_of(session: Session, backend: str, stmt: Any) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from sqlalchemy import event, make_url, text
 from app import db, migrate
 from app.config import get_settings
 from app.main import create_app
+from app.services import evidence, position_runs, search
 from tests.conftest import require_postgres
 
 QUOTES = 200_000
@@ -55,10 +56,12 @@ GENERATE = [
                (1 + n % {PARTIES}) * 10 + n % 3, 1 + n % {PARTIES}, 1 + n % 2000,
                CASE WHEN n % 3 = 0 THEN 'reported' ELSE 'confirmed' END
         FROM generate_series(1, {QUOTES}) AS n""",
-    f"""INSERT INTO quote_issues (quote_id, issue_id, stance)
-        SELECT n, 1 + (n * 7) % {ISSUES},
-               (ARRAY['accepts', 'conditional', 'ambiguous', 'rejects'])[1 + n % 4]
-        FROM generate_series(1, {QUOTES}) AS n""",
+    # The copies of each quote's party and day its triggers would write (they are off here).
+    f"""INSERT INTO quote_issues (quote_id, issue_id, stance, party_id, said_on)
+        SELECT q.id, 1 + (q.id / {PARTIES} * 7) % {ISSUES},
+               (ARRAY['accepts', 'conditional', 'ambiguous', 'rejects'])[1 + q.id % 4],
+               q.party_id, q.said_on
+        FROM quotes AS q""",
     f"""INSERT INTO positions (id, party_id, issue_id, stance, condition, effective_from,
                                rationale)
         SELECT n, 1 + (n / 8) / {ISSUES} % {PARTIES}, 1 + (n / 8) % {ISSUES},
@@ -81,14 +84,33 @@ REQUESTS = [
     "/quotes?q=grain+corridor+envoy",
     "/quotes?q=ceasefire+-nato&party=party-3",
     "/quotes?q=-ceasefire",
-    "/cells/party-7/issue-12?as_of=2024-06-01",
-    "/cells/party-2/issue-40?as_of=2023-01-15",
     "/api/v1/quotes?party=party-3&issue=issue-5&stance=accepts",
+    "/api/v1/quotes?party=party-3&issue=issue-5&stance=accepts&from=2023-01-01&to=2023-06-30",
     "/api/v1/quotes?issue=issue-9&page=20&page_size=50",
+    "/api/v1/quotes?issue=issue-9&stance=rejects&page_size=100",
     "/api/v1/quotes?q=sanctions&party=party-3&page_size=50",
     "/api/v1/quotes?q=zzyzx&issue=issue-2",
-    "/api/v1/quotes?stance=rejects&date_from=2024-01-01&page=7",
+    "/api/v1/quotes?q=ceasefire&issue=issue-2&party=party-4",
+    "/api/v1/quotes?stance=rejects&from=2024-01-01&page=7",
+    # Keyset pages, deep in the list: an index range from the cursor on.
+    f"/api/v1/quotes?after={search.Cursor(date(2023, 3, 1), 60_000).encode()}",
+    f"/api/v1/quotes?party=party-3&after={search.Cursor(date(2022, 6, 1), 10).encode()}",
+    f"/api/v1/quotes?issue=issue-9&party=party-2&stance=accepts"
+    f"&after={search.Cursor(date(2024, 1, 1), 150_000).encode()}",
+    f"/api/v1/quotes?q=ceasefire&after={search.Cursor(ranked=100).encode()}",
+    f"/api/v1/quotes?q=ceasefire+kyiv&after={search.Cursor(date(2023, 1, 1), 1).encode()}",
 ]
+
+CELL_REQUESTS = [
+    ("/cells/party-7/issue-12?as_of=2024-06-01", {}),
+    ("/cells/party-2/issue-40?as_of=2023-01-15", {"HX-Request": "true"}),  # its fragment
+    ("/api/v1/cells/party-11/issue-3?as_of=2025-01-01", {}),
+    ("/api/v1/cells/party-30/issue-1", {}),
+]
+CELL_ROWS_TOUCHED = 400
+"""What one plan node of a cell's page may read of the quotes or their tags: the cell shows the
+newest 20 of its ~170 quotes and may count them all (its party has ~6,700, of which a walk by
+party and day reads 40 for every quote of the issue it finds)."""
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +128,16 @@ def large_database() -> Iterator[str]:
             ready = db.make_engine(url)
             with ready.connect() as check:
                 built = check.execute(text("SELECT count(*) FROM quotes")).scalar_one()
+                # Made before the tags carried their quote's day and reached every cell: again.
+                uncopied, cells = check.execute(
+                    text(
+                        "SELECT count(*) FILTER (WHERE said_on IS NULL),"
+                        " count(DISTINCT (party_id, issue_id)) FROM quote_issues"
+                    )
+                ).one()
+                runs = check.execute(text("SELECT count(*) FROM position_runs")).scalar_one()
             ready.dispose()
-            if built != QUOTES:
+            if built != QUOTES or uncopied or cells != PARTIES * ISSUES or not runs:
                 conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         if not conn.execute(
             text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
@@ -118,6 +148,7 @@ def large_database() -> Iterator[str]:
             with engine.begin() as build:
                 for statement in GENERATE:
                     build.execute(text(statement))
+                position_runs.refresh(build)  # as `peacetalks db refresh-runs` does after COPY
             with engine.connect() as vacuum:
                 vacuum.execution_options(isolation_level="AUTOCOMMIT").execute(
                     text("VACUUM ANALYZE")
@@ -127,11 +158,13 @@ def large_database() -> Iterator[str]:
     yield url
 
 
-def _quote_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    if plan.get("Relation Name") == "quotes":
+def _quote_nodes(
+    plan: dict[str, Any], tables: tuple[str, ...] = ("quotes",)
+) -> Iterator[dict[str, Any]]:
+    if plan.get("Relation Name") in tables:
         yield plan
     for child in plan.get("Plans", []):
-        yield from _quote_nodes(child)
+        yield from _quote_nodes(child, tables)
 
 
 def _rows_touched(node: dict[str, Any]) -> float:
@@ -141,25 +174,25 @@ def _rows_touched(node: dict[str, Any]) -> float:
     return float((kept + removed) * loops)
 
 
-@pytest.mark.parametrize("path", REQUESTS)
-def test_no_web_request_scans_the_quotes_table(
-    large_database: str, path: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", large_database)
+def _explained(
+    url: str, path: str, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each statement on quotes or their tags that the request ran, with its analysed plan."""
+    monkeypatch.setenv("DATABASE_URL", url)
     caches = (get_settings, db.get_web_engine, db.get_web_reading_engine)
     for cached in caches:
         cached.cache_clear()
     statements: list[tuple[str, Any]] = []
 
     def remember(_c: object, _cur: object, statement: str, parameters: Any, *_a: object) -> None:
-        if "quotes" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if "quote" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             statements.append((statement, parameters))
 
     engine = db.get_web_engine()
     event.listen(engine, "before_cursor_execute", remember)
     try:
         with TestClient(create_app()) as client:
-            assert client.get(path).status_code == 200
+            assert client.get(path, headers=headers).status_code == 200
         assert statements, path
         with engine.connect() as conn:
             for statement, parameters in statements:
@@ -167,11 +200,33 @@ def test_no_web_request_scans_the_quotes_table(
                     "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
                 ).scalar_one()
                 plan = (explained if isinstance(explained, list) else json.loads(explained))[0]
-                for node in _quote_nodes(plan["Plan"]):
-                    assert node["Node Type"] != "Seq Scan", (path, statement)
-                    assert _rows_touched(node) <= MOST_ROWS_TOUCHED, (path, statement, node)
+                yield statement, plan["Plan"]
     finally:
         event.remove(engine, "before_cursor_execute", remember)
         engine.dispose()
         for cached in caches:
             cached.cache_clear()
+
+
+@pytest.mark.parametrize("path", REQUESTS)
+def test_no_web_request_scans_the_quotes_table(
+    large_database: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for statement, plan in _explained(large_database, path, {}, monkeypatch):
+        for node in _quote_nodes(plan):
+            assert node["Node Type"] != "Seq Scan", (path, statement)
+            assert _rows_touched(node) <= MOST_ROWS_TOUCHED, (path, statement, node)
+
+
+@pytest.mark.parametrize(("path", "headers"), CELL_REQUESTS)
+def test_a_cells_views_read_index_ranges_bounded_by_the_cell(
+    large_database: str, path: str, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = 0
+    for statement, plan in _explained(large_database, path, headers, monkeypatch):
+        for node in _quote_nodes(plan, ("quotes", "quote_issues")):
+            assert node["Node Type"] != "Seq Scan", (path, statement)
+            assert _rows_touched(node) <= CELL_ROWS_TOUCHED, (path, statement, node)
+        if statement.split("FROM")[0].strip() == "SELECT quote_issues.quote_id":  # the newest
+            shown += int(plan["Actual Rows"])
+    assert shown == evidence.CELL_QUOTE_LIMIT, path  # the cell has quotes: the range was read

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
-from app.models import Party, QuoteKind, QuoteStatus, Source, Speaker, Stance
+from app.models import Party, Quote, QuoteKind, QuoteStatus, Source, Speaker, Stance
 from app.services import catalog, quotes, search, speakers
 from app.templating import highlight
 from tests import builders as b
@@ -371,6 +371,23 @@ def test_only_the_newest_matches_are_ranked_and_older_ones_follow_newest_first(
     pages = [window_of_three(n, 2) for n in (1, 2, 3)]
     assert [q.id for p in pages for q in p.quotes] == [q.id for q in whole.quotes]
     assert [p.has_next for p in pages] == [True, True, False]
+    # By cursors: into the ranked part by a count, past it after the last quote shown (a key).
+    walked, cursor, cursors = [], None, []
+    for _ in range(5):
+        found = search.search_quotes(
+            session, filters=truce, page_size=2, rank_window=3, after=cursor
+        )
+        walked += [q.id for q in found.quotes]
+        cursor = found.next_after
+        if cursor is None:
+            break
+        cursors.append(cursor)
+    assert walked == [q.id for q in whole.quotes]
+    assert cursors == [
+        search.Cursor(ranked=2),
+        search.Cursor(said_on=date(2025, 1, 2), id=long_old),
+    ]
+    assert search.Cursor.decode(cursors[1].encode()) == cursors[1]
 
 
 def _index_is_consistent(session: Session) -> None:
@@ -454,3 +471,42 @@ def test_search_page_marks_every_spelling_and_orders_by_choice(
     api = client.get("/api/v1/quotes", params={"q": "Zelensky", "sort": "date"})
     days = [item["said_on"] for item in api.json()["items"]]
     assert days and days == sorted(days, reverse=True)
+
+
+def _tag_copies(session: Session, quote_id: int) -> set[tuple[int, int | None, date | None]]:
+    rows = session.execute(
+        sql("SELECT issue_id, party_id, said_on FROM quote_issues WHERE quote_id = :q"),
+        {"q": quote_id},
+    )
+    return {
+        (issue, party, day if isinstance(day, date) or day is None else date.fromisoformat(day))
+        for issue, party, day in rows
+    }
+
+
+def test_a_quotes_tags_carry_its_party_and_day_whatever_writes(session: Session) -> None:
+    ua, ru = b.party(session, "s-copy-ua"), b.party(session, "s-copy-ru")
+    first, second = b.issue(session, "s-copy-1"), b.issue(session, "s-copy-2")
+    quote = session.get_one(
+        Quote,
+        _said(
+            session, ua, "Copied along", said_on=date(2025, 2, 1), tags=[(first, Stance.ACCEPTS)]
+        ),
+    )
+    assert _tag_copies(session, quote.id) == {(first.id, ua.id, date(2025, 2, 1))}
+    # A tag added by SQL by hand takes the quote's values too.
+    session.execute(
+        sql("INSERT INTO quote_issues (quote_id, issue_id, stance) VALUES (:q, :i, 'rejects')"),
+        {"q": quote.id, "i": second.id},
+    )
+    quote.said_on, quote.party_id = date(2025, 3, 9), ru.id
+    session.flush()
+    assert _tag_copies(session, quote.id) == {
+        (first.id, ru.id, date(2025, 3, 9)),
+        (second.id, ru.id, date(2025, 3, 9)),
+    }
+    # The filters that read the copies find it where it now is, and no longer where it was.
+    moved = search.QuoteFilters(issue="s-copy-2", party="s-copy-ru", date_from=date(2025, 3, 1))
+    assert [q.id for q in search.search_quotes(session, filters=moved).quotes] == [quote.id]
+    before = search.QuoteFilters(issue="s-copy-1", party="s-copy-ua")
+    assert search.search_quotes(session, filters=before).quotes == []

@@ -6,6 +6,7 @@ import os
 import resource
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -410,22 +411,58 @@ def sources_api(
     return Page(items=[source_out(s) for s in rows], page=number, page_size=size, has_next=has_next)
 
 
-@router.get("/quotes", response_model=Page[QuoteOut], responses=Errors, summary="Search quotes")
+class QuotePageOut(BaseModel):
+    """One page of quotes: the items, whether another page follows, and where it starts:
+    `next_after` (pass it as `after`) and `next` (this query with it; null on the last page).
+    `page` is the page number asked for, null for a page asked by `after`."""
+
+    items: list[QuoteOut]
+    page: int | None
+    page_size: int
+    has_next: bool
+    next_after: str | None = None
+    next: str | None = None
+
+
+@router.get("/quotes", response_model=QuotePageOut, responses=Errors, summary="Search quotes")
 def quotes_api(
+    request: Request,
     session: SessionDep,
     query: QuoteQueryDep,
     page: Param = None,
     page_size: Param = None,
-) -> Page[QuoteOut]:
-    """Quotes best match (or newest) first, with the same filters and order as the /quotes page."""
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Opaque cursor from the previous page's `next_after`: the page after"
+            " it, read from an index however deep (`page` stops at 400).",
+        ),
+    ] = None,
+) -> QuotePageOut:
+    """Quotes best match (or newest) first, with the same filters and order as the /quotes page;
+    page by `after` (follow `next`) or by `page`."""
+    if after is not None and page is not None:
+        raise InvalidParameter("after", "give after or page, not both.")
     number, size = _paging(page, page_size)
-    filters = query.filters
-    results = search.search_quotes(session, filters=filters, page=number, page_size=size)
-    return Page(
+    cursor = search.Cursor.decode(after) if after is not None else None
+    results = search.search_quotes(
+        session, filters=query.filters, page=number, page_size=size, after=cursor
+    )
+    token = results.next_after.encode() if results.next_after is not None else None
+    following = None
+    if token is not None:
+        params = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("page", "after")
+        ]
+        following = f"{request.url.path}?{urlencode([*params, ('after', token)])}"
+    return QuotePageOut(
         items=[quote_out(x) for x in results.quotes],
-        page=number,
+        page=None if cursor is not None else number,
         page_size=size,
         has_next=results.has_next,
+        next_after=token,
+        next=following,
     )
 
 

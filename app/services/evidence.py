@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Source, Stance
 from app.services import catalog
-from app.services.errors import InvalidParameter
+from app.services.errors import InvalidParameter, NotFound
 from app.services.matrix import (
     CONFIRMED,
     DENIED,
@@ -36,22 +38,24 @@ CELL_QUOTE_LIMIT = 20
 
 
 def quote_loading() -> list[Any]:
-    # Everything a quote's citation shows, in a fixed number of queries whatever the count.
+    # Everything a quote's citation shows, in three statements whatever the count: the quotes
+    # with their speaker, party, source and the quote they answer (joined), their tags, their
+    # responses.
     return [
-        selectinload(Quote.speaker),
-        selectinload(Quote.party),
-        selectinload(Quote.source),
-        selectinload(Quote.issue_tags).selectinload(QuoteIssue.issue),
-        selectinload(Quote.confirms_or_denies).selectinload(Quote.source),
-        selectinload(Quote.confirms_or_denies).selectinload(Quote.speaker),
-        selectinload(Quote.responses).selectinload(Quote.speaker),
-        selectinload(Quote.responses).selectinload(Quote.party),
+        joinedload(Quote.speaker),
+        joinedload(Quote.party),
+        joinedload(Quote.source),
+        selectinload(Quote.issue_tags).joinedload(QuoteIssue.issue),
+        joinedload(Quote.confirms_or_denies).options(
+            joinedload(Quote.source), joinedload(Quote.speaker)
+        ),
+        selectinload(Quote.responses).options(joinedload(Quote.speaker), joinedload(Quote.party)),
     ]
 
 
 def citation_loading() -> list[Any]:
     """A quote with everything a printed citation shows, its responses' sources included."""
-    return [*quote_loading(), selectinload(Quote.responses).selectinload(Quote.source)]
+    return [*quote_loading(), selectinload(Quote.responses).joinedload(Quote.source)]
 
 
 def position_history(
@@ -128,6 +132,51 @@ class CellDetail:
         return list(reversed(runs_of(self.history)))
 
 
+def cell_quote_ids(
+    session: Session, *, party: Party, issue: Issue, as_of: date, limit: int = CELL_QUOTE_LIMIT
+) -> list[int]:
+    """The newest quotes of a party tagged with an issue, said on or before `as_of`: one range of
+    the tags' cell index (issue, party, day), however many quotes the party has."""
+    stmt = (
+        select(QuoteIssue.quote_id)
+        .where(
+            QuoteIssue.issue_id == issue.id,
+            QuoteIssue.party_id == party.id,
+            QuoteIssue.said_on <= as_of,
+        )
+        .order_by(QuoteIssue.said_on.desc(), QuoteIssue.quote_id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def _cell_history(
+    session: Session, *, party: Party, issue: Issue, as_of: date, known_on: date | None
+) -> tuple[list[Position], dict[int, list[int]]]:
+    """A cell's positions in force on or before `as_of` (newest first) with who recorded them,
+    and the ids of the quotes each cites: one statement (party and issue are already loaded)."""
+    stmt = (
+        select(Position, PositionEvidence.quote_id)
+        .outerjoin(PositionEvidence, PositionEvidence.position_id == Position.id)
+        .where(
+            Position.party_id == party.id,
+            Position.issue_id == issue.id,
+            Position.effective_from <= as_of,
+        )
+        .order_by(Position.effective_from.desc(), Position.recorded_at.desc(), Position.id.desc())
+        .options(joinedload(Position.recorded_by))
+    )
+    if known_on is not None:
+        stmt = stmt.where(Position.recorded_at < known_before(known_on))
+    history: dict[int, Position] = {}
+    cited: dict[int, list[int]] = {}
+    for position, quote_id in session.execute(stmt):
+        history.setdefault(position.id, position)
+        if quote_id is not None:
+            cited.setdefault(position.id, []).append(quote_id)
+    return list(history.values()), cited
+
+
 def cell_detail(
     session: Session,
     *,
@@ -137,10 +186,16 @@ def cell_detail(
     known_on: date | None = None,
     stale_after_days: int = 60,
 ) -> CellDetail:
-    """Everything the cell page shows, or NotFound for an unknown party or issue."""
-    party = catalog.get_party(session, slug=party_slug)
-    issue = catalog.get_issue(session, slug=issue_slug)
+    """Everything the cell page shows, or NotFound for an unknown party or issue.
+
+    A fixed number of statements whatever the cell holds, each bounded by the cell: the parties,
+    the issue, the stored run in force, the positions with their evidence's ids, the newest
+    quotes' ids (an index range), and every quote shown loaded once."""
     parties = catalog.list_parties(session)
+    party = next((p for p in parties if p.slug == party_slug), None)
+    if party is None:
+        raise NotFound("party", party_slug)
+    issue = catalog.get_issue(session, slug=issue_slug)
     cells = current_cells(
         session,
         as_of=as_of,
@@ -152,7 +207,25 @@ def cell_detail(
     )
     cell = cells.get((party.id, issue.id))
     by_id = {p.id: p for p in parties}
-    history = position_history(session, as_of=as_of, known_on=known_on, party=party, issue=issue)
+    history, cited = _cell_history(
+        session, party=party, issue=issue, as_of=as_of, known_on=known_on
+    )
+    recent = cell_quote_ids(session, party=party, issue=issue, as_of=as_of)
+    wanted = set(recent).union(*cited.values())
+    loaded = (
+        {
+            q.id: q
+            for q in session.scalars(
+                select(Quote).where(Quote.id.in_(sorted(wanted))).options(*quote_loading())
+            )
+        }
+        if wanted
+        else {}
+    )
+    newest = attrgetter("said_on", "id")
+    for position in history:
+        evidence = sorted((loaded[i] for i in cited.get(position.id, ())), key=newest, reverse=True)
+        set_committed_value(position, "evidence", evidence)
     return CellDetail(
         members=[(by_id[pid], stance) for pid, stance in cell.members] if cell else [],
         party=party,
@@ -161,9 +234,7 @@ def cell_detail(
         known_on=known_on,
         cell=cell,
         history=history,
-        quotes=recent_quotes(
-            session, as_of=as_of, party=party, issue=issue, limit=CELL_QUOTE_LIMIT
-        ),
+        quotes=[loaded[i] for i in recent],
         timeline=build_timeline(history, parties=[party], as_of=as_of),
     )
 

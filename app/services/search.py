@@ -34,6 +34,8 @@ of a million quotes). `sort=date` (or a search without words) orders every match
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 from dataclasses import dataclass
 from datetime import date
@@ -52,6 +54,7 @@ from sqlalchemy import (
     null,
     select,
     text,
+    tuple_,
     union_all,
 )
 from sqlalchemy.orm import Session, selectinload
@@ -105,6 +108,38 @@ class QuoteFilters:
     sort: QuoteSort = QuoteSort.RELEVANCE
 
 
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a page of results starts: right after the quote (`said_on`, `id`) in newest-first
+    order (a range of an index, however deep), or `ranked` results into the best-match-first
+    part (which holds at most RANK_WINDOW). Opaque to clients: `encode()` and `decode()`."""
+
+    said_on: date | None = None
+    id: int | None = None
+    ranked: int | None = None
+
+    def encode(self) -> str:
+        """The cursor as a short URL-safe token."""
+        plain = f"r{self.ranked}" if self.ranked is not None else f"d{self.said_on}:{self.id}"
+        return base64.urlsafe_b64encode(plain.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, *, field: str = "after") -> Cursor:
+        """A cursor from its token; InvalidParameter for anything `encode()` did not make."""
+        try:
+            plain = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            if plain.startswith("r"):
+                ranked = int(plain[1:])
+                if 0 < ranked <= RANK_WINDOW:
+                    return cls(ranked=ranked)
+            elif plain.startswith("d"):
+                day, _, number = plain[1:].partition(":")
+                return cls(said_on=date.fromisoformat(day), id=int(number))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            pass
+        raise InvalidParameter(field, "is not a cursor this API gave (use the next link).")
+
+
 @dataclass(slots=True)
 class QuotePage:
     """One page of results, with what is needed to link the next and previous pages."""
@@ -119,6 +154,8 @@ class QuotePage:
     ranked_all: bool = True
     """False when more quotes matched than the rank window: only the newest were ranked."""
     rank_window: int = 0
+    next_after: Cursor | None = None
+    """Where the next page starts (None on the last page)."""
 
 
 RANK_WINDOW = 200
@@ -191,28 +228,95 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
     return _TextMatch(hits=hits, score=hits.c.score if scored else None, higher_is_better=False)
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The quotes the filters allow, and what a newest-first walk over them reads: the quotes by
+    day, or, with an issue chosen, that issue's tags, whose copies of the quote's party and day
+    put issue, party or stance and day in one index (a range, not every quote filtered)."""
+
+    conditions: list[ColumnElement[bool]]
+    tagged: bool = False
+    on_quotes: bool = True
+    """Whether a condition reads the quotes themselves (speaker, status, tier; any when untagged)."""
+
+    @property
+    def said_on(self) -> Any:
+        """The day the walk orders by."""
+        return QuoteIssue.said_on if self.tagged else Quote.said_on
+
+    @property
+    def id(self) -> Any:
+        """The quote id the walk orders by (after the day)."""
+        return QuoteIssue.quote_id if self.tagged else Quote.id
+
+    def newest(self) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        """Newest first (then the higher id)."""
+        return self.said_on.desc(), self.id.desc()
+
+    def select(self, *columns: Any) -> Select[Any]:
+        """These columns of the quotes in scope."""
+        stmt = select(*columns)
+        if self.tagged:
+            stmt = stmt.select_from(QuoteIssue).join(Quote, Quote.id == QuoteIssue.quote_id)
+        return stmt.where(*self.conditions)
+
+    def after(self, cursor: Cursor) -> _Scope:
+        """Only the quotes after the cursor's in newest-first order."""
+        assert cursor.said_on is not None and cursor.id is not None  # noqa: S101 - a key cursor
+        key = tuple_(self.said_on, self.id) < tuple_(literal(cursor.said_on), literal(cursor.id))
+        # The day alone as well: any planner reads it as the index range's end.
+        conditions = [*self.conditions, self.said_on <= cursor.said_on, key]
+        return _Scope(conditions, self.tagged, self.on_quotes)
+
+    def newest_vectors(self, limit: int) -> Any:
+        """PostgreSQL: the newest `limit` quotes in scope as (id, said_on, vector). Along an
+        issue's tags each vector is read by its quote's key as the walk reaches it, so the
+        planner cannot trade the walk for a scan of every quote to join them."""
+        if self.tagged and not self.on_quotes:
+            vector = select(_VECTOR).select_from(Quote).where(Quote.id == QuoteIssue.quote_id)
+            stmt = select(
+                QuoteIssue.quote_id.label("id"),
+                QuoteIssue.said_on.label("said_on"),
+                vector.scalar_subquery().label("vector"),
+            ).where(*self.conditions)
+        else:
+            stmt = self.select(
+                self.id.label("id"), self.said_on.label("said_on"), _VECTOR.label("vector")
+            )
+        return stmt.order_by(*self.newest()).limit(limit).subquery("recent")
+
+
 def _filter_conditions(
     session: Session, filters: QuoteFilters
-) -> tuple[list[ColumnElement[bool]], Party | None, Issue | None]:
-    """The conditions of every filter but the text; unknown party, issue or speaker is a 400."""
+) -> tuple[_Scope, Party | None, Issue | None]:
+    """The scope of every filter but the text; unknown party, issue or speaker is a 400."""
     conditions: list[ColumnElement[bool]] = []
     party = issue = None
     if filters.party:
         party = catalog.find_party(session, slug=filters.party)
         if party is None:
             raise InvalidParameter("party", f"there is no party '{filters.party[:60]}'.")
-        conditions.append(Quote.party_id == party.id)
     if filters.issue:
         issue = catalog.find_issue(session, slug=filters.issue)
         if issue is None:
             raise InvalidParameter("issue", f"there is no issue '{filters.issue[:60]}'.")
-    if issue is not None or filters.stance is not None:
-        tag = select(QuoteIssue.quote_id).where(QuoteIssue.quote_id == Quote.id)
-        if issue is not None:
-            tag = tag.where(QuoteIssue.issue_id == issue.id)
+    tagged = issue is not None
+    day = QuoteIssue.said_on if tagged else Quote.said_on
+    if issue is not None:
+        # One tag per quote and issue: walking the issue's tags lists each quote once.
+        conditions.append(QuoteIssue.issue_id == issue.id)
+        if party is not None:
+            conditions.append(QuoteIssue.party_id == party.id)
         if filters.stance is not None:
-            tag = tag.where(QuoteIssue.stance == filters.stance)
-        conditions.append(exists(tag))
+            conditions.append(QuoteIssue.stance == filters.stance)
+    else:
+        if party is not None:
+            conditions.append(Quote.party_id == party.id)
+        if filters.stance is not None:
+            tag = select(QuoteIssue.quote_id).where(
+                QuoteIssue.quote_id == Quote.id, QuoteIssue.stance == filters.stance
+            )
+            conditions.append(exists(tag))
     if filters.speaker is not None:
         if session.get(Speaker, filters.speaker) is None:
             raise InvalidParameter("speaker", "there is no such speaker.")
@@ -222,14 +326,17 @@ def _filter_conditions(
     if filters.tier is not None:
         conditions.append(Quote.source_id.in_(select(Source.id).where(Source.tier == filters.tier)))
     if filters.date_from is not None:
-        conditions.append(Quote.said_on >= filters.date_from)
+        conditions.append(day >= filters.date_from)
     if filters.date_to is not None:
-        conditions.append(Quote.said_on <= filters.date_to)
-    return conditions, party, issue
+        conditions.append(day <= filters.date_to)
+    on_quotes = not tagged or any(
+        value is not None for value in (filters.speaker, filters.status, filters.tier)
+    )
+    return _Scope(conditions, tagged, on_quotes), party, issue
 
 
 def _ranked_page(
-    conditions: list[ColumnElement[bool]],
+    scope: _Scope,
     match: _TextMatch,
     score: ColumnElement[Any],
     offset: int,
@@ -244,8 +351,8 @@ def _ranked_page(
     """
     newest = (Quote.said_on.desc(), Quote.id.desc())
     ranked = (
-        match.narrow(select(Quote.id, score.label("score")).where(*conditions))
-        .order_by(*newest)
+        match.narrow(scope.select(Quote.id, score.label("score")))
+        .order_by(*scope.newest())
         .limit(window)
         .cte("ranked")
     )
@@ -255,9 +362,9 @@ def _ranked_page(
     older_needed = offset + limit - window
     if older_needed > 0:
         older = (
-            match.narrow(select(Quote.id).where(*conditions))
+            match.narrow(scope.select(Quote.id))
             .where(Quote.id.not_in(select(ranked.c.id)))
-            .order_by(*newest)
+            .order_by(*scope.newest())
             .limit(older_needed)
             .subquery("older")
         )
@@ -281,7 +388,7 @@ before the text index is asked for every match instead."""
 
 def _newest_matches(
     session: Session,
-    conditions: list[ColumnElement[bool]],
+    scope: _Scope,
     match: _TextMatch,
     needed: int,
     enough: int,
@@ -297,7 +404,6 @@ def _newest_matches(
     the whole table.
     """
     tsq = match.tsq if match.tsq is not None else literal("")
-    newest = (Quote.said_on.desc(), Quote.id.desc())
 
     def matching(vector: ColumnElement[Any]) -> ColumnElement[bool]:
         hit = vector.op("@@", is_comparison=True)(tsq)
@@ -306,13 +412,7 @@ def _newest_matches(
     def score(vector: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.ts_rank_cd(vector, tsq, 1) if match.score is not None else null()
 
-    recent = (
-        select(Quote.id, Quote.said_on, _VECTOR.label("vector"))
-        .where(*conditions)
-        .order_by(*newest)
-        .limit(SCAN_FIRST)
-        .subquery("recent")
-    )
+    recent = scope.newest_vectors(SCAN_FIRST)
     first = (
         select(recent.c.id, recent.c.said_on, score(recent.c.vector).label("score"))
         .where(matching(recent.c.vector))
@@ -327,8 +427,8 @@ def _newest_matches(
         # the order and limit out, so the planner lists the matches by the text index.
         found = select(func.count()).select_from(first).scalar_subquery()
         hits = (
-            select(Quote.id, Quote.said_on)
-            .where(matching(_VECTOR), *conditions, found < enough)
+            scope.select(Quote.id, Quote.said_on)
+            .where(matching(_VECTOR), found < enough)
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )
@@ -355,7 +455,7 @@ def _newest_matches(
 
 def _newest_first_page(
     session: Session,
-    conditions: list[ColumnElement[bool]],
+    scope: _Scope,
     match: _TextMatch,
     offset: int,
     limit: int,
@@ -365,7 +465,7 @@ def _newest_first_page(
     older ones after them newest first; whether every match was ranked, and how many were.
     When matches are sparse among the newest quotes, only those found there are ranked."""
     found, complete = _newest_matches(
-        session, conditions, match, max(window, offset + limit), enough=offset + limit
+        session, scope, match, max(window, offset + limit), enough=offset + limit
     )
     ranked = sorted(found[:window], key=lambda r: (-r[2], -r[1].toordinal(), -r[0]))
     ids = [row[0] for row in [*ranked, *found[window:]][offset : offset + limit]]
@@ -384,46 +484,61 @@ def search_quotes(
     page: int = 1,
     page_size: int = PAGE_SIZE,
     rank_window: int = RANK_WINDOW,
+    after: Cursor | None = None,
 ) -> QuotePage:
-    """Quotes matching the filters, best match (or newest) first; an unknown filter value is a 400."""
+    """Quotes matching the filters, best match (or newest) first, from a page number or from a
+    cursor (`after`, the page's `next_after`); an unknown filter value is a 400."""
     if page < 1 or page > MAX_PAGE:
         raise InvalidParameter("page", f"must be between 1 and {MAX_PAGE}.")
     parsed = parse(filters.q)
-    conditions, party, issue = _filter_conditions(session, filters)
+    scope, party, issue = _filter_conditions(session, filters)
+    offset = (page - 1) * page_size
+    keyed = after is not None and after.ranked is None
+    if after is not None and after.ranked is not None:
+        offset = after.ranked
+    elif after is not None:
+        # Past the ranked part every order is newest first: the rest is an index range.
+        scope, offset = scope.after(after), 0
     by_relevance = bool(parsed.clauses) and filters.sort == QuoteSort.RELEVANCE
-    match = _text_match(session, parsed, scored=by_relevance)
-    offset, limit = (page - 1) * page_size, page_size + 1
-    ranked_all = True
+    match = _text_match(session, parsed, scored=by_relevance and not keyed)
+    limit = page_size + 1
+    ranked_all, ranked = True, 0
     if match is not None and match.tsq is not None:
-        window = rank_window if by_relevance else 0
-        rows, ranked_all, ranked = _newest_first_page(
-            session, conditions, match, offset, limit, window
-        )
+        window = rank_window if by_relevance and not keyed else 0
+        rows, ranked_all, ranked = _newest_first_page(session, scope, match, offset, limit, window)
         rank_window = ranked or rank_window
     elif match is not None and match.score is not None:
         found = session.execute(
-            _ranked_page(conditions, match, match.score, offset, limit, rank_window).options(
+            _ranked_page(scope, match, match.score, offset, limit, rank_window).options(
                 *quote_loading()
             )
         ).all()
         rows = [quote for quote, _ in found]
-        ranked_all = not found or found[0][1] < rank_window
+        ranked = found[0][1] if found else 0
+        ranked_all = not found or ranked < rank_window
     else:
-        stmt = select(Quote).where(*conditions)
+        stmt = scope.select(Quote)
         if match is not None:
             stmt = match.narrow(stmt)
-        stmt = stmt.order_by(Quote.said_on.desc(), Quote.id.desc()).offset(offset).limit(limit)
+        stmt = stmt.order_by(*scope.newest()).offset(offset).limit(limit)
         rows = list(session.scalars(stmt.options(*quote_loading())))
+    shown = rows[:page_size]
+    next_after = None
+    if len(rows) > page_size:
+        end = offset + page_size
+        last = shown[-1]
+        next_after = Cursor(ranked=end) if end <= ranked else Cursor(last.said_on, last.id)
     return QuotePage(
-        quotes=rows[:page_size],
+        quotes=shown,
         page=page,
         has_next=len(rows) > page_size,
         terms=parsed.terms,
         party=party,
         issue=issue,
-        by_relevance=by_relevance,
+        by_relevance=by_relevance and not keyed,
         ranked_all=ranked_all,
         rank_window=rank_window,
+        next_after=next_after,
     )
 
 

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import distinct, func, select, tuple_
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import Quote, QuoteIssue, QuoteStatus
@@ -131,16 +131,19 @@ def counts(
 def _counted(
     session: Session, *, as_of: date, created_before: datetime | None, pairs: list[Pair]
 ) -> dict[Pair, int]:
+    # Read along the tags' cell index (issue, party, day): each cell's range, not its party's
+    # every quote; one tag per quote and issue, so counting tags counts quotes.
     stmt = (
-        select(Quote.party_id, QuoteIssue.issue_id, func.count(distinct(Quote.id)))
-        .join(QuoteIssue, QuoteIssue.quote_id == Quote.id)
+        select(QuoteIssue.party_id, QuoteIssue.issue_id, func.count())
+        .join(Quote, Quote.id == QuoteIssue.quote_id)
         .where(
-            Quote.said_on <= as_of,
+            QuoteIssue.said_on <= as_of,
             Quote.status != QuoteStatus.RETRACTED,
-            tuple_(Quote.party_id, QuoteIssue.issue_id).in_(pairs),
+            tuple_(QuoteIssue.party_id, QuoteIssue.issue_id).in_(pairs),
         )
-        .group_by(Quote.party_id, QuoteIssue.issue_id)
+        .group_by(QuoteIssue.party_id, QuoteIssue.issue_id)
     )
     if created_before is not None:
         stmt = stmt.where(Quote.created_at < created_before)
-    return {(party_id, issue_id): count for party_id, issue_id, count in session.execute(stmt)}
+    counted = session.execute(stmt)
+    return {(p, i): count for p, i, count in counted if p is not None}  # copies are never null

@@ -203,3 +203,29 @@ def test_the_whole_quote_form_is_filled_and_saved_from_the_keyboard(
         ("nato-membership", "rejects"),
     }
     assert not [key for key in keys.pressed if "click" in key]
+
+
+def test_the_error_summary_takes_focus_once_and_lets_the_editor_fix_the_fields(
+    app_url: str,
+) -> None:
+    with chromium() as browser:
+        context = browser.new_context(base_url=app_url, locale="en-US")
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        keys = Keys(page)
+        _log_in(keys)
+        page.goto("/quotes/new")
+        keys.tab_to("text", most=40)
+        keys.type("Saved with nothing else filled in.")
+        keys.tab_to("language", most=14)
+        keys.press("Enter")  # in a one-line field, Enter saves (the form's first button)
+        summary = page.locator("#error-summary")
+        expect(summary).to_be_visible()
+        expect(summary).to_be_focused()
+        # Fixing the fields: typing in "Find a speaker" swaps the speaker list, and focus
+        # stays where the editor types.
+        keys.tab_to("speaker_q", most=40)
+        keys.type("er")
+        expect(page.locator("#speaker_id option")).to_have_count(3)
+        assert keys.focused() == "speaker_q"
+        context.close()

@@ -77,6 +77,11 @@ def test_an_editor_adds_and_removes_aliases_and_the_audit_log_and_search_follow(
     page = parse(client.get(f"/speakers/{world.ua_speaker.id}").text)
     shown = page.find_all("p", lambda e: e.has_class("speaker-aliases"))
     assert shown and shown[0].text() == "Also written: Andriy Sybiha, Sybiga."
+    listed = parse(client.get("/manage/speakers").text)
+    row = next(
+        e for e in listed.find_all("tr") if e.attrs.get("id") == f"speaker-{world.ua_speaker.id}"
+    )
+    assert "also Andriy Sybiha, Sybiga" in row.text()
 
     removed = _edit(client, world.ua_speaker, "Andriy Sybiha")
     assert removed.status_code == 303  # type: ignore[attr-defined]

@@ -175,7 +175,11 @@ def test_merging_makes_the_merged_name_and_its_aliases_aliases_of_the_one_kept(
         ]
     )
     session.flush()
+    moved = b.quote(session, world.ru, None, text="Words of the twin on the talks.")
+    moved.speaker_id = twin.id
+    session.flush()
     with TestClient(app) as admin:
+        assert len(_found(admin, "Peskoff")) == 1
         make_user(session, "admin@example.org", role=Role.ADMIN)
         admin_login(admin, "admin@example.org")
         token = csrf_token(admin, f"/manage/speakers/{twin.id}/merge")
@@ -185,6 +189,10 @@ def test_merging_makes_the_merged_name_and_its_aliases_aliases_of_the_one_kept(
             follow_redirects=False,
         )
         assert done.status_code == 303
+        # The quote moved is found by the merged name and aliases, now the kept speaker's.
+        for words in ("Peskoff", "Peskow", "Peskov"):
+            found = _found(admin, words)
+            assert len(found) == 1 and "Dmitry Peskov" in found[0], words
     session.expire_all()
     kept = session.scalars(
         select(SpeakerAlias.name).where(SpeakerAlias.speaker_id == world.ru_speaker.id)

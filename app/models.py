@@ -178,9 +178,26 @@ class Speaker(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     party: Mapped[Party] = relationship(lazy="raise_on_sql")
+    aliases: Mapped[list[SpeakerAlias]] = relationship(
+        order_by="SpeakerAlias.name", viewonly=True, lazy="raise_on_sql"
+    )
+    """Read only: app.services.speakers writes the rows (and audits them)."""
 
     __table_args__ = (UniqueConstraint("party_id", "name"),)
     __mapper_args__ = {"version_id_col": version}
+
+
+class SpeakerAlias(Base):
+    """Another writing of a speaker's name (a transliteration, a spelling the press uses):
+    searched like the name, and a new speaker of that name is questioned."""
+
+    __tablename__ = "speaker_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    speaker_id: Mapped[int] = mapped_column(ForeignKey("speakers.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("speaker_id", "name"),)
 
 
 class SpeakerRole(Base):

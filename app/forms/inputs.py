@@ -44,6 +44,7 @@ from app.forms.fields import (
     checkbox,
     condition_problem,
     day_in_range,
+    hidden_character_problem,
     parse_form,
     text_field,
     whole_number,
@@ -54,6 +55,8 @@ from app.services.errors import ValidationFailed
 # --- The quote form --------------------------------------------------------------------------
 
 __all__ = [
+    "MAX_ALIASES",
+    "alias_lines",
     "IssueForm",
     "NewIssueForm",
     "NewThemeForm",
@@ -338,12 +341,34 @@ class NewIssueForm(IssueForm):
     sort_order: OptionalSortOrder = None  # type: ignore[assignment]
 
 
+MAX_ALIASES = 20
+"""Aliases a speaker can have: the spellings the press uses, not every typo."""
+
+
+def alias_lines(value: object) -> list[str]:
+    """The aliases field, one a line: spaces tidied, blank lines and repeats dropped; a
+    ValueError (the message shown) for a name too long, hidden characters or too many."""
+    text = value if isinstance(value, str) else ""
+    names = list(dict.fromkeys(" ".join(line.split()) for line in text.splitlines()))
+    names = [name for name in names if name]
+    for name in names:
+        problem = hidden_character_problem(name, directional=False)
+        if problem:
+            raise ValueError(problem)
+        if len(name) > MAX_NAME:
+            raise ValueError(f"Keep each alias to at most {MAX_NAME} characters.")
+    if len(names) > MAX_ALIASES:
+        raise ValueError(f"Give at most {MAX_ALIASES} aliases.")
+    return names
+
+
 class SpeakerForm(BaseModel):
     """Add or edit a speaker."""
 
     name: Name
     role: Annotated[str, text_field(MAX_NAME)] = ""
     party: Slug
+    aliases: Annotated[list[str], BeforeValidator(alias_lines)] = []
 
 
 class SourceForm(BaseModel):

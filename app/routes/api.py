@@ -205,6 +205,8 @@ class SpeakerOut(BaseModel):
     name: str
     role: str
     party: str
+    aliases: list[str]
+    """Other writings of the name (searched like it), by name."""
 
 
 class SourceOut(BaseModel):
@@ -235,6 +237,8 @@ class QuoteOut(BaseModel):
     said_on: date
     published_on: date | None
     speaker: str | None
+    speaker_role: str | None
+    """The role the speaker held when it was said (their dated role then), not their latest."""
     party: str
     source: SourceOut
     language: str
@@ -314,6 +318,7 @@ def quote_out(quote: Quote) -> QuoteOut:
         said_on=quote.said_on,
         published_on=quote.published_on,
         speaker=quote.speaker.name if quote.speaker else None,
+        speaker_role=(quote.role_then or None) if quote.speaker else None,
         party=quote.party.slug,
         source=source_out(quote.source),
         language=quote.language,
@@ -349,8 +354,14 @@ def issue_out(issue: Issue) -> IssueDetailOut:
 
 
 def speaker_out(speaker: Speaker) -> SpeakerOut:
-    """A speaker with their party's slug."""
-    return SpeakerOut(id=speaker.id, name=speaker.name, role=speaker.role, party=speaker.party.slug)
+    """A speaker with their party's slug and aliases (both loaded)."""
+    return SpeakerOut(
+        id=speaker.id,
+        name=speaker.name,
+        role=speaker.role,
+        party=speaker.party.slug,
+        aliases=[alias.name for alias in speaker.aliases],
+    )
 
 
 def position_out(position: Position) -> PositionOut:

@@ -28,7 +28,7 @@ from app.forms import (
 )
 from app.models import Quote, QuoteKind, Speaker, Stance
 from app.security import EditorDep, Flash, remember_choices, remembered_choices
-from app.services import catalog, quotes, source_meta
+from app.services import catalog, quote_lookups, quotes, source_meta
 from app.services.errors import EditConflict, PageNotFetched, QuoteIsCited, ValidationFailed
 from app.templating import format_day, redirect_after_post, render, stance_label
 
@@ -59,9 +59,9 @@ def _form_context(
     party = catalog.find_party(session, slug=values.get("party", "")) if asked else None
     near = errors.get("text", "").startswith("A quote like this")
     return {
-        "near_quotes": quotes.near_duplicates(session, values, quote=quote) if near else [],
+        "near_quotes": quote_lookups.near_duplicates(session, values, quote=quote) if near else [],
         "speaker_suggestions": (
-            quotes.speaker_suggestions(session, values, party=party) if asked else []
+            quote_lookups.speaker_suggestions(session, values, party=party) if asked else []
         ),
         "mode": mode,
         "quote": quote,
@@ -80,8 +80,8 @@ def _form_context(
         "status_options": options(QUOTE_STATUS_LABELS),
         "source_kind_options": options(SOURCE_KIND_LABELS),
         "source_tier_options": options(SOURCE_TIER_LABELS),
-        "speaker_options": quotes.speaker_choices(session),
-        "quote_options": quotes.quote_choices(
+        "speaker_options": quote_lookups.speaker_choices(session),
+        "quote_options": quote_lookups.quote_choices(
             session,
             include_id=whole_number(confirms.strip(), digits=11),
             exclude_id=quote.id if quote else None,
@@ -277,7 +277,9 @@ def speaker_options(
     """The speaker list's options for the party chosen and the letters typed (the chosen one
     kept), swapped into the speaker select as the editor types."""
     chosen = whole_number(speaker_id.strip(), digits=11)
-    options = quotes.speaker_choices(session, party_slug=party, q=speaker_q, include_id=chosen)
+    options = quote_lookups.speaker_choices(
+        session, party_slug=party, q=speaker_q, include_id=chosen
+    )
     if speaker_q.strip() and len(options) == 1:
         speaker_id = str(options[0][0])  # the one speaker the letters name is chosen
     context = {"speaker_options": options, "values": {"speaker_id": speaker_id}}

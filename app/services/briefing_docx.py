@@ -227,8 +227,8 @@ def _quote(doc: DocxDocument, briefing: Briefing, quote: Quote) -> Paragraph:
     paragraph = doc.add_paragraph(style="Quote")
     paragraph.add_run(text)
     who = quote.speaker.name if quote.speaker else f"{quote.party.name} (no named speaker)"
-    if quote.speaker and quote.speaker.role:
-        who += f", {quote.speaker.role}"
+    if quote.speaker and quote.role_then:  # the role held when it was said, as in the PDF
+        who += f", {quote.role_then}"
     paragraph.add_run(
         f" — {who} · {format_day(quote.said_on)} · {quote.status.value} [{briefing.cite(quote)}]"
     )

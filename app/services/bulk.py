@@ -29,6 +29,7 @@ from app.models import (
     QuoteIssue,
     Source,
     Speaker,
+    SpeakerAlias,
     Stance,
     Theme,
 )
@@ -332,8 +333,10 @@ class Loader:
             self.added["issues"] += 1
 
     def speakers_from(self, rows: Iterable[tuple[Where, SpeakerRow]]) -> None:
-        """Add the speakers not yet stored (the first row naming one gives its role)."""
+        """Add the speakers not yet stored (the first row naming one gives its role and
+        aliases; the aliases are in each speaker's audit entry)."""
         values: list[dict[str, Any]] = []
+        aliases: list[list[str]] = []
         for where, row in rows:
             party_id = self._party(row.party, where)
             if (party_id, row.name) in self.speakers:
@@ -345,10 +348,18 @@ class Loader:
                     "created_at": self.now,
                 }
             )  # fmt: skip
+            aliases.append(list(dict.fromkeys(row.aliases)))
+        alias_rows: list[dict[str, Any]] = []
         for start in range(0, len(values), CHUNK):
             chunk = values[start : start + CHUNK]
-            for given, new_id in zip(chunk, self._insert(Speaker, chunk), strict=True):
+            named = aliases[start : start + CHUNK]
+            extras = [{"aliases": sorted(names)} if names else {} for names in named]
+            new_ids = self._insert(Speaker, chunk, extras)
+            for given, new_id, names in zip(chunk, new_ids, named, strict=True):
                 self.speakers[(given["party_id"], given["name"])] = new_id
+                alias_rows.extend({"speaker_id": new_id, "name": name} for name in names)
+        for start in range(0, len(alias_rows), CHUNK):
+            self.session.execute(insert(SpeakerAlias), alias_rows[start : start + CHUNK])
         self.added["speakers"] += len(values)
 
     def sources_from(self, rows: Iterable[tuple[Where, SourceRow]]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.forms import DocumentInput, PointInput
 from app.models import Document, PartyRole, PointRelation, Round, RoundDocument, Source, User
-from app.services import catalog, documents, quotes
+from app.services import catalog, documents, quote_lookups
 from app.services.documents import PointDraft
 from app.services.errors import ValidationFailed
 
@@ -127,7 +127,7 @@ def page_context(session: Session, *, slug: str) -> dict[str, Any]:
         "rounds": rounds,
         "reactions": documents.reactions(session, document=document),
         "point_options": documents.point_choices(session, document=document),
-        "quote_options": quotes.quote_choices(session),
+        "quote_options": quote_lookups.quote_choices(session),
         "reaction_values": {},
         "reaction_errors": {},
         "edit_errors": {},

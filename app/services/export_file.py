@@ -48,7 +48,9 @@ def export_document(session: Session) -> dict[str, Any]:
     slug = {p.id: p.slug for p in parties}
     issues = list(session.scalars(select(Issue).order_by(Issue.sort_order, Issue.id)))
     issue_slug = {i.id: i.slug for i in issues}
-    speakers = list(session.scalars(select(Speaker).order_by(Speaker.id)))
+    speakers = list(
+        session.scalars(select(Speaker).order_by(Speaker.id).options(selectinload(Speaker.aliases)))
+    )
     speaker_name = {s.id: s.name for s in speakers}
     sources = list(session.scalars(select(Source).order_by(Source.id)))
     source_url = {s.id: s.url for s in sources}
@@ -83,7 +85,9 @@ def export_document(session: Session) -> dict[str, Any]:
             for i in issues
         ],
         "speakers": [
-            {"name": s.name, "role": s.role, "party": slug[s.party_id]} for s in speakers
+            {"name": s.name, "role": s.role, "party": slug[s.party_id],
+             "aliases": [a.name for a in s.aliases]}
+            for s in speakers
         ],
         "sources": [
             {"url": s.url, "title": s.title, "outlet": s.outlet, "published_on": _day(s.published_on),

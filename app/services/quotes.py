@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from difflib import SequenceMatcher
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -16,7 +14,6 @@ from app.forms import (
     MAX_QUOTE_LENGTH,
     SOURCE_TIER_LABELS,
     QuoteInput,
-    checkbox,
     parse_day_leniently,
     parse_quote_form,
     whole_number,
@@ -39,6 +36,7 @@ from app.models import (
 from app.services import audit, catalog, positions, speakers
 from app.services.errors import NotFound, QuoteIsCited, ValidationFailed
 from app.services.evidence import quote_loading
+from app.services.quote_lookups import near_duplicates, speaker_suggestions
 
 
 def find_quote(
@@ -122,8 +120,6 @@ def create_quote(
 # ---------------------------------------------------------------------------------------------
 # Editor forms: add, edit, delete and retract quotes (their input model lives in app.forms).
 
-CHOICE_LIMIT = 200
-
 
 def parse_quote_input(
     session: Session, data: Mapping[str, str], *, quote: Quote | None = None
@@ -203,74 +199,6 @@ def _record_rules(
     return errors
 
 
-_QUOTE_MARKS = re.compile(r"[\"'“”„‟‘’‚‛«»‹›`´]")
-_NUMBER = re.compile(r"[0-9]+")
-NEAR_DUPLICATE_RATIO = 0.9
-NEAR_DUPLICATE_CANDIDATES = 300
-
-
-def normalise_text(text: str) -> str:
-    """A quote's text as compared for "already recorded": case, quotation marks, whitespace and
-    the punctuation at its ends do not matter."""
-    return " ".join(_QUOTE_MARKS.sub("", text.casefold()).split()).strip(" .,;:!?…-—–")
-
-
-def near_duplicates(
-    session: Session, data: Mapping[str, str], *, quote: Quote | None = None
-) -> list[Quote]:
-    """Recorded quotes (of the same speaker, or from the same source) whose text nearly
-    matches the one typed, newest first; none once the editor ticked "Save anyway"."""
-    wanted = normalise_text(data.get("text") or "")
-    if len(wanted) < 12 or checkbox(data.get("save_anyway")):
-        return []
-    same = []
-    speaker_id = whole_number((data.get("speaker_id") or "").strip(), digits=11)
-    if speaker_id is not None:
-        same.append(Quote.speaker_id == speaker_id)
-    url = (data.get("source_url") or "").strip()
-    source = catalog.find_source(session, url=url) if url else None
-    if source is not None:
-        same.append(Quote.source_id == source.id)
-    if not same:
-        return []
-    stmt = select(Quote).where(or_(*same)).order_by(Quote.said_on.desc(), Quote.id.desc())
-    if quote is not None:
-        stmt = stmt.where(Quote.id != quote.id)
-    loading = (selectinload(Quote.speaker), selectinload(Quote.source))
-    candidates = session.scalars(stmt.limit(NEAR_DUPLICATE_CANDIDATES).options(*loading))
-    return [q for q in candidates if _alike(normalise_text(q.text), wanted)]
-
-
-def _alike(recorded: str, typed: str) -> bool:
-    if recorded == typed:
-        return True
-    if _NUMBER.findall(recorded) != _NUMBER.findall(typed):
-        return False  # "800,000 troops" and "600,000 troops" are two statements
-    shorter, longer = sorted((recorded, typed), key=len)
-    if len(shorter) >= 40 and shorter in longer:
-        return True
-    return SequenceMatcher(None, recorded, typed).ratio() >= NEAR_DUPLICATE_RATIO
-
-
-def speaker_suggestions(
-    session: Session, data: Mapping[str, str], *, party: Party | None
-) -> list[Speaker]:
-    """The existing speakers a typed new speaker's name is close to (case, accents,
-    transliteration, a letter or two), unless the editor confirmed a new speaker; a speaker of
-    exactly that name is no question (they are the one meant)."""
-    name = (data.get("new_speaker_name") or "").strip()
-    if (
-        not name
-        or (data.get("speaker_id") or "").strip()
-        or checkbox(data.get("new_speaker_confirmed"))
-    ):
-        return []
-    close = speakers.similar_speakers(session, name=name, party=party)
-    if any(speaker.name == name for speaker in close):
-        return []
-    return close
-
-
 NEW_SOURCE_FIELDS = ("source_title", "source_outlet", "source_kind", "source_tier")
 """What a quote form must give for a source URL the app does not know yet."""
 
@@ -295,52 +223,6 @@ def get_quote(session: Session, *, quote_id: int) -> Quote:
     if quote is None:
         raise NotFound("quote", quote_id)
     return quote
-
-
-def speaker_choices(
-    session: Session, *, party_slug: str = "", q: str = "", include_id: int | None = None
-) -> list[tuple[int, str]]:
-    """Speakers as (id, "Name — role (Party)"), by party then name: all of them, or those of
-    the party named whose name contains `q` once folded (case, accents, transliteration);
-    `include_id` (the one chosen) is always listed."""
-    stmt = (
-        select(Speaker.id, Speaker.name, Speaker.role, Party.name)
-        .join(Party, Speaker.party_id == Party.id)
-        .order_by(Party.sort_order, Party.name, Speaker.name)
-    )
-    if party_slug:
-        stmt = stmt.where(Party.slug == party_slug)
-    wanted = speakers.fold_name(q)
-    return [
-        (sid, f"{name} — {role} ({party})" if role else f"{name} ({party})")
-        for sid, name, role, party in session.execute(stmt)
-        if sid == include_id or wanted in speakers.fold_name(name)
-    ]
-
-
-def quote_choices(
-    session: Session, *, include_id: int | None = None, exclude_id: int | None = None
-) -> list[tuple[int, str]]:
-    """Recent quotes as (id, "#id date Party: text…") for "Confirms or denies", newest first."""
-    stmt = (
-        select(Quote.id, Quote.said_on, Quote.text, Party.short_name)
-        .join(Party, Quote.party_id == Party.id)
-        .order_by(Quote.said_on.desc(), Quote.id.desc())
-        .limit(CHOICE_LIMIT)
-    )
-    rows = list(session.execute(stmt))
-    if include_id is not None and all(row[0] != include_id for row in rows):
-        rows += list(session.execute(stmt.where(Quote.id == include_id).limit(1)))
-    return [
-        (qid, f"#{qid} {said_on.isoformat()} {party}: {_shorten(text, 80)}")
-        for qid, said_on, text, party in rows
-        if qid != exclude_id
-    ]
-
-
-def _shorten(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def citing_positions(session: Session, *, quote: Quote) -> list[Position]:
@@ -488,7 +370,8 @@ def status_for(kind: QuoteKind, tier: SourceTier) -> QuoteStatus:
 def default_rationale(quote: Quote, *, speaker: Speaker | None, source: Source) -> str:
     """The sentence a position recorded from a quote gives as its rationale when the editor
     writes none: who said it, when, and where ("… said so on 20 Apr 2025 (Reuters, on-record).")."""
-    who = f"{speaker.name} ({speaker.role})" if speaker and speaker.role else None
+    role = (quote.speaker_role or speaker.role) if speaker else ""  # the role held then
+    who = f"{speaker.name} ({role})" if speaker and role else None
     who = who or (speaker.name if speaker else "An unattributed text")
     verb = {
         QuoteKind.DIRECT: "said so",

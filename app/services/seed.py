@@ -25,6 +25,7 @@ from pydantic import (
 from sqlalchemy.orm import Session
 
 from app.forms import (
+    MAX_ALIASES,
     MAX_CONDITION,
     MAX_EVIDENCE,
     MAX_NAME,
@@ -152,6 +153,7 @@ class SpeakerRow(_Row):
     name: Name
     role: Annotated[str, text_field(MAX_NAME)] = ""
     party: Slug
+    aliases: Annotated[list[Name], Field(max_length=MAX_ALIASES)] = []
 
 
 class SourceRow(_Row):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
-from app.models import Issue, Party, Quote, Speaker, SpeakerRole, Stance, User
+from app.models import Issue, Party, Quote, Speaker, SpeakerAlias, SpeakerRole, Stance, User
 from app.services import audit
 from app.services.catalog import (
     _refuse_if_used,
@@ -33,7 +35,7 @@ def list_speakers(session: Session) -> list[Speaker]:
             select(Speaker)
             .join(Party, Speaker.party_id == Party.id)
             .order_by(Party.sort_order, Party.name, Speaker.name)
-            .options(selectinload(Speaker.party))
+            .options(selectinload(Speaker.party), selectinload(Speaker.aliases))
         )
     )
     return speakers
@@ -49,16 +51,18 @@ def page_speakers(
             .order_by(Speaker.name, Speaker.id)
             .offset((page - 1) * page_size)
             .limit(page_size + 1)
-            .options(selectinload(Speaker.party))
+            .options(selectinload(Speaker.party), selectinload(Speaker.aliases))
         )
     )
     return rows[:page_size], len(rows) > page_size
 
 
 def get_speaker(session: Session, *, speaker_id: int) -> Speaker:
-    """The speaker with this id (party loaded), or NotFound."""
+    """The speaker with this id (party and aliases loaded), or NotFound."""
     speaker = session.scalar(
-        select(Speaker).where(Speaker.id == speaker_id).options(selectinload(Speaker.party))
+        select(Speaker)
+        .where(Speaker.id == speaker_id)
+        .options(selectinload(Speaker.party), selectinload(Speaker.aliases))
     )
     if speaker is None:
         raise NotFound("speaker", speaker_id)
@@ -71,17 +75,32 @@ def _speaker_name_error(
     found = find_speaker(session, party=party, name=name)
     if found is not None and (speaker is None or found.id != speaker.id):
         return f"{party.name} already has a speaker named '{name}'."
+    aliased = _alias_owner(session, party=party, name=name, speaker=speaker)
+    if aliased is not None:
+        return (
+            f"'{name}' is another writing of {aliased.name} ({party.name}): edit that speaker, "
+            "or remove the alias there first."
+        )
     return None
 
 
 def add_speaker(
-    session: Session, *, actor: User | None, party: Party, name: str, role: str
+    session: Session,
+    *,
+    actor: User | None,
+    party: Party,
+    name: str,
+    role: str,
+    aliases: Sequence[str] = (),
 ) -> Speaker:
-    """Add a speaker after checking the name is new for the party."""
-    problem = _speaker_name_error(session, party=party, name=name, speaker=None)
-    if problem:
-        raise ValidationFailed({"name": problem})
-    return create_speaker(session, actor=actor, party=party, name=name, role=role)
+    """Add a speaker (and their aliases) after checking the names are new for the party."""
+    errors = _name_errors(session, party=party, name=name, aliases=aliases, speaker=None)
+    if errors:
+        raise ValidationFailed(errors)
+    speaker = create_speaker(session, actor=actor, party=party, name=name, role=role)
+    if aliases:
+        _write_aliases(session, actor=actor, speaker=speaker, aliases=aliases, before=[])
+    return speaker
 
 
 def update_speaker(
@@ -93,19 +112,114 @@ def update_speaker(
     party: Party,
     name: str,
     role: str,
+    aliases: Sequence[str] | None = None,
 ) -> Speaker:
-    """Edit a speaker's name, role or party."""
+    """Edit a speaker's name, role, party or (given) aliases; the audit entry shows the aliases
+    before and after when they change."""
     check_version(speaker, expected_version)
-    problem = _speaker_name_error(session, party=party, name=name, speaker=speaker)
-    if problem:
-        raise ValidationFailed({"name": problem})
+    errors = _name_errors(session, party=party, name=name, aliases=aliases or (), speaker=speaker)
+    if errors:
+        raise ValidationFailed(errors)
+    old_aliases = list(
+        session.scalars(select(SpeakerAlias.name).where(SpeakerAlias.speaker_id == speaker.id))
+    )
+    new_aliases = old_aliases if aliases is None else list(aliases)
     with versioned_write(session, speaker):
         before = audit.snapshot(speaker)
         speaker.name = name
         speaker.role = role
         speaker.party_id = party.id
-        audit.record(session, actor=actor, action="update", entity=speaker, before=before)
+        if sorted(new_aliases) == sorted(old_aliases):
+            audit.record(session, actor=actor, action="update", entity=speaker, before=before)
+            return speaker
+        # Only the aliases may have changed: the speaker's row is still written, so its
+        # version moves on and a concurrent edit of the same speaker meets a conflict.
+        flag_modified(speaker, "name")
+        _write_aliases(
+            session, actor=actor, speaker=speaker, aliases=new_aliases, before=old_aliases,
+            snapshot=before,
+        )  # fmt: skip
     return speaker
+
+
+# --- Aliases ---------------------------------------------------------------------------------
+
+
+def _alias_owner(
+    session: Session, *, party: Party, name: str, speaker: Speaker | None
+) -> Speaker | None:
+    """The other speaker of `party` that `name` is an alias of (case aside), if any."""
+    stmt = (
+        select(Speaker)
+        .join(SpeakerAlias, SpeakerAlias.speaker_id == Speaker.id)
+        .where(Speaker.party_id == party.id, func.lower(SpeakerAlias.name) == name.lower())
+    )
+    if speaker is not None:
+        stmt = stmt.where(Speaker.id != speaker.id)
+    return session.scalars(stmt.limit(1)).first()
+
+
+def _name_errors(
+    session: Session,
+    *,
+    party: Party,
+    name: str,
+    aliases: Sequence[str],
+    speaker: Speaker | None,
+) -> dict[str, str]:
+    """Every problem with a speaker's name and aliases: each must name nobody else of the party."""
+    errors: dict[str, str] = {}
+    problem = _speaker_name_error(session, party=party, name=name, speaker=speaker)
+    if problem:
+        errors["name"] = problem
+    taken = []
+    for alias in aliases:
+        if alias.casefold() == name.casefold():
+            errors["aliases"] = f"'{alias}' is the speaker's name; an alias is another writing."
+            return errors
+        other = find_speaker(session, party=party, name=alias)
+        if other is not None and (speaker is None or other.id != speaker.id):
+            taken.append(f"'{alias}' is {other.name}'s name")
+            continue
+        owner = _alias_owner(session, party=party, name=alias, speaker=speaker)
+        if owner is not None:
+            taken.append(f"'{alias}' is already an alias of {owner.name}")
+    if taken:
+        errors["aliases"] = f"{'; '.join(taken)} ({party.name}). Remove it here or there."
+    return errors
+
+
+def _write_aliases(
+    session: Session,
+    *,
+    actor: User | None,
+    speaker: Speaker,
+    aliases: Sequence[str],
+    before: list[str],
+    snapshot: dict[str, object] | None = None,
+) -> None:
+    """Make `aliases` the speaker's (adding and removing rows) and audit the change."""
+    wanted = set(aliases)
+    rows = list(session.scalars(select(SpeakerAlias).where(SpeakerAlias.speaker_id == speaker.id)))
+    for row in rows:
+        if row.name not in wanted:
+            session.delete(row)
+    kept = {row.name for row in rows}
+    session.add_all(
+        SpeakerAlias(speaker_id=speaker.id, name=alias) for alias in aliases if alias not in kept
+    )
+    session.flush()
+    current = session.scalars(
+        select(SpeakerAlias)
+        .where(SpeakerAlias.speaker_id == speaker.id)
+        .order_by(SpeakerAlias.name)
+    )
+    set_committed_value(speaker, "aliases", list(current))
+    old = audit.snapshot(speaker) if snapshot is None else snapshot
+    audit.record(
+        session, actor=actor, action="update", entity=speaker,
+        before={**old, "aliases": sorted(before)}, extra={"aliases": sorted(wanted)},
+    )  # fmt: skip
 
 
 def delete_speaker(session: Session, *, actor: User | None, speaker: Speaker) -> None:
@@ -222,19 +336,27 @@ def _distance(a: str, b: str, *, limit: int) -> int:
 
 
 def similar_speakers(session: Session, *, name: str, party: Party | None) -> list[Speaker]:
-    """Speakers (of `party`, when given) whose name is close to `name` once folded: the same
-    but for case, accents or transliteration, or one letter apart (two for long names)."""
+    """Speakers (of `party`, when given) whose name or an alias is close to `name` once folded:
+    the same but for case, accents or transliteration, or one letter apart (two for long
+    names)."""
     wanted = fold_name(name)
     if not wanted:
         return []
     limit = 2 if len(wanted) >= 14 else 1 if len(wanted) >= 6 else 0
-    stmt = select(Speaker).options(selectinload(Speaker.party)).order_by(Speaker.name)
+    stmt = (
+        select(Speaker)
+        .options(selectinload(Speaker.party), selectinload(Speaker.aliases))
+        .order_by(Speaker.name)
+    )
     if party is not None:
         stmt = stmt.where(Speaker.party_id == party.id)
     return [
         speaker
         for speaker in session.scalars(stmt)
-        if _distance(fold_name(speaker.name), wanted, limit=limit) <= limit
+        if any(
+            _distance(fold_name(written), wanted, limit=limit) <= limit
+            for written in [speaker.name, *(alias.name for alias in speaker.aliases)]
+        )
     ]
 
 
@@ -304,7 +426,7 @@ def _roles_of(speaker: Speaker) -> Select[SpeakerRole]:
 
 def merge_speakers(session: Session, *, actor: User | None, keep: Speaker, merged: Speaker) -> int:
     """Fold `merged` into `keep` (one person under two names): its quotes and dated roles move
-    to `keep` and it is deleted, all of it in the audit log; the number of quotes moved.
+    to `keep`, its name and aliases become aliases of `keep`, and it is deleted, all of it in the audit log; the number of quotes moved.
     ValidationFailed when they are the same speaker or speak for different parties."""
     if keep.id == merged.id:
         raise ValidationFailed({"into": "Choose another speaker to merge into."})
@@ -326,13 +448,39 @@ def merge_speakers(session: Session, *, actor: User | None, keep: Speaker, merge
                 session.delete(role)
             else:
                 role.speaker_id = keep.id
+        added = _take_aliases(session, keep=keep, merged=merged)
         gone = audit.snapshot(merged)
         # An update of the speaker kept that names the one merged into it and the quotes moved.
         audit.record(
             session, actor=actor, action="update", entity=keep, before=audit.snapshot(keep),
-            extra={"merged": gone, "quotes_moved": moved},
+            extra={"merged": gone, "quotes_moved": moved, "aliases_added": added},
         )  # fmt: skip
         audit.record(session, actor=actor, action="delete", entity=merged, before=gone)
         session.delete(merged)
         session.flush()
     return len(moved)
+
+
+def _take_aliases(session: Session, *, keep: Speaker, merged: Speaker) -> list[str]:
+    """Give `keep` the name and aliases of `merged` as aliases (those it lacks, case aside);
+    the names added."""
+    known = {keep.name.casefold()}
+    known.update(
+        name.casefold()
+        for name in session.scalars(
+            select(SpeakerAlias.name).where(SpeakerAlias.speaker_id == keep.id)
+        )
+    )
+    added = []
+    for row in session.scalars(select(SpeakerAlias).where(SpeakerAlias.speaker_id == merged.id)):
+        if row.name.casefold() in known:
+            session.delete(row)
+        else:
+            row.speaker_id = keep.id
+            known.add(row.name.casefold())
+            added.append(row.name)
+    if merged.name.casefold() not in known:
+        session.add(SpeakerAlias(speaker_id=keep.id, name=merged.name))
+        added.append(merged.name)
+    session.flush()
+    return sorted(added)

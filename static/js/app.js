@@ -74,7 +74,12 @@
 (function () {
   document.addEventListener("htmx:after:settle", function () {
     var summary = document.querySelector("[data-error-summary]");
-    if (summary && document.activeElement !== summary) { summary.focus(); }
+    // Only a summary the swap just brought: one already on the page (the editor is fixing the
+    // fields, and a speaker search swaps the list) must not pull focus back to it.
+    if (summary && !summary.hasAttribute("data-shown")) {
+      summary.setAttribute("data-shown", "");
+      if (document.activeElement !== summary) { summary.focus(); }
+    }
   });
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
@@ -101,4 +106,41 @@
     var next = document.getElementById(target.getAttribute("data-then-focus"));
     if (next) { next.focus(); }
   });
+})();
+
+// A part of a form swapped by htmx keeps the keyboard where it was: when the control that had
+// focus was replaced ("Fill from URL" swaps the whole form, "Add another issue" its own button),
+// focus goes to the same control in the new content (by id, or a button by name and value), or
+// not back to the top of the page; a control with data-focus-after (a CSS selector) sends focus
+// there once its request has swapped in (the new pair's issue).
+(function () {
+  var was = null;
+  document.addEventListener("htmx:before:swap", function () {
+    var active = document.activeElement;
+    if (!active || active === document.body) { return; }
+    was = {
+      id: active.id,
+      tag: active.tagName.toLowerCase(),
+      name: active.getAttribute("name"),
+      value: active.getAttribute("value"),
+      after: active.getAttribute("data-focus-after"),
+    };
+  });
+  function restore() {
+    var wanted = was;
+    was = null;
+    if (!wanted) { return; }
+    var after = wanted.after ? document.querySelector(wanted.after) : null;
+    if (after) { after.focus(); return; }
+    if (document.activeElement && document.activeElement !== document.body) { return; }
+    var next = wanted.id ? document.getElementById(wanted.id) : null;
+    if (!next && wanted.name) {
+      var selector = wanted.tag + "[name='" + CSS.escape(wanted.name) + "']";
+      if (wanted.value !== null) { selector += "[value='" + CSS.escape(wanted.value) + "']"; }
+      next = document.querySelector(selector);
+    }
+    if (next) { next.focus(); }
+  }
+  // After every swap of the response (out-of-band ones too) has settled.
+  document.addEventListener("htmx:after:settle", function () { window.setTimeout(restore, 0); });
 })();

@@ -24,6 +24,7 @@ def _values(session: Session, speaker: Speaker) -> dict[str, str]:
         "name": speaker.name,
         "role": speaker.role,
         "party": party.slug if party else "",
+        "aliases": "\n".join(alias.name for alias in speaker.aliases),
         "version": str(speaker.version),
     }
 
@@ -37,7 +38,7 @@ def _parse(session: Session, data: Values) -> dict[str, Any]:
         errors.setdefault("party", "Choose a party from the list.")
     if form is None or party is None or errors:
         raise ValidationFailed(errors)
-    return {"name": form.name, "role": form.role, "party": party}
+    return {"name": form.name, "role": form.role, "party": party, "aliases": form.aliases}
 
 
 def _update(session: Session, actor: User, speaker: Speaker, version: int, data: Values) -> None:
@@ -57,7 +58,7 @@ SPEAKERS = Managed[Speaker](
     key=lambda speaker: str(speaker.id),
     title=lambda speaker: speaker.name,
     values=_values,
-    labels=[("name", "Name"), ("role", "Role"), ("party", "Party")],
+    labels=[("name", "Name"), ("role", "Role"), ("party", "Party"), ("aliases", "Aliases")],
     add=lambda session, actor, data: speakers.add_speaker(
         session, actor=actor, **_parse(session, data)
     ),

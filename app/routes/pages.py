@@ -346,7 +346,10 @@ def party_page(
     )
     links = twins.for_party(detail.party.slug, as_of=_given(as_of, detail.as_of))
     texts = documents.party_documents(session, party=detail.party)
-    context = {"detail": detail, "empty": empty, "twins": links, "documents": texts}
+    attended = rounds.party_rounds(session, party=detail.party)
+    context = {
+        "detail": detail, "empty": empty, "twins": links, "documents": texts, "rounds": attended,
+    }  # fmt: skip
     return render(request, "parties/page.html", context)
 
 

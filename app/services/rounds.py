@@ -51,6 +51,17 @@ def find_round(session: Session, *, slug: str) -> Round | None:
     return session.scalar(select(Round).where(Round.slug == slug))
 
 
+def party_rounds(session: Session, *, party: Party) -> list[tuple[Round, str]]:
+    """The rounds a party attended with its delegation there, newest first (one query)."""
+    rows = session.execute(
+        select(Round, RoundParty.delegation)
+        .join(RoundParty, RoundParty.round_id == Round.id)
+        .where(RoundParty.party_id == party.id)
+        .order_by(Round.starts_on.desc(), Round.id.desc())
+    )
+    return [(meeting, delegation) for meeting, delegation in rows]
+
+
 def list_rounds(session: Session) -> list[Round]:
     """Every round, oldest first, with parties, documents and source."""
     return list(

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app.cached_views import cache_state
@@ -241,7 +241,21 @@ class QuoteOut(BaseModel):
     status: str
     confirms_or_denies: int | None
     note: str
+    round: str | None = Field(description="The slug of the round of talks it was said at")
     issues: list[TagOut]
+
+
+class PointRefOut(BaseModel):
+    """The document point a quote is: the document's slug and the point's label as printed."""
+
+    document: str
+    label: str
+
+
+class FoundQuoteOut(QuoteOut):
+    """A quote the search found; `point` says which document's point it is, if it is one."""
+
+    point: PointRefOut | None
 
 
 class PositionOut(BaseModel):
@@ -255,6 +269,7 @@ class PositionOut(BaseModel):
     effective_from: date
     rationale: str
     recorded_at: datetime
+    round: str | None = Field(description="The slug of the round of talks it was taken at")
     evidence: list[int]
 
 
@@ -320,6 +335,7 @@ def quote_out(quote: Quote) -> QuoteOut:
         status=quote.status.value,
         confirms_or_denies=quote.confirms_or_denies_id,
         note=quote.note,
+        round=quote.round.slug if quote.round else None,
         issues=[TagOut(issue=t.issue.slug, stance=t.stance.value) for t in quote.issue_tags],
     )
 
@@ -363,6 +379,7 @@ def position_out(position: Position) -> PositionOut:
         effective_from=position.effective_from,
         rationale=position.rationale,
         recorded_at=position.recorded_at,
+        round=position.round.slug if position.round else None,
         evidence=sorted(q.id for q in position.evidence),
     )
 
@@ -410,19 +427,28 @@ def sources_api(
     return Page(items=[source_out(s) for s in rows], page=number, page_size=size, has_next=has_next)
 
 
-@router.get("/quotes", response_model=Page[QuoteOut], responses=Errors, summary="Search quotes")
+@router.get(
+    "/quotes", response_model=Page[FoundQuoteOut], responses=Errors, summary="Search quotes"
+)
 def quotes_api(
     session: SessionDep,
     query: QuoteQueryDep,
     page: Param = None,
     page_size: Param = None,
-) -> Page[QuoteOut]:
-    """Quotes best match (or newest) first, with the same filters and order as the /quotes page."""
+) -> Page[FoundQuoteOut]:
+    """Quotes best match (or newest) first, with the same filters and order as the /quotes page;
+    a quote that is a document's point names it (`point`)."""
     number, size = _paging(page, page_size)
     filters = query.filters
     results = search.search_quotes(session, filters=filters, page=number, page_size=size)
+
+    def found(quote: Quote) -> FoundQuoteOut:
+        of = results.points.get(quote.id)
+        point = PointRefOut(document=of.document_slug, label=of.label) if of else None
+        return FoundQuoteOut(**quote_out(quote).model_dump(), point=point)
+
     return Page(
-        items=[quote_out(x) for x in results.quotes],
+        items=[found(x) for x in results.quotes],
         page=number,
         page_size=size,
         has_next=results.has_next,

@@ -77,7 +77,8 @@ def round_page(request: Request, session: SessionDep, auth: AuthDep, slug: str) 
     entry = next(
         e for e in rounds.chronology(session, today=date.today()).entries if e[0].id == meeting.id
     )
-    return render(request, "rounds/page.html", {"round": meeting, "entry": entry})
+    said = rounds.said_at(session, meeting=meeting)
+    return render(request, "rounds/page.html", {"round": meeting, "entry": entry, "said": said})
 
 
 class RoundOut(BaseModel):

@@ -41,6 +41,7 @@ def quote_loading() -> list[Any]:
         selectinload(Quote.speaker),
         selectinload(Quote.party),
         selectinload(Quote.source),
+        selectinload(Quote.round),
         selectinload(Quote.issue_tags).selectinload(QuoteIssue.issue),
         selectinload(Quote.confirms_or_denies).selectinload(Quote.source),
         selectinload(Quote.confirms_or_denies).selectinload(Quote.speaker),
@@ -76,6 +77,7 @@ def position_history(
         selectinload(Position.party),
         selectinload(Position.issue),
         selectinload(Position.recorded_by),
+        selectinload(Position.round),
         selectinload(Position.evidence).options(*quote_loading()),
     )
     return list(session.scalars(stmt))
@@ -539,6 +541,7 @@ def list_positions(
         .options(
             selectinload(Position.party),
             selectinload(Position.issue),
+            selectinload(Position.round),
             selectinload(Position.evidence),
         )
     )

@@ -35,7 +35,7 @@ of a million quotes). `sort=date` (or a search without words) orders every match
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -61,6 +61,7 @@ from app.models import (
     Party,
     Quote,
     QuoteIssue,
+    QuoteKind,
     QuoteStatus,
     Source,
     SourceTier,
@@ -77,6 +78,7 @@ from app.services.search_query import (
     parse,
     tsquery,
 )
+from app.services.search_texts import PointOf, points_of
 
 PAGE_SIZE = 25
 MAX_PAGE = 400
@@ -119,6 +121,8 @@ class QuotePage:
     ranked_all: bool = True
     """False when more quotes matched than the rank window: only the newest were ranked."""
     rank_window: int = 0
+    points: dict[int, PointOf] = field(default_factory=dict)
+    """The quotes of the page that are a document's points, by quote id: what they are part of."""
 
 
 RANK_WINDOW = 200
@@ -414,8 +418,10 @@ def search_quotes(
             stmt = match.narrow(stmt)
         stmt = stmt.order_by(Quote.said_on.desc(), Quote.id.desc()).offset(offset).limit(limit)
         rows = list(session.scalars(stmt.options(*quote_loading())))
+    shown = rows[:page_size]
+    provisions = [q.id for q in shown if q.kind == QuoteKind.DOCUMENT_PROVISION]
     return QuotePage(
-        quotes=rows[:page_size],
+        quotes=shown,
         page=page,
         has_next=len(rows) > page_size,
         terms=parsed.terms,
@@ -424,6 +430,7 @@ def search_quotes(
         by_relevance=by_relevance,
         ranked_all=ranked_all,
         rank_window=rank_window,
+        points=points_of(session, quote_ids=provisions),
     )
 
 

@@ -1,5 +1,5 @@
 """CSV downloads of the texts and meetings: documents, their points (tags and lineage) and the
-rounds of talks, and the party page's rounds attended."""
+rounds of talks; the party page's rounds attended and the cell's points of the party's texts."""
 
 from __future__ import annotations
 
@@ -86,3 +86,17 @@ def test_the_party_page_lists_the_rounds_it_attended(client: TestClient, seeded:
     assert "European national security advisors" in attended
     assert "Paris meeting" not in page
     assert "No round attended by this party" in parse(client.get("/parties/ru").text).text()
+
+
+def test_a_cell_lists_the_points_of_the_partys_texts_bearing_on_its_issue(
+    client: TestClient, seeded: Session
+) -> None:
+    def texts(path: str) -> str:
+        page = parse(client.get(path).text).text()
+        return page.partition("texts say")[2].partition("Quotes")[0] if "texts say" in page else ""
+
+    shown = texts("/cells/us/nato-membership?as_of=2025-04-23")
+    assert "US peace proposal presented in Paris, point 3" in shown and "Rejects" in shown
+    assert "point 1" not in shown  # point 1 bears on Crimea, not on NATO
+    assert texts("/cells/us/nato-membership?as_of=2025-04-16") == ""  # not yet tabled
+    assert texts("/cells/ua/nato-membership?as_of=2025-04-23") == ""  # not Ukraine's text

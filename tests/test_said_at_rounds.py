@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import Position, Quote, Round, RoundFormat
-from app.services import catalog, export_file, rounds, transfer
+from app.models import Position, Quote, Round, RoundFormat, Stance
+from app.services import catalog, export_file, position_runs, rounds, transfer
 from tests import builders as b
 from tests.auth_helpers import login, make_user
 from tests.conftest import csrf_token
@@ -170,3 +170,24 @@ def test_the_database_clears_the_round_of_its_quotes_when_the_round_goes(
     session.expire_all()
     assert session.get(Quote, quote.id).round_id is None  # type: ignore[union-attr]
     assert catalog.find_party(session, slug="rdp") is not None
+
+
+def test_the_rounds_page_gives_each_round_the_changes_up_to_the_next(
+    client: TestClient, session: Session
+) -> None:
+    party = b.party(session, "chp", name="Chronia")
+    issue = b.issue(session, "chi", title="Grain corridor")
+    for slug, name, day in (("spring", "Spring talks", 1), ("summer", "Summer talks", 10)):
+        rounds.create_round(
+            session, actor=None, slug=slug, name=name, starts_on=date(2025, 5, day),
+            ends_on=None, format=RoundFormat.BILATERAL, parties=[(party, "")],
+        )  # fmt: skip
+    b.position(session, party, issue, Stance.ACCEPTS, date(2025, 5, 3))
+    b.position(session, party, issue, Stance.REJECTS, date(2025, 5, 12))
+    position_runs.ensure_fresh(session)
+    page = _text(client.get("/rounds").text)
+    spring = page.partition("Spring talks")[2].partition("Summer talks")[0]
+    summer = page.partition("Summer talks")[2]
+    assert "Chronia on Grain corridor" in spring and "Accepts" in spring
+    assert "Rejects" not in spring
+    assert "Chronia on Grain corridor" in summer and "Accepts → Rejects" in summer

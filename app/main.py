@@ -252,6 +252,7 @@ def create_app() -> FastAPI:
     app.include_router(api_objects.router, dependencies=readers)
     app.include_router(documents.api_router, dependencies=readers)
     app.include_router(rounds.api_router, dependencies=readers)
+    app.include_router(search.api_router, dependencies=readers)
     app.include_router(documents.router, dependencies=readers)
     app.include_router(rounds.router, dependencies=readers)
     app.include_router(api.health_router)

@@ -293,6 +293,10 @@ class Quote(Base):
         ForeignKey("quotes.id", ondelete="SET NULL"), index=True
     )
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rounds.id", ondelete="SET NULL"), index=True
+    )
+    """The round of talks it was said (or written) at, if any."""
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -302,6 +306,7 @@ class Quote(Base):
     speaker: Mapped[Speaker | None] = relationship(lazy="raise_on_sql")
     party: Mapped[Party] = relationship(lazy="raise_on_sql")
     source: Mapped[Source] = relationship(lazy="raise_on_sql")
+    round: Mapped[Round | None] = relationship(lazy="raise_on_sql")
     issue_tags: Mapped[list[QuoteIssue]] = relationship(
         back_populates="quote", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
@@ -369,11 +374,16 @@ class Position(Base):
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rounds.id", ondelete="SET NULL"), index=True
+    )
+    """The round of talks the party took this stance at, if any."""
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     party: Mapped[Party] = relationship(lazy="raise_on_sql")
     issue: Mapped[Issue] = relationship(lazy="raise_on_sql")
     recorded_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
+    round: Mapped[Round | None] = relationship(lazy="raise_on_sql")
     evidence: Mapped[list[Quote]] = relationship(
         secondary="position_evidence", order_by="Quote.said_on.desc()", lazy="raise_on_sql"
     )

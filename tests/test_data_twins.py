@@ -22,6 +22,9 @@ PAGES = {
     "/compare?parties=us,ua,ru&only=differences&as_of=2025-04-23": ["JSON"],
     "/changes?from=2025-04-01&to=2025-04-30": ["JSON", "Atom"],
     "/quotes?q=crimea&party=ua": ["JSON", "CSV"],
+    "/documents": ["JSON", "CSV", "Atom"],
+    "/documents/us-proposal-paris-2025-04": ["JSON", "CSV"],
+    "/rounds": ["JSON", "CSV", "Atom"],
 }
 
 

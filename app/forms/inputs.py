@@ -115,6 +115,7 @@ class QuoteInput(BaseModel):
     status: OptionalQuoteStatus = None
     confirms_or_denies: QuoteId = None
     note: Annotated[str, text_field(MAX_NOTE)] = ""
+    round: OptionalSlug = ""
     also_record_position: Checkbox = False
     rationale: Annotated[str, text_field(MAX_RATIONALE)] = ""
     condition: Annotated[str, text_field(MAX_CONDITION)] = ""
@@ -141,6 +142,7 @@ QUOTE_FIELD_LABELS = [
     ("status", "Status"),
     ("confirms_or_denies", "Confirms or denies"),
     ("note", "Note"),
+    ("round", "Round"),
     ("tags", "Issues and stances"),
     ("also_record_position", "Also record as position"),
     ("rationale", "Rationale"),
@@ -255,6 +257,7 @@ POSITION_FIELD_LABELS = [
     ("effective_from", "Effective from"),
     ("condition", "Condition"),
     ("rationale", "Rationale"),
+    ("round", "Round"),
     ("evidence", "Evidence"),
 ]
 """The position form's fields as (name, label), in the form's order."""
@@ -269,6 +272,7 @@ class PositionInput(BaseModel):
     condition: Annotated[str, text_field(MAX_CONDITION)] = ""
     effective_from: Day
     rationale: Annotated[str, text_field(MAX_RATIONALE, required=True)]
+    round: OptionalSlug = ""
     evidence: Annotated[list[int], BeforeValidator(_quote_ids)] = []
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from app.cached_views import cache_state
@@ -246,7 +246,21 @@ class QuoteOut(BaseModel):
     status: str
     confirms_or_denies: int | None
     note: str
+    round: str | None = Field(description="The slug of the round of talks it was said at")
     issues: list[TagOut]
+
+
+class PointRefOut(BaseModel):
+    """The document point a quote is: the document's slug and the point's label as printed."""
+
+    document: str
+    label: str
+
+
+class FoundQuoteOut(QuoteOut):
+    """A quote the search found; `point` says which document's point it is, if it is one."""
+
+    point: PointRefOut | None
 
 
 class PositionOut(BaseModel):
@@ -260,6 +274,7 @@ class PositionOut(BaseModel):
     effective_from: date
     rationale: str
     recorded_at: datetime
+    round: str | None = Field(description="The slug of the round of talks it was taken at")
     evidence: list[int]
 
 
@@ -326,6 +341,7 @@ def quote_out(quote: Quote) -> QuoteOut:
         status=quote.status.value,
         confirms_or_denies=quote.confirms_or_denies_id,
         note=quote.note,
+        round=quote.round.slug if quote.round else None,
         issues=[TagOut(issue=t.issue.slug, stance=t.stance.value) for t in quote.issue_tags],
     )
 
@@ -375,6 +391,7 @@ def position_out(position: Position) -> PositionOut:
         effective_from=position.effective_from,
         rationale=position.rationale,
         recorded_at=position.recorded_at,
+        round=position.round.slug if position.round else None,
         evidence=sorted(q.id for q in position.evidence),
     )
 
@@ -427,7 +444,7 @@ class QuotePageOut(BaseModel):
     `next_after` (pass it as `after`) and `next` (this query with it; null on the last page).
     `page` is the page number asked for, null for a page asked by `after`."""
 
-    items: list[QuoteOut]
+    items: list[FoundQuoteOut]
     page: int | None
     page_size: int
     has_next: bool
@@ -452,7 +469,8 @@ def quotes_api(
     ] = None,
 ) -> QuotePageOut:
     """Quotes best match (or newest) first, with the same filters and order as the /quotes page;
-    page by `after` (follow `next`) or by `page`."""
+    page by `after` (follow `next`) or by `page`. A quote that is a document's point names it
+    (`point`)."""
     if after is not None and page is not None:
         raise InvalidParameter("after", "give after or page, not both.")
     number, size = _paging(page, page_size)
@@ -467,8 +485,14 @@ def quotes_api(
             (k, v) for k, v in request.query_params.multi_items() if k not in ("page", "after")
         ]
         following = f"{request.url.path}?{urlencode([*params, ('after', token)])}"
+
+    def found(quote: Quote) -> FoundQuoteOut:
+        of = results.points.get(quote.id)
+        point = PointRefOut(document=of.document_slug, label=of.label) if of else None
+        return FoundQuoteOut(**quote_out(quote).model_dump(), point=point)
+
     return QuotePageOut(
-        items=[quote_out(x) for x in results.quotes],
+        items=[found(x) for x in results.quotes],
         page=None if cursor is not None else number,
         page_size=size,
         has_next=results.has_next,

@@ -28,6 +28,7 @@ from app.forms import (
 )
 from app.forms import FormDep as FormValues
 from app.models import Document, DocumentKind, DocumentStatus, QuoteStatus, Stance
+from app.routes import twins
 from app.security import AuthDep, EditorDep
 from app.services import catalog, document_forms, documents, quotes
 from app.services.document_text import split_points
@@ -45,7 +46,8 @@ STATUS_LABELS = {s: s.value.capitalize() for s in DocumentStatus}
 def documents_page(request: Request, session: SessionDep, auth: AuthDep) -> HTMLResponse:
     """Every document, newest tabled first, with its authors, status and number of points."""
     listed = documents.list_documents(session)
-    return render(request, "documents/list.html", {"listed": listed})
+    context = {"listed": listed, "twins": twins.for_documents()}
+    return render(request, "documents/list.html", context)
 
 
 def _form_context(
@@ -123,10 +125,14 @@ def _point_keys(values: Mapping[str, str]) -> list[str]:
     return [k for k in values if k.startswith(prefixes)]
 
 
+def _page_context(session: Session, slug: str) -> dict[str, Any]:
+    return {**document_forms.page_context(session, slug=slug), "twins": twins.for_document(slug)}
+
+
 @router.get("/documents/{slug}", response_class=HTMLResponse, summary="A document, point by point")
 def document_page(request: Request, session: SessionDep, auth: AuthDep, slug: str) -> HTMLResponse:
     """A document's points with their issues and stances, its lineage, and the reactions."""
-    return render(request, "documents/page.html", document_forms.page_context(session, slug=slug))
+    return render(request, "documents/page.html", _page_context(session, slug))
 
 
 @router.post("/documents/{slug}/reactions", response_class=HTMLResponse, summary="Add a reaction")
@@ -144,7 +150,7 @@ def add_reaction(
         documents.add_reaction(session, actor=editor, quote=quote, document=document,
                                point=point, stance=data.stance)  # fmt: skip
     except ValidationFailed as exc:
-        context = document_forms.page_context(session, slug=slug)
+        context = _page_context(session, slug)
         context.update(reaction_values=values, reaction_errors=exc.errors)
         return render(request, "documents/page.html", context, status_code=422)
     return redirect_after_post(request, f"/documents/{slug}#reactions")
@@ -196,7 +202,7 @@ def correct_mapping(
 def _page_with_errors(
     request: Request, session: Session, slug: str, errors: Mapping[str, str]
 ) -> HTMLResponse:
-    context = document_forms.page_context(session, slug=slug)
+    context = _page_context(session, slug)
     context["edit_errors"] = errors
     return render(request, "documents/page.html", context, status_code=422)
 

@@ -1,4 +1,5 @@
-"""CSV downloads: quotes (with the search's filters), positions and the matrix."""
+"""CSV downloads: quotes (with the search's filters), positions, the matrix, documents, their
+points and the rounds of talks."""
 
 from __future__ import annotations
 
@@ -13,7 +14,16 @@ from app.db import SessionDep
 from app.forms import parse_day
 from app.routes.pages import Issues, Parties
 from app.routes.search import QuoteQueryDep
-from app.services import catalog, evidence, exports, matrix, matrix_view, search
+from app.services import (
+    catalog,
+    documents,
+    evidence,
+    exports,
+    matrix,
+    matrix_view,
+    search,
+    text_exports,
+)
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -77,3 +87,26 @@ def matrix_export(
     )
     grid = matrix_view.chosen(grid, parties=parties, issues=issues)
     return _csv(exports.matrix_csv(grid), f"matrix-{day.isoformat()}.csv")
+
+
+@router.get("/documents.csv", summary="Documents as CSV")
+def documents_export(session: SessionDep) -> Response:
+    """Every document tabled in the talks, oldest first, with its parties, points and rounds."""
+    return _csv(text_exports.documents_csv(session), "documents.csv")
+
+
+@router.get("/points.csv", summary="Documents' points as CSV (issue and stance tags)")
+def points_export(
+    session: SessionDep,
+    document: Annotated[str | None, Query(max_length=60, description="A document's slug")] = None,
+) -> Response:
+    """Every point (or one document's), with its issue:stance tags and its predecessor points."""
+    chosen = documents.get_document(session, slug=document) if document else None
+    name = f"points-{chosen.slug}.csv" if chosen else "points.csv"
+    return _csv(text_exports.points_csv(session, document=chosen), name)
+
+
+@router.get("/rounds.csv", summary="Rounds of talks as CSV")
+def rounds_export(session: SessionDep) -> Response:
+    """Every round, oldest first: dates, venue, format, outcome, parties, delegations, texts."""
+    return _csv(text_exports.rounds_csv(session), "rounds.csv")

@@ -325,8 +325,11 @@ async def cell_page(
         links = twins.for_cell(
             detail.party.slug, detail.issue.slug, as_of=_given(as_of, day), known_on=known
         )
+        texts = documents.cell_points(
+            session, party=detail.party, issue=detail.issue, as_of=detail.as_of
+        )
         return Loaded(
-            {"detail": detail, "empty": empty, "twins": links},
+            {"detail": detail, "empty": empty, "twins": links, "points": texts},
             page={"page_title": f"{detail.party.name} on {detail.issue.title}", "twins": links},
         )
 
@@ -352,7 +355,10 @@ def party_page(
     )
     links = twins.for_party(detail.party.slug, as_of=_given(as_of, detail.as_of))
     texts = documents.party_documents(session, party=detail.party)
-    context = {"detail": detail, "empty": empty, "twins": links, "documents": texts}
+    attended = rounds.party_rounds(session, party=detail.party)
+    context = {
+        "detail": detail, "empty": empty, "twins": links, "documents": texts, "rounds": attended,
+    }  # fmt: skip
     return render(request, "parties/page.html", context)
 
 

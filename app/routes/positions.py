@@ -20,7 +20,7 @@ from app.forms import (
 )
 from app.models import Issue, Party, Stance
 from app.security import EditorDep, Flash
-from app.services import catalog, positions
+from app.services import catalog, positions, rounds
 from app.services.errors import ValidationFailed
 from app.templating import redirect_after_post, render, stance_label
 
@@ -50,6 +50,7 @@ def _form_context(
         "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
         "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
         "stance_options": [(s.value, stance_label(s)) for s in Stance],
+        "round_options": rounds.round_choices(session),
         "choices": positions.evidence_choices(
             session, party_slug=values.get("party"), q=values.get("q", ""), selected=selected
         ),

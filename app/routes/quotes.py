@@ -28,7 +28,7 @@ from app.forms import (
 )
 from app.models import Quote, QuoteKind, Speaker, Stance
 from app.security import EditorDep, Flash, remember_choices, remembered_choices
-from app.services import catalog, quote_lookups, quotes, source_meta
+from app.services import catalog, quote_lookups, quotes, rounds, source_meta
 from app.services.errors import EditConflict, PageNotFetched, QuoteIsCited, ValidationFailed
 from app.templating import format_day, redirect_after_post, render, stance_label
 
@@ -81,6 +81,7 @@ def _form_context(
         "source_kind_options": options(SOURCE_KIND_LABELS),
         "source_tier_options": options(SOURCE_TIER_LABELS),
         "speaker_options": quote_lookups.speaker_choices(session),
+        "round_options": rounds.round_choices(session),
         "quote_options": quote_lookups.quote_choices(
             session,
             include_id=whole_number(confirms.strip(), digits=11),
@@ -120,6 +121,7 @@ def stored_values(quote: Quote) -> dict[str, str]:
         "status": quote.status.value,
         "confirms_or_denies": str(quote.confirms_or_denies_id or ""),
         "note": quote.note,
+        "round": quote.round.slug if quote.round else "",
         "version": str(quote.version),
     }
     if quote.is_translation:
@@ -352,6 +354,7 @@ def _stored_rows(quote: Quote) -> list[tuple[str, str]]:
         status=QUOTE_STATUS_LABELS[quote.status],
         confirms=f"#{quote.confirms_or_denies_id}" if quote.confirms_or_denies_id else "",
         note=quote.note,
+        round=quote.round.name if quote.round else "",
         issues="; ".join(f"{t.issue.title}: {stance_label(t.stance)}" for t in quote.issue_tags),
     )
 
@@ -374,6 +377,8 @@ def _submitted_rows(session: Session, values: Mapping[str, str]) -> list[tuple[s
         if values.get(f"issue_{n}")
     ]
     confirms = values.get("confirms_or_denies", "").strip()
+    at_round = values.get("round", "").strip()
+    found = rounds.find_round(session, slug=at_round) if at_round else None
     return _rows(
         text=values.get("text", ""),
         kind=_label(QUOTE_KIND_LABELS, values.get("kind", "")),
@@ -387,6 +392,7 @@ def _submitted_rows(session: Session, values: Mapping[str, str]) -> list[tuple[s
         status=_label(QUOTE_STATUS_LABELS, values.get("status", "")) or "As the source says",
         confirms=f"#{confirms}" if confirms else "",
         note=values.get("note", ""),
+        round=found.name if found else at_round,
         issues="; ".join(tags),
     )
 
@@ -397,7 +403,7 @@ def _rows(**shown: str) -> list[tuple[str, str]]:
 
 CONFLICT_LABELS = (
     "Quote", "Kind", "Said on", "Published on", "Party", "Speaker", "Source URL", "Language",
-    "Translated", "Status", "Confirms or denies", "Note", "Issues",
+    "Translated", "Status", "Confirms or denies", "Note", "Round", "Issues",
 )  # fmt: skip
 """The rows of a quote's conflict page, in the order _rows takes its values."""
 

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from app.db import SessionDep
 from app.forms import FormDep, RoundInput, options, parse_or_refuse
 from app.models import RoundFormat
+from app.routes import twins
 from app.security import AuthDep, EditorDep
 from app.services import catalog, documents, rounds
 from app.services.errors import ValidationFailed
@@ -29,7 +30,8 @@ FORMAT_LABELS = {f: f.value.capitalize() for f in RoundFormat}
 def rounds_page(request: Request, session: SessionDep, auth: AuthDep) -> HTMLResponse:
     """Every round in order: who came, what was tabled, what changed up to the next round."""
     chronology = rounds.chronology(session, today=date.today())
-    return render(request, "rounds/list.html", {"chronology": chronology})
+    context = {"chronology": chronology, "twins": twins.for_rounds()}
+    return render(request, "rounds/list.html", context)
 
 
 def _render_form(
@@ -75,7 +77,8 @@ def round_page(request: Request, session: SessionDep, auth: AuthDep, slug: str) 
     entry = next(
         e for e in rounds.chronology(session, today=date.today()).entries if e[0].id == meeting.id
     )
-    return render(request, "rounds/page.html", {"round": meeting, "entry": entry})
+    said = rounds.said_at(session, meeting=meeting)
+    return render(request, "rounds/page.html", {"round": meeting, "entry": entry, "said": said})
 
 
 class RoundOut(BaseModel):

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from app.cached_views import Loaded, cached_view
 from app.db import SessionDep
 from app.forms import parse_day, parse_whole_number
-from app.models import QuoteStatus, SourceTier, Stance
+from app.models import Party, QuoteStatus, SourceTier, Stance
 from app.routes import twins
 from app.security import AuthDep
-from app.services import catalog, search
+from app.services import catalog, search, search_texts
 from app.services.errors import InvalidParameter
 
 router = APIRouter()
+api_router = APIRouter(prefix="/api/v1", tags=["api"])
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -112,6 +115,18 @@ async def quote_query(
 QuoteQueryDep = Annotated[QuoteQuery, Depends(quote_query)]
 
 
+def found_texts(
+    session: Session, filters: search.QuoteFilters, *, party: Party | None
+) -> list[search_texts.TextHit]:
+    """The documents and rounds the words name, unless a filter only quotes have is set."""
+    quote_only = (filters.issue, filters.speaker, filters.stance, filters.status, filters.tier)
+    if any(value is not None for value in quote_only):
+        return []
+    return search_texts.find_texts(
+        session, q=filters.q, party=party, date_from=filters.date_from, date_to=filters.date_to
+    )
+
+
 @router.get("/quotes", response_class=HTMLResponse, summary="Search quotes")
 async def quote_search(
     request: Request,
@@ -139,8 +154,9 @@ async def quote_search(
 
     def load(session: Session) -> Loaded:
         results = search.search_quotes(session, filters=filters, page=page_number)
+        texts = found_texts(session, filters, party=results.party) if page_number == 1 else []
         return Loaded(
-            {"results": results, "params": params, "twins": links},
+            {"results": results, "params": params, "twins": links, "texts": texts},
             page={
                 "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
                 "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
@@ -165,3 +181,30 @@ async def quote_search(
             "twins": links,
         },
     )  # fmt: skip
+
+
+class TextHitOut(BaseModel):
+    """A document whose title, or a round whose name or venue, the words match."""
+
+    kind: str = Field(description="document or round")
+    slug: str
+    title: str
+    on: date = Field(description="The day the document was tabled, or the round's first day")
+    detail: str
+    url: str
+
+
+@api_router.get(
+    "/search/texts", response_model=list[TextHitOut], summary="Find documents and rounds"
+)
+def texts_api(session: SessionDep, query: QuoteQueryDep) -> list[TextHitOut]:
+    """Documents by title and rounds by name or venue, newest first (at most 20), with the
+    words of /quotes (`q`) and its `party`, `from` and `to`; none when a filter only quotes
+    have (issue, speaker, stance, status, tier) is given. Points are found as quotes."""
+    party = catalog.find_party(session, slug=query.filters.party) if query.filters.party else None
+    if query.filters.party and party is None:
+        raise InvalidParameter("party", f"there is no party '{query.filters.party[:60]}'.")
+    return [
+        TextHitOut(kind=h.kind, slug=h.slug, title=h.title, on=h.day, detail=h.detail, url=h.href)
+        for h in found_texts(session, query.filters, party=party)
+    ]

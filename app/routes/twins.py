@@ -111,3 +111,29 @@ def for_speaker(speaker_id: int) -> list[Twin]:
         _twin(JSON, f"/api/v1/speakers/{speaker_id}"),
         _twin(CSV, "/exports/quotes.csv", [("speaker", str(speaker_id))]),
     ]
+
+
+def for_documents() -> list[Twin]:
+    """The documents list's twins: the documents API, the documents as CSV, the texts' feed."""
+    return [
+        _twin(JSON, "/api/v1/documents"),
+        _twin(CSV, "/exports/documents.csv"),
+        _twin(ATOM, "/feeds/documents.atom"),
+    ]
+
+
+def for_document(slug: str) -> list[Twin]:
+    """A document page's twins: its API object, its points as CSV."""
+    return [
+        _twin(JSON, f"/api/v1/documents/{_slug(slug)}"),
+        _twin(CSV, "/exports/points.csv", [("document", slug)]),
+    ]
+
+
+def for_rounds() -> list[Twin]:
+    """The rounds page's twins: the rounds API, the rounds as CSV, the texts' and rounds' feed."""
+    return [
+        _twin(JSON, "/api/v1/rounds"),
+        _twin(CSV, "/exports/rounds.csv"),
+        _twin(ATOM, "/feeds/documents.atom"),
+    ]

@@ -27,6 +27,7 @@ from app.models import (
     PositionEvidence,
     Quote,
     QuoteIssue,
+    Round,
     Source,
     Speaker,
     SpeakerAlias,
@@ -156,6 +157,9 @@ class Loader:
         self._keys_read: set[int] = set()
         self.refs: dict[str, QuoteKey] = {}
         self.responses: list[tuple[Where, QuoteKey, str]] = []
+        self.at_rounds: list[tuple[Where, type[Base], int | QuoteKey, str]] = []
+        """New quotes (by key) and positions (by id) said at a round, by its slug: linked once
+        the file's rounds are in (link_rounds), since a round comes after the texts it tabled."""
         self.postgresql = session.get_bind().dialect.name == "postgresql"
         self.now: datetime = session.execute(select(func.now())).scalar_one()
         """The database's time, which the timestamps of new rows record (as their defaults)."""
@@ -407,12 +411,15 @@ class Loader:
                         "published_on": row.published_on, "speaker_id": speaker_id,
                         "speaker_role": None, "party_id": party_id, "source_id": source_id, "language": row.language,
                         "is_translation": row.translated, "status": row.status,
-                        "confirms_or_denies_id": None, "note": row.note or "", "version": 1,
-                        "created_at": self.now, "updated_at": self.now,
+                        "confirms_or_denies_id": None, "note": row.note or "", "round_id": None,
+                        "version": 1, "created_at": self.now, "updated_at": self.now,
                     }
                 )  # fmt: skip
                 tags.append([(self._issue(t.issue, where, "issues"), t.stance) for t in row.issues])
                 extras.append({"tags": {t.issue: t.stance.value for t in row.issues}})
+                if row.round:
+                    extras[-1]["round"] = row.round
+                    self.at_rounds.append((where, Quote, key, row.round))
                 if row.confirms_or_denies:
                     self.responses.append((where, key, row.confirms_or_denies))
             if row.ref:
@@ -461,6 +468,7 @@ class Loader:
         values: list[dict[str, Any]] = []
         extras: list[dict[str, Any]] = []
         cited: list[list[int]] = []
+        wheres: list[Where] = []
         for where, row in rows:
             party_id = self._party(row.party, where)
             issue_id = self._issue(row.issue, where)
@@ -473,9 +481,12 @@ class Loader:
                 "party_id": party_id, "issue_id": issue_id, "stance": row.stance,
                 "condition": (row.condition or "").strip() or None,
                 "effective_from": row.effective_from, "rationale": row.rationale,
-                "recorded_by_id": None, "recorded_at": row.recorded_at or self.now, "version": 1,
+                "recorded_by_id": None, "recorded_at": row.recorded_at or self.now,
+                "round_id": None, "version": 1,
             }  # fmt: skip
             extra: dict[str, Any] = {"evidence": evidence}
+            if row.round:
+                extra["round"] = row.round
             if row.recorded_at is not None:
                 extra["note"] = (
                     f"imported with its original recording date, {row.recorded_at.isoformat()}"
@@ -483,7 +494,13 @@ class Loader:
             values.append(given)
             extras.append(extra)
             cited.append(evidence)
+            wheres.append(where)
         ids = self._insert(Position, values, extras)
+        self.at_rounds.extend(
+            (where, Position, new_id, extra["round"])
+            for where, new_id, extra in zip(wheres, ids, extras, strict=True)
+            if "round" in extra
+        )
         position_runs.touch(self.session, {(v["party_id"], v["issue_id"]) for v in values})
         self._write(
             PositionEvidence,
@@ -534,3 +551,28 @@ class Loader:
 
         bulk_documents.documents_from(self, rows.get("documents", ()))
         bulk_documents.rounds_from(self, rows.get("rounds", ()))
+        self.link_rounds()
+
+    def link_rounds(self) -> None:
+        """Tie each new quote and position said at a round to it, once the rounds are in."""
+        if not self.at_rounds:
+            return
+        self.session.flush()
+        slugs = dict(self.session.execute(select(Round.slug, Round.id)).all())
+        links: dict[type[Base], list[dict[str, int]]] = {Quote: [], Position: []}
+        for where, model, row, slug in self.at_rounds:
+            if slug not in slugs:
+                raise RowRefused(RowError(*where, "round", f"unknown round '{slug}'"))
+            row_id = self.quotes[row][0] if isinstance(row, tuple) else row
+            links[model].append({"row": row_id, "round": slugs[slug]})
+        self.at_rounds.clear()
+        for model, rows in links.items():
+            if rows:
+                table = _table(model)
+                self.session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("row"))
+                    .values(round_id=bindparam("round"))
+                    .execution_options(position_runs_touched=True),  # no stance nor date moves
+                    rows,
+                )

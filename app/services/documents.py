@@ -562,3 +562,24 @@ def issue_points(session: Session, *, issue: Issue) -> list[tuple[Document, str,
         .order_by(Document.tabled_on.desc(), Document.id.desc(), DocumentPoint.position)
     )
     return [(document, label, stance) for document, label, stance in rows]
+
+
+def cell_points(
+    session: Session, *, party: Party, issue: Issue, as_of: date
+) -> list[tuple[Document, str, Stance]]:
+    """The points bearing on a cell: of documents the party wrote or endorses, tabled by
+    `as_of`, tagged with the issue; with document, label and stance, newest text first."""
+    rows = session.execute(
+        select(Document, DocumentPoint.label, QuoteIssue.stance)
+        .join(DocumentPoint, DocumentPoint.document_id == Document.id)
+        .join(QuoteIssue, QuoteIssue.quote_id == DocumentPoint.quote_id)
+        .where(
+            QuoteIssue.issue_id == issue.id,
+            Document.tabled_on <= as_of,
+            Document.id.in_(
+                select(DocumentParty.document_id).where(DocumentParty.party_id == party.id)
+            ),
+        )
+        .order_by(Document.tabled_on.desc(), Document.id.desc(), DocumentPoint.position)
+    )
+    return [(document, label, stance) for document, label, stance in rows]

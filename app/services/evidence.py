@@ -45,6 +45,7 @@ def quote_loading() -> list[Any]:
         joinedload(Quote.speaker),
         joinedload(Quote.party),
         joinedload(Quote.source),
+        joinedload(Quote.round),
         selectinload(Quote.issue_tags).joinedload(QuoteIssue.issue),
         joinedload(Quote.confirms_or_denies).options(
             joinedload(Quote.source), joinedload(Quote.speaker)
@@ -80,6 +81,7 @@ def position_history(
         selectinload(Position.party),
         selectinload(Position.issue),
         selectinload(Position.recorded_by),
+        selectinload(Position.round),
         selectinload(Position.evidence).options(*quote_loading()),
     )
     return list(session.scalars(stmt))
@@ -610,6 +612,7 @@ def list_positions(
         .options(
             selectinload(Position.party),
             selectinload(Position.issue),
+            selectinload(Position.round),
             selectinload(Position.evidence),
         )
     )

@@ -54,6 +54,7 @@ def export_document(session: Session) -> dict[str, Any]:
     speaker_name = {s.id: s.name for s in speakers}
     sources = list(session.scalars(select(Source).order_by(Source.id)))
     source_url = {s.id: s.url for s in sources}
+    round_slug = dict(session.execute(select(Round.id, Round.slug)).all())
     quotes = list(
         session.scalars(select(Quote).order_by(Quote.id).options(selectinload(Quote.issue_tags)))
     )
@@ -102,6 +103,7 @@ def export_document(session: Session) -> dict[str, Any]:
              "translated": q.is_translation, "status": q.status.value,
              "confirms_or_denies": ref.get(q.confirms_or_denies_id) if q.confirms_or_denies_id else None,
              "note": q.note or None,
+             "round": round_slug[q.round_id] if q.round_id else None,
              "issues": [{"issue": issue_slug[t.issue_id], "stance": t.stance.value}
                         for t in sorted(q.issue_tags, key=tag_order)]}
             for q in quotes
@@ -110,7 +112,8 @@ def export_document(session: Session) -> dict[str, Any]:
             {"party": slug[p.party_id], "issue": issue_slug[p.issue_id], "stance": p.stance.value,
              "condition": p.condition, "effective_from": p.effective_from.isoformat(),
              "rationale": p.rationale, "evidence": sorted(ref[q.id] for q in p.evidence),
-             "recorded_at": _utc(p.recorded_at)}
+             "recorded_at": _utc(p.recorded_at),
+             "round": round_slug[p.round_id] if p.round_id else None}
             for p in positions
         ],
         **_documents_and_rounds(session, ref=ref, slug=slug, source_url=source_url),

@@ -42,6 +42,7 @@ QUOTE_HEADER = [
     "id", "said_on", "published_on", "party", "speaker", "speaker_role", "kind", "status",
     "text", "language", "translated", "issues", "confirms_or_denies", "source_url",
     "source_title", "source_outlet", "source_published_on", "source_kind", "source_tier", "note",
+    "round",
 ]  # fmt: skip
 
 
@@ -71,6 +72,7 @@ def quotes_csv(quotes: Iterable[Quote]) -> str:
                 q.source.kind.value,
                 q.source.tier.value,
                 q.note,
+                q.round.slug if q.round else "",
             ]  # fmt: skip
             for q in quotes
         ),
@@ -79,7 +81,7 @@ def quotes_csv(quotes: Iterable[Quote]) -> str:
 
 POSITION_HEADER = [
     "id", "party", "issue", "stance", "condition", "effective_from", "rationale", "recorded_at",
-    "evidence_quote_ids",
+    "evidence_quote_ids", "round",
 ]  # fmt: skip
 
 
@@ -98,6 +100,7 @@ def positions_csv(positions: Iterable[Position]) -> str:
                 p.rationale,
                 p.recorded_at.isoformat(),
                 " ".join(str(q.id) for q in sorted(p.evidence, key=lambda q: q.id)),
+                p.round.slug if p.round else "",
             ]  # fmt: skip
             for p in positions
         ),

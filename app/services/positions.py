@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.forms import MAX_EVIDENCE, PositionInput, condition_problem
-from app.models import Issue, Party, Position, Quote, Source, Speaker, Stance, User
-from app.services import audit, catalog
+from app.models import Issue, Party, Position, Quote, Round, Source, Speaker, Stance, User
+from app.services import audit, catalog, rounds
 from app.services.errors import ValidationFailed
 
 
@@ -42,8 +42,10 @@ def record_position(
     condition: str | None = None,
     recorded_at: datetime | None = None,
     audit_note: str | None = None,
+    at_round: Round | None = None,
 ) -> Position:
-    """Record a new position (a change of stance never overwrites an old one, so history stays).
+    """Record a new position (a change of stance never overwrites an old one, so history stays),
+    taken at `at_round` if given.
 
     `recorded_at` is for imports from an archive (default: now); `audit_note` says so in the log.
     """
@@ -76,6 +78,7 @@ def record_position(
         effective_from=effective_from,
         rationale=rationale,
         recorded_by_id=actor.id if actor else None,
+        round_id=at_round.id if at_round else None,
     )
     if recorded_at is not None:
         position.recorded_at = recorded_at
@@ -115,6 +118,9 @@ def record_position_from_input(
     evidence = list(session.scalars(select(Quote).where(Quote.id.in_(data.evidence))))
     if len(evidence) != len(data.evidence):
         errors["evidence"] = "Some of the chosen quotes no longer exist; choose again."
+    at_round = rounds.find_round(session, slug=data.round) if data.round else None
+    if data.round and at_round is None:
+        errors["round"] = "Choose a round from the list."
     if party is None or issue is None or errors:
         if not data.evidence:
             errors.setdefault("evidence", "Cite at least one quote.")
@@ -129,6 +135,7 @@ def record_position_from_input(
         rationale=data.rationale,
         evidence=evidence,
         condition=data.condition or None,
+        at_round=at_round,
     )
 
 

@@ -27,13 +27,14 @@ from app.models import (
     QuoteIssue,
     QuoteKind,
     QuoteStatus,
+    Round,
     Source,
     SourceTier,
     Speaker,
     Stance,
     User,
 )
-from app.services import audit, catalog, positions, speakers
+from app.services import audit, catalog, positions, rounds, speakers
 from app.services.errors import NotFound, QuoteIsCited, ValidationFailed
 from app.services.evidence import quote_loading
 from app.services.quote_lookups import near_duplicates, speaker_suggestions
@@ -74,8 +75,10 @@ def create_quote(
     confirms_or_denies: Quote | None = None,
     note: str = "",
     tags: Sequence[tuple[Issue, Stance]] = (),
+    at_round: Round | None = None,
 ) -> Quote:
-    """Add a quote tagged with (issue, stance) pairs, after checking the rules across its fields."""
+    """Add a quote tagged with (issue, stance) pairs (said at `at_round`, if given), after
+    checking the rules across its fields."""
     errors: dict[str, str] = {}
     if not text.strip():
         errors["text"] = "Enter the quote."
@@ -104,6 +107,7 @@ def create_quote(
         status=status,
         confirms_or_denies_id=confirms_or_denies.id if confirms_or_denies else None,
         note=note,
+        round_id=at_round.id if at_round else None,
     )
     quote.issue_tags = [QuoteIssue(issue_id=issue.id, stance=stance) for issue, stance in tags]
     session.add(quote)
@@ -210,6 +214,7 @@ class _Resolved:
     source: Source | None
     confirms_or_denies: Quote | None
     tags: list[tuple[Issue, Stance]]
+    at_round: Round | None
 
 
 def get_quote(session: Session, *, quote_id: int) -> Quote:
@@ -268,11 +273,13 @@ def _resolve(session: Session, data: QuoteInput, *, quote: Quote | None) -> _Res
         else:
             tags.append((issue, tag.stance))
 
+    at_round = rounds.find_round(session, slug=data.round) if data.round else None
+    if data.round and at_round is None:
+        errors["round"] = "Choose a round from the list."
+
     if errors or party is None:
         raise ValidationFailed(errors)
-    return _Resolved(
-        party=party, speaker=speaker, source=source, confirms_or_denies=target, tags=tags
-    )
+    return _Resolved(party, speaker, source, target, tags, at_round)
 
 
 def _speaker_and_source(
@@ -330,6 +337,7 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
             confirms_or_denies=resolved.confirms_or_denies,
             note=data.note,
             tags=resolved.tags,
+            at_round=resolved.at_round,
         )
         if data.also_record_position:
             for issue, stance in resolved.tags:
@@ -345,6 +353,7 @@ def add_quote(session: Session, *, actor: User | None, data: QuoteInput) -> Quot
                         or default_rationale(quote, speaker=speaker, source=source),
                         evidence=[quote],
                         condition=data.condition if stance == Stance.CONDITIONAL else None,
+                        at_round=resolved.at_round,
                     )
                 except ValidationFailed as exc:
                     raise ValidationFailed(
@@ -426,6 +435,7 @@ def update_quote(
             resolved.confirms_or_denies.id if resolved.confirms_or_denies else None
         )
         quote.note = data.note
+        quote.round_id = resolved.at_round.id if resolved.at_round else None
         wanted = {issue.id: stance for issue, stance in resolved.tags}
         for tag in list(quote.issue_tags):
             if tag.issue_id in wanted:

@@ -17,6 +17,8 @@ from app.models import (
     DocumentParty,
     Issue,
     Party,
+    Position,
+    Quote,
     Round,
     RoundFormat,
     RoundParty,
@@ -25,6 +27,7 @@ from app.models import (
 )
 from app.services import audit, catalog, matrix
 from app.services.errors import NotFound, ValidationFailed
+from app.services.evidence import quote_loading
 from app.services.users import as_utc
 
 
@@ -49,6 +52,27 @@ def get_round(session: Session, *, slug: str) -> Round:
 def find_round(session: Session, *, slug: str) -> Round | None:
     """The round with this slug, if any (nothing loaded with it)."""
     return session.scalar(select(Round).where(Round.slug == slug))
+
+
+def party_rounds(session: Session, *, party: Party) -> list[tuple[Round, str]]:
+    """The rounds a party attended with its delegation there, newest first (one query)."""
+    rows = session.execute(
+        select(Round, RoundParty.delegation)
+        .join(RoundParty, RoundParty.round_id == Round.id)
+        .where(RoundParty.party_id == party.id)
+        .order_by(Round.starts_on.desc(), Round.id.desc())
+    )
+    return [(meeting, delegation) for meeting, delegation in rows]
+
+
+def round_choices(session: Session) -> list[tuple[str, str]]:
+    """Every round as (slug, "Name (17 Apr 2025)"), newest first, for a form's Round list."""
+    rows = session.execute(
+        select(Round.slug, Round.name, Round.starts_on).order_by(
+            Round.starts_on.desc(), Round.id.desc()
+        )
+    )
+    return [(slug, f"{name} ({day:%-d %b %Y})") for slug, name, day in rows]
 
 
 def list_rounds(session: Session) -> list[Round]:
@@ -97,6 +121,38 @@ def create_round(
                "documents": [d.slug for d in documents]},
     )  # fmt: skip
     return meeting
+
+
+SAID_AT_LIMIT = 200
+"""Quotes (and positions) a round's page lists as said (taken) there, newest first."""
+
+
+@dataclass(slots=True)
+class SaidAt:
+    """What was said and which stances were taken at a round."""
+
+    quotes: list[Quote]
+    positions: list[Position]
+
+
+def said_at(session: Session, *, meeting: Round) -> SaidAt:
+    """The quotes tied to a round (loaded to be cited) and the positions taken there, oldest
+    first, each list at most SAID_AT_LIMIT long (a fixed number of reads)."""
+    quotes = session.scalars(
+        select(Quote)
+        .where(Quote.round_id == meeting.id)
+        .order_by(Quote.said_on, Quote.id)
+        .limit(SAID_AT_LIMIT)
+        .options(*quote_loading())
+    )
+    positions = session.scalars(
+        select(Position)
+        .where(Position.round_id == meeting.id)
+        .order_by(Position.effective_from, Position.id)
+        .limit(SAID_AT_LIMIT)
+        .options(selectinload(Position.party), selectinload(Position.issue))
+    )
+    return SaidAt(list(quotes), list(positions))
 
 
 def moment(session: Session, value: str, *, end: bool = False) -> Moment | None:

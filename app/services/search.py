@@ -37,7 +37,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -64,6 +64,7 @@ from app.models import (
     Party,
     Quote,
     QuoteIssue,
+    QuoteKind,
     QuoteStatus,
     Source,
     SourceTier,
@@ -80,6 +81,7 @@ from app.services.search_query import (
     parse,
     tsquery,
 )
+from app.services.search_texts import PointOf, points_of
 
 PAGE_SIZE = 25
 MAX_PAGE = 400
@@ -156,6 +158,8 @@ class QuotePage:
     rank_window: int = 0
     next_after: Cursor | None = None
     """Where the next page starts (None on the last page)."""
+    points: dict[int, PointOf] = field(default_factory=dict)
+    """The quotes of the page that are a document's points, by quote id: what they are part of."""
 
 
 RANK_WINDOW = 200
@@ -528,6 +532,7 @@ def search_quotes(
         end = offset + page_size
         last = shown[-1]
         next_after = Cursor(ranked=end) if end <= ranked else Cursor(last.said_on, last.id)
+    provisions = [q.id for q in shown if q.kind == QuoteKind.DOCUMENT_PROVISION]
     return QuotePage(
         quotes=shown,
         page=page,
@@ -539,6 +544,7 @@ def search_quotes(
         ranked_all=ranked_all,
         rank_window=rank_window,
         next_after=next_after,
+        points=points_of(session, quote_ids=provisions),
     )
 
 

@@ -190,6 +190,8 @@ class QuoteRow(_Row):
     status: QuoteStatus
     confirms_or_denies: Ref | None = None
     note: Annotated[str, text_field(MAX_NOTE)] | None = None
+    round: Slug | None = None
+    """The round of talks it was said at (a round of the database or of the file), by slug."""
     issues: list[TagRow] = Field(default_factory=list, max_length=MAX_TAGS)
 
     @model_validator(mode="after")
@@ -213,6 +215,8 @@ class PositionRow(_Row):
     evidence: Annotated[list[Ref], AfterValidator(_cited_quotes)]
     recorded_at: Annotated[datetime | None, AfterValidator(_recorded_in_the_past)] = None
     """When the position was recorded, for an archive's own rows (default: when it is loaded)."""
+    round: Slug | None = None
+    """The round of talks the stance was taken at, by slug."""
 
     @model_validator(mode="after")
     def _condition_iff_conditional(self) -> PositionRow:

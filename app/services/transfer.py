@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.forms import field_errors
-from app.models import Document, Issue, Party, PartyKind, Source, Speaker, Theme
+from app.models import Document, Issue, Party, PartyKind, Round, Source, Speaker, Theme
 from app.services import seed
 from app.services.bulk import CHUNK, Loader, RowError, RowRefused, Where
 from app.services.csv_rows import (
@@ -398,6 +398,11 @@ def _check_references(
             errors.add(RowError(*where, "party", f"unknown party '{speaker.party}'"))
         known.speakers.add((speaker.party, speaker.name))
     known.sources.update(source.url for _, source in sections["sources"])
+    rounds = set(session.scalars(select(Round.slug))) | {r.slug for _, r in sections["rounds"]}
+    for section in ("quotes", "positions"):
+        for where, row in sections[section]:
+            if row.round and row.round not in rounds:
+                errors.add(RowError(*where, "round", f"unknown round '{row.round}'"))
     quotes: dict[str, tuple[str, date]] = {}
     for where, quote in sections["quotes"]:
         if quote.party not in known.parties:

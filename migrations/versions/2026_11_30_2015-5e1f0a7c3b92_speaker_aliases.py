@@ -12,7 +12,7 @@ tables and their triggers stay as they are), and trigger pairs on `speaker_alias
 speaker's quotes out of the index before the change and put them back after it.
 
 Revision ID: 5e1f0a7c3b92
-Revises: 7c3e9a41d2b8
+Revises: 5e1d7a0c3b92
 Create Date: 2026-11-30 20:15:00
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e1f0a7c3b92"
-down_revision: str | Sequence[str] | None = "7c3e9a41d2b8"
+down_revision: str | Sequence[str] | None = "5e1d7a0c3b92"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -90,6 +90,8 @@ TIMELINE_SVG_STYLE = Markup(
     ".tl-conditional rect:first-of-type{fill:#1f5f99}"
     ".tl-ambiguous rect:first-of-type{fill:#b7860b}"
     ".tl-rejects rect:first-of-type{fill:#a8261f}"
+    ".tl-round-name{font-size:10px;font-weight:bold;fill:#4a2d7a}"
+    ".tl-round-line{stroke:#4a2d7a;stroke-width:1.2;stroke-dasharray:4 3}"
     "</style>"
 )
 
@@ -408,8 +410,11 @@ def build_briefing(
         every_party=every_party,
         every_issue=every_issue,
     )
+    marks = rounds.on_axis(session, until=as_of) if request.shows("charts") else []
     for issue in issues:
-        timeline = build_timeline(history.get(issue.id, []), parties=parties, as_of=as_of)
+        timeline = build_timeline(
+            history.get(issue.id, []), parties=parties, as_of=as_of, rounds=marks
+        )
         steady = timeline is not None and all(len(lane.segments) <= 1 for lane in timeline.lanes)
         section = IssueSection(
             issue=issue,

@@ -156,7 +156,7 @@ def _texts(doc: DocxDocument, briefing: Briefing) -> None:
         doc.add_paragraph("No text tabled by then bears on these issues.")
     for text in briefing.texts:
         document = text.document
-        doc.add_heading(f"{document.title} ({document.status.value})", level=2)
+        doc.add_heading(f"{document.title} ({text.status})", level=2)
         meta = f"{document.kind.value.replace('_', ' ').capitalize()} tabled "
         meta += format_day(document.tabled_on)
         if text.authors:

@@ -104,6 +104,12 @@ class TableText:
     reactions: list[PartyReactions] = field(default_factory=list)
 
     @property
+    def status(self) -> str:
+        """The text's status; one superseded after the as-of date was current then."""
+        status = self.document.status
+        return "superseded later" if status == DocumentStatus.SUPERSEDED else status.value
+
+    @property
     def points(self) -> int:
         """How many points the text has."""
         return len(self.document.points)

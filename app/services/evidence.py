@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Source, Stance
-from app.services import catalog
+from app.services import catalog, rounds
 from app.services.errors import InvalidParameter
 from app.services.matrix import (
     CONFIRMED,
@@ -164,7 +164,9 @@ def cell_detail(
         quotes=recent_quotes(
             session, as_of=as_of, party=party, issue=issue, limit=CELL_QUOTE_LIMIT
         ),
-        timeline=build_timeline(history, parties=[party], as_of=as_of),
+        timeline=build_timeline(
+            history, parties=[party], as_of=as_of, rounds=rounds.on_axis(session, until=as_of)
+        ),
     )
 
 
@@ -249,7 +251,9 @@ def issue_detail(
         ),
         history=history,
         quotes=recent_quotes(session, as_of=as_of, issue=issue),
-        timeline=build_timeline(history, parties=parties, as_of=as_of),
+        timeline=build_timeline(
+            history, parties=parties, as_of=as_of, rounds=rounds.on_axis(session, until=as_of)
+        ),
     )
 
 

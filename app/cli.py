@@ -380,7 +380,10 @@ def briefing_command(
         typer.Option("--as-of", help="Stances as of this date (YYYY-MM-DD); default today."),
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="List changes of stance after this date.")
+        str | None,
+        typer.Option(
+            "--since", help="List changes of stance after this date, or since a round (round:SLUG)."
+        ),
     ] = None,
     known_on: Annotated[
         str | None,
@@ -402,7 +405,7 @@ def briefing_command(
         list[str] | None,
         typer.Option(
             "--omit",
-            help="A part to leave out: summary, matrix, changes, issues, no_position, charts.",
+            help="A part to leave out: summary, matrix, changes, texts, issues, no_position, charts.",
         ),
     ] = None,
     base_url: Annotated[
@@ -434,16 +437,6 @@ def briefing_command(
         typer.echo("Error: --format: choose pdf or docx.", err=True)
         raise typer.Exit(code=1)
     try:
-        wanted = briefing_service.parse_request(
-            as_of=as_of,
-            since=since,
-            known_on=known_on,
-            parties=party,
-            issues=issue,
-            title=title,
-            lead=lead,
-            omit=omit,
-        )
         if base_url is not None:
             try:
                 base_url = site_address(base_url)
@@ -456,6 +449,17 @@ def briefing_command(
             except ValueError:
                 raise InvalidParameter("generated_at", "use ISO 8601.") from None
         with Session(get_reading_engine()) as session:
+            wanted = briefing_service.parse_request(
+                as_of=as_of,
+                since=since,
+                known_on=known_on,
+                parties=party,
+                issues=issue,
+                title=title,
+                lead=lead,
+                omit=omit,
+                find_round=briefing_service.round_finder(session),
+            )
             document = briefing_service.build_briefing(
                 session,
                 request=wanted,

@@ -10,13 +10,16 @@ history, and a chart) and times the briefing limited to those parties and issues
 split into gathering the data and rendering the HTML (`build_briefing` + `render_html`) and
 rendering the PDF (`render_pdf`), and the PDF time into WeasyPrint's layout of the same HTML
 alone (the floor no template change can go below) and the rest (writing the tagged PDF). One
-warm-up run first, then the median of the runs is printed with the page count.
+warm-up run first, then the median of the runs is printed with the page count, the total as a
+multiple of the floor, and the 1-minute load average (the machine is shared: read the figures
+with it).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import statistics
 import tempfile
 import time
@@ -175,13 +178,14 @@ def layout_seconds(html: str) -> float:
     """Seconds WeasyPrint alone takes to lay the HTML out (no PDF written)."""
     from weasyprint import HTML
 
+    css, fonts = briefing_pdf.engine_stylesheet()
     started = time.perf_counter()
     HTML(
         string=html,
         base_url=briefing_pdf.RENDER_BASE_URL,
         url_fetcher=briefing_pdf.static_only_fetcher(),
         media_type="print",
-    ).render()
+    ).render(stylesheets=[css], font_config=fonts)
     return time.perf_counter() - started
 
 
@@ -219,10 +223,12 @@ def timings(
 def report(label: str, figures: tuple[float, float, float, int, int], runs: int) -> None:
     """One line of results."""
     gather, render, layout, pages, size = figures
+    total = gather + render
     print(
         f"{label:<28} data+HTML {gather:5.2f} s  PDF {render:5.2f} s (layout alone "
-        f"{layout:5.2f} s)  total {gather + render:5.2f} s  {pages:3d} pages  "
-        f"{size / 1024:5.0f} KiB  (median of {runs})"
+        f"{layout:5.2f} s)  total {total:5.2f} s = {total / layout:4.2f} x the floor  "
+        f"{pages:3d} pages  {size / 1024:5.0f} KiB  (median of {runs}; load "
+        f"{os.getloadavg()[0]:.1f})"
     )
 
 

@@ -282,7 +282,9 @@ def test_the_form_shows_each_problem_beside_its_field(small: Small) -> None:
     html = response.text
     assert '<p class="field-error" id="since-error">must be before the as-of date.</p>' in html
     assert 'id="omit-error">unknown part &#39;cover&#39;' in html
-    assert 'id="b-since" name="since" type="date" value="2025-07-01" aria-invalid="true"' in html
+    since = html[html.index('id="b-since"') :]
+    since = since[: since.index(">")]
+    assert 'value="2025-07-01"' in since and 'aria-invalid="true"' in since
     assert 'value="Kept"' in html
     assert "Bottom line" not in html  # no document for a bad request
     unknown = small.client.get("/briefing?parties=zz")

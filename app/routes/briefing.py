@@ -28,7 +28,11 @@ AsOf = Annotated[
     Query(description="The matrix as it stood on this date (YYYY-MM-DD); default today."),
 ]
 Since = Annotated[
-    str | None, Query(description="List the changes of stance after this date (YYYY-MM-DD).")
+    str | None,
+    Query(
+        description="List the changes of stance after this date (YYYY-MM-DD), or since a round "
+        "of talks (round:<slug>, from its first day on)."
+    ),
 ]
 KnownOn = Annotated[
     str | None,
@@ -56,7 +60,8 @@ Omit = Annotated[
     list[str] | None,
     Query(
         description=(
-            "Parts to leave out: summary, matrix, changes, issues, no_position (the "
+            "Parts to leave out: summary, matrix, changes, texts (the texts on the table), "
+            "issues, no_position (the "
             "“No recorded position” lines), charts; repeat or separate with commas."
         )
     ),
@@ -84,9 +89,10 @@ class Asked:
     lead: str | None
     omit: list[str] | None
 
-    def parse(self) -> tuple[BriefingRequest | None, dict[str, str]]:
-        """The request, or each field's problem."""
-        return briefing_service.parse_form(**asdict(self))
+    def parse(self, session: Session) -> tuple[BriefingRequest | None, dict[str, str]]:
+        """The request, or each field's problem (`since` may name a round of talks)."""
+        finder = briefing_service.round_finder(session)
+        return briefing_service.parse_form(**asdict(self), find_round=finder)
 
 
 async def briefing_request(
@@ -127,27 +133,24 @@ async def briefing_page(
 ) -> HTMLResponse:
     """The briefing form and, for a valid choice, the document the PDF prints with its download
     link; a bad field is a 400 with its message beside it."""
-    wanted, errors = given.parse()
 
     def page() -> HTMLResponse:
+        wanted, errors = given.parse(session)
         if wanted is None:
             parties, issues = briefing_service.form_choices(session)
-            return render(
-                request,
-                "briefing/document.html",
-                {"briefing": None, "preview": True, "form": _form(given, parties, issues, errors)},
-                status_code=400,
-            )
+            form = _form(session, given, parties, issues, errors)
+            context = {"briefing": None, "preview": True, "form": form}
+            return render(request, "briefing/document.html", context, status_code=400)
         try:
             briefing = _build(session, wanted, now)
         except InvalidParameter as exc:
             parties, issues = briefing_service.form_choices(session)
-            form = _form(given, parties, issues, {exc.field: exc.message})
+            form = _form(session, given, parties, issues, {exc.field: exc.message})
             context = {"briefing": None, "preview": True, "form": form}
             return render(request, "briefing/document.html", context, status_code=400)
         context = briefing_service.document_context(briefing, preview=True)
         context["form"] = _form(
-            given, briefing.every_party, briefing.every_issue, {}, ready=briefing
+            session, given, briefing.every_party, briefing.every_issue, {}, ready=briefing
         )
         return render(request, "briefing/document.html", context)
 
@@ -157,6 +160,7 @@ async def briefing_page(
 
 
 def _form(
+    session: Session,
     given: Asked,
     parties: list[Party],
     issues: list[Issue],
@@ -180,6 +184,7 @@ def _form(
     return {
         "parties": parties,
         "issues": issues,
+        "rounds": briefing_service.round_choices(session),
         "omittable": briefing_service.OMITTABLE,
         "typed": values,
         "errors": errors,
@@ -213,7 +218,7 @@ async def _download(
 ) -> Response:
     """The briefing as a file of `kind` (pdf or docx), made once per data version and day for
     the same link; PDFs render at most a few at once (503 with Retry-After beyond)."""
-    wanted, errors = given.parse()
+    wanted, errors = await run_in_threadpool(given.parse, session)
     if wanted is None:
         field, message = next(iter(errors.items()))
         raise InvalidParameter(field, message)

@@ -23,18 +23,21 @@ from app.models import (
     Position,
     Quote,
     QuoteStatus,
+    Round,
     Source,
     SourceTier,
     Stance,
 )
-from app.services import catalog, matrix_view
+from app.services import catalog, matrix_view, rounds
 from app.services.briefing_request import DEFAULT_TITLE as DEFAULT_TITLE
 from app.services.briefing_request import OMITTABLE as OMITTABLE
 from app.services.briefing_request import BriefingRequest as BriefingRequest
+from app.services.briefing_request import FindRound
 from app.services.briefing_request import parse_form as parse_form
 from app.services.briefing_request import parse_request as parse_request
 from app.services.briefing_request import safe_filename as safe_filename
 from app.services.briefing_summary import Summary, build_summary, summary_blocks
+from app.services.briefing_texts import TableText, reaction_words, texts_on_table
 from app.services.errors import InvalidParameter
 from app.services.evidence import change_quotes, citation_loading
 from app.services.matrix import (
@@ -87,6 +90,8 @@ TIMELINE_SVG_STYLE = Markup(
     ".tl-conditional rect:first-of-type{fill:#1f5f99}"
     ".tl-ambiguous rect:first-of-type{fill:#b7860b}"
     ".tl-rejects rect:first-of-type{fill:#a8261f}"
+    ".tl-round-name{font-size:10px;font-weight:bold;fill:#4a2d7a}"
+    ".tl-round-line{stroke:#4a2d7a;stroke-width:1.2;stroke-dasharray:4 3}"
     "</style>"
 )
 
@@ -175,6 +180,8 @@ class Briefing:
     every_party: list[Party] = field(default_factory=list)
     every_issue: list[Issue] = field(default_factory=list)
     """Every party and issue there is (the briefing form's choices)."""
+    texts: list[TableText] = field(default_factory=list)
+    """The texts on the table (documents in force bearing on the briefing's issues)."""
 
     @property
     def title(self) -> str:
@@ -220,6 +227,10 @@ class Briefing:
     def cite(self, quote: Quote) -> int:
         """The endnote number of the quote's source."""
         return self.citation_numbers[quote.source_id]
+
+    def cite_source(self, source_id: int) -> int:
+        """The endnote number of a source (a document's)."""
+        return self.citation_numbers[source_id]
 
     def split(self, party: Party, issue: Issue) -> list[tuple[Party, Stance]]:
         """A bloc's members with their stances when they hold different stances; else []."""
@@ -281,6 +292,19 @@ def responses_shown(quote: Quote, *, as_of: date) -> list[Quote]:
 def form_choices(session: Session) -> tuple[list[Party], list[Issue]]:
     """Every party (blocs followed by their members) and every issue, in display order."""
     return catalog.list_parties(session), catalog.list_issues(session)
+
+
+def round_finder(session: Session) -> FindRound:
+    """What parse_form needs to read `since=round:<slug>`: the round's moment, or None."""
+    return lambda slug: rounds.moment(session, slug)
+
+
+def round_choices(session: Session) -> list[tuple[str, str]]:
+    """Every round as the briefing form offers it for `since`: (`round:<slug>`, its name)."""
+    found = session.execute(
+        select(Round.slug, Round.name, Round.starts_on).order_by(Round.starts_on)
+    )
+    return [(f"round:{slug}", f"{name} ({day:%-d %b %Y})") for slug, name, day in found]
 
 
 def build_briefing(
@@ -386,8 +410,11 @@ def build_briefing(
         every_party=every_party,
         every_issue=every_issue,
     )
+    marks = rounds.on_axis(session, until=as_of) if request.shows("charts") else []
     for issue in issues:
-        timeline = build_timeline(history.get(issue.id, []), parties=parties, as_of=as_of)
+        timeline = build_timeline(
+            history.get(issue.id, []), parties=parties, as_of=as_of, rounds=marks
+        )
         steady = timeline is not None and all(len(lane.segments) <= 1 for lane in timeline.lanes)
         section = IssueSection(
             issue=issue,
@@ -416,6 +443,10 @@ def build_briefing(
                 )
             )
         briefing.sections.append(section)
+    if request.shows("texts"):
+        briefing.texts = texts_on_table(
+            session, as_of=as_of, known_on=known_on, issue_ids=by_issue, parties=parties
+        )
     briefing.summary = build_summary(briefing)
     _number_citations(briefing)
     return briefing
@@ -458,10 +489,13 @@ def _history_by_issue(
 def _number_citations(briefing: Briefing) -> None:
     """Number each cited source in the order the document first cites it."""
 
+    def cite_source(source: Source) -> None:
+        if source.id not in briefing.citation_numbers:
+            briefing.citation_numbers[source.id] = len(briefing.sources) + 1
+            briefing.sources.append(source)
+
     def cite(quote: Quote) -> None:
-        if quote.source_id not in briefing.citation_numbers:
-            briefing.citation_numbers[quote.source_id] = len(briefing.sources) + 1
-            briefing.sources.append(quote.source)
+        cite_source(quote.source)
 
     # The summary comes first, so its citations take the first numbers.
     for quote in briefing.summary.cited() if briefing.summary else ():
@@ -471,6 +505,10 @@ def _number_citations(briefing: Briefing) -> None:
             cite(item.quote)
             for response in responses_shown(item.quote, as_of=briefing.request.as_of):
                 cite(response)
+    for text in briefing.texts:
+        cite_source(text.document.source)
+        for quote in text.cited():
+            cite(quote)
     for section in briefing.sections:
         for stance in section.stances:
             for quote in stance.quotes:
@@ -493,6 +531,7 @@ def document_context(briefing: Briefing, *, preview: bool) -> dict[str, Any]:
         "summary_blocks": summary_blocks,
         "preview": preview,
         "responses_shown": responses_shown,
+        "reaction_words": reaction_words,
     }
 
 

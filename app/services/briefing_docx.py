@@ -2,8 +2,8 @@
 
 The same gathered `Briefing` as the PDF, in the same order and with the same citation numbers:
 title and lead, the facts, the bottom line (the summary's own lines), what changed, the matrix
-as a table (header row repeated on each page), each issue's stances with their key quotes, and
-the numbered sources. Only this module knows the library.
+as a table (header row repeated on each page), the texts on the table, each issue's stances
+with their key quotes, and the numbered sources. Only this module knows the library.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from docx.text.paragraph import Paragraph
 from app.models import Issue, Party, Quote
 from app.services.briefing import Briefing, PartyStance, responses_shown
 from app.services.briefing_summary import summary_blocks
+from app.services.briefing_texts import reaction_words
 from app.templating import format_day, stance_label
 
 WORDS = {"accepts": "Accepts", "conditional": "Cond.", "ambiguous": "Unclear", "rejects": "Rejects"}
@@ -61,6 +62,8 @@ def render_docx(briefing: Briefing) -> bytes:
         _changes(doc, briefing)
     if request.shows("matrix"):
         _matrix(doc, briefing)
+    if request.shows("texts"):
+        _texts(doc, briefing)
     if request.shows("issues"):
         _issues(doc, briefing)
     _sources(doc, briefing)
@@ -73,7 +76,7 @@ def _facts(doc: DocxDocument, briefing: Briefing) -> None:
     request, grid = briefing.request, briefing.matrix
     dates = format_day(request.as_of)
     if request.since:
-        dates += f"; changes since {format_day(request.since)}"
+        dates += f"; changes since {request.since_words}"
     if request.known_on:
         dates += f"; as we knew it on {format_day(request.known_on)}"
     generated = briefing.generated_at
@@ -98,8 +101,12 @@ def _facts(doc: DocxDocument, briefing: Briefing) -> None:
 
 def _changes(doc: DocxDocument, briefing: Briefing) -> None:
     request = briefing.request
-    since = format_day(request.since)
-    doc.add_heading(f"What changed between {since} and {format_day(request.as_of)}", level=1)
+    as_of = format_day(request.as_of)
+    if request.since_round:
+        heading = f"What changed since {request.since_words}, up to {as_of}"
+    else:
+        heading = f"What changed between {format_day(request.since)} and {as_of}"
+    doc.add_heading(heading, level=1)
     if not briefing.changes:
         doc.add_paragraph("No party changed its stance on any of these issues in this period.")
     for item in briefing.changes:
@@ -141,6 +148,61 @@ def _matrix(doc: DocxDocument, briefing: Briefing) -> None:
             row[n].text = AGREEMENT[briefing.agreement(issue)]
         _small(table)
         doc.add_paragraph()
+
+
+def _texts(doc: DocxDocument, briefing: Briefing) -> None:
+    doc.add_heading(f"Texts on the table, as of {format_day(briefing.request.as_of)}", level=1)
+    if not briefing.texts:
+        doc.add_paragraph("No text tabled by then bears on these issues.")
+    for text in briefing.texts:
+        document = text.document
+        doc.add_heading(f"{document.title} ({text.status})", level=2)
+        meta = f"{document.kind.value.replace('_', ' ').capitalize()} tabled "
+        meta += format_day(document.tabled_on)
+        if text.authors:
+            meta += " by " + ", ".join(p.name for p in text.authors)
+        if text.endorsers:
+            meta += ", endorsed by " + ", ".join(p.name for p in text.endorsers)
+        meta += f"; {text.points} point{'s' if text.points != 1 else ''}; text "
+        meta += document.confirmation.value + (", a translation" if document.is_translation else "")
+        doc.add_paragraph(f"{meta} [{briefing.cite_source(document.source_id)}]")
+        if text.predecessor is None:
+            doc.add_paragraph("An original text (it derives from no earlier one).")
+        else:
+            was = f"{text.predecessor.title} ({format_day(text.predecessor.tabled_on)})"
+            doc.add_paragraph().add_run(f"Changes from {was}: {text.counts}.").bold = True
+            for change in text.changed_shown:
+                item = doc.add_paragraph(style="List Bullet")
+                item.add_run(change.heading).bold = True
+                item.add_run(f": {change.words}")
+            hidden = len(text.changed) - len(text.changed_shown)
+            if hidden:
+                doc.add_paragraph(f"and {hidden} more changed points", style="List Bullet")
+            if text.new:
+                doc.add_paragraph(
+                    f"New: point{'s' if len(text.new) > 1 else ''} {', '.join(text.new)}."
+                )
+            if text.removed:
+                plural = "s" if len(text.removed) > 1 else ""
+                labels = ", ".join(text.removed)
+                doc.add_paragraph(f"Removed: point{plural} {labels} of the earlier text.")
+        if not text.reactions:
+            doc.add_paragraph("No reaction of the parties shown is recorded.")
+        for group in text.reactions:
+            item = doc.add_paragraph(style="List Bullet")
+            item.add_run(f"{group.party.name}: ").bold = True
+            said = []
+            for reaction, label in group.reactions:
+                quote = reaction.quote
+                who = f", {quote.speaker.name}" if quote.speaker else ""
+                status = f", {quote.status.value}" if quote.status.value != "confirmed" else ""
+                words = quote.text if len(quote.text) <= 160 else quote.text[:157] + "..."
+                said.append(
+                    f"{reaction_words(reaction, label)} ({format_day(quote.said_on)}{who}{status}:"
+                    f" “{words}”) [{briefing.cite(quote)}]"
+                )
+            more = f"; and {group.more} earlier" if group.more else ""
+            item.add_run("; ".join(said) + more + ".")
 
 
 def _cell_words(briefing: Briefing, party: Party, issue: Issue) -> str:

@@ -13,7 +13,10 @@ from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from app.forms.fields import ROUND_PREFIX, Moment
 from app.services.errors import InvalidParameter
+
+FindRound = Callable[[str], Moment | None]
 
 DEFAULT_TITLE = "Ukraine peace talks: positions briefing"
 TITLE_MAX_LENGTH = 200
@@ -25,6 +28,7 @@ OMITTABLE: dict[str, str] = {
     "summary": "The summary (bottom line)",
     "matrix": "The matrix",
     "changes": "What changed",
+    "texts": "Texts on the table",
     "issues": "Each issue's stances and quotes",
     "no_position": "“No recorded position” lines",
     "charts": "Timeline charts",
@@ -47,11 +51,17 @@ class BriefingRequest:
     title: str = DEFAULT_TITLE
     lead: str = ""
     omit: tuple[str, ...] = ()
+    since_round: str | None = None
+    """The round `since` was given as (`round:<slug>`): `since` is then the day before it."""
+    since_label: str = ""
+    """The words for `since`: "the Geneva talks (23 Nov 2025)" for a round, else empty."""
 
     def query(self, *, known_on: date | None = None) -> str:
         """The query string that asks for this briefing again (known_on pinned when given)."""
         params: list[tuple[str, str]] = [("as_of", self.as_of.isoformat())]
-        if self.since is not None:
+        if self.since_round is not None:
+            params.append(("since", f"{ROUND_PREFIX}{self.since_round}"))
+        elif self.since is not None:
             params.append(("since", self.since.isoformat()))
         pinned = self.known_on or known_on
         if pinned is not None:
@@ -67,6 +77,13 @@ class BriefingRequest:
         if self.omit:
             params.append(("omit", ",".join(self.omit)))
         return urlencode(params)
+
+    @property
+    def since_words(self) -> str:
+        """What `since` names in running text: "the Geneva talks (23 Nov 2025)" or "1 Nov 2025"."""
+        if self.since_label:
+            return self.since_label
+        return f"{self.since:%-d %b %Y}" if self.since is not None else ""
 
     def shows(self, part: str) -> bool:
         """True unless the request leaves `part` (one of OMITTABLE) out."""
@@ -154,10 +171,15 @@ def parse_form(
     title: str | None,
     lead: str | None = None,
     omit: list[str] | None = None,
+    find_round: FindRound | None = None,
 ) -> tuple[BriefingRequest | None, dict[str, str]]:
     """The request, or every field's problem at once (for the briefing form: each beside its
-    field); dates out of order are a problem of `since`."""
-    from app.forms import parse_day
+    field); dates out of order are a problem of `since`, which may name a round
+    (`round:<slug>`, looked up by `find_round`)."""
+    from app.forms import parse_day, parse_moment
+
+    def no_round(slug: str) -> Moment | None:
+        return None
 
     errors: dict[str, str] = {}
 
@@ -169,9 +191,14 @@ def parse_form(
             return default
 
     day = check("as_of", lambda: parse_day(as_of, field="as_of") or date.today(), date.today())
+    start = check(
+        "since", lambda: parse_moment(since, field="since", find_round=find_round or no_round), None
+    )
     wanted = BriefingRequest(
         as_of=day,
-        since=check("since", lambda: parse_day(since, field="since"), None),
+        since=start.day if start else None,
+        since_round=start.round_slug if start else None,
+        since_label=start.label if start and start.round_slug else "",
         known_on=check("known_on", lambda: parse_day(known_on, field="known_on"), None),
         parties=check("parties", lambda: parse_slugs(parties, field="parties"), ()),
         issues=check("issues", lambda: parse_slugs(issues, field="issues"), ()),

@@ -106,7 +106,7 @@ def summary_blocks(briefing: Briefing) -> list[Block]:
         lines = [_change_line(c) for c in summary.changes[:limit]]
         blocks.append(
             Block(
-                f"What changed since {format_day(request.since)}",
+                f"What changed since {request.since_words}",
                 lines,
                 "No party changed its stance on these issues.",
                 _more(summary.changes, limit, "What changed"),

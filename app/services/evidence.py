@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Source, Stance
-from app.services import catalog
+from app.services import catalog, rounds
 from app.services.errors import InvalidParameter, NotFound
 from app.services.matrix import (
     CONFIRMED,
@@ -237,7 +237,9 @@ def cell_detail(
         cell=cell,
         history=history,
         quotes=[loaded[i] for i in recent],
-        timeline=build_timeline(history, parties=[party], as_of=as_of),
+        timeline=build_timeline(
+            history, parties=[party], as_of=as_of, rounds=rounds.on_axis(session, until=as_of)
+        ),
     )
 
 
@@ -322,7 +324,9 @@ def issue_detail(
         ),
         history=history,
         quotes=recent_quotes(session, as_of=as_of, issue=issue),
-        timeline=build_timeline(history, parties=parties, as_of=as_of),
+        timeline=build_timeline(
+            history, parties=parties, as_of=as_of, rounds=rounds.on_axis(session, until=as_of)
+        ),
     )
 
 

@@ -169,6 +169,16 @@ def moment(session: Session, value: str, *, end: bool = False) -> Moment | None:
     )
 
 
+def on_axis(session: Session, *, until: date) -> list[tuple[date, str]]:
+    """The rounds that began by `until`, as a timeline marks them: (first day, name)."""
+    found = session.execute(
+        select(Round.starts_on, Round.name)
+        .where(Round.starts_on <= until)
+        .order_by(Round.starts_on)
+    )
+    return [(day, name) for day, name in found]
+
+
 def parse_since(session: Session, value: str | None, *, field: str) -> Moment | None:
     """A `since`/`from` parameter: a date or `round:<slug>` (forms.parse_moment)."""
     return parse_moment(value, field=field, find_round=lambda slug: moment(session, slug))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -15,6 +15,14 @@ LANE_HEIGHT = 30.0
 TOP = 8.0
 AXIS_HEIGHT = 24.0
 MIN_TICK_GAP = 80.0
+ROUND_ROW = 14.0
+"""Height of a row of round names above the lanes."""
+ROUND_ROWS = 3
+"""Most rows of round names; a name that fits in none is left to the chart's text alternative."""
+ROUND_CHARS = 24
+"""Round names longer than this are shortened on the chart (the full name is in its title)."""
+CHAR_WIDTH = 6.2
+"""Width of a character of a round's name (10px DejaVu Sans, a little generous)."""
 SHORT = {
     Stance.ACCEPTS: "A",
     Stance.CONDITIONAL: "C",
@@ -51,9 +59,23 @@ class Lane:
     segments: list[Segment] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class RoundMark:
+    """A round of talks on the time axis: a line at its first day, named above the lanes."""
+
+    day: date
+    name: str
+    x: float
+    label: str
+    """The name as drawn ("" when no row has room: the title and text alternative name it)."""
+    label_y: float
+    anchor: str
+    """SVG text-anchor: "start", or "end" for a name that would run off the right edge."""
+
+
 @dataclass(slots=True)
 class Timeline:
-    """The chart: lanes, date ticks and its size."""
+    """The chart: lanes, date ticks, the rounds on the axis and its size."""
 
     start: date
     end: date
@@ -62,6 +84,9 @@ class Timeline:
     width: float
     height: float
     label_width: float = LABEL_WIDTH
+    rounds: list[RoundMark] = field(default_factory=list)
+    lanes_top: float = TOP
+    """Where the first lane starts (below the rows of round names)."""
 
 
 def _x(day: date, start: date, span_days: int, plot_width: float) -> float:
@@ -69,9 +94,14 @@ def _x(day: date, start: date, span_days: int, plot_width: float) -> float:
 
 
 def build_timeline(
-    positions: Iterable[Position], *, parties: list[Party], as_of: date
+    positions: Iterable[Position],
+    *,
+    parties: list[Party],
+    as_of: date,
+    rounds: Sequence[tuple[date, str]] = (),
 ) -> Timeline | None:
-    """Lay out positions (of one issue, effective on or before `as_of`) per party; None if empty."""
+    """Lay out positions (of one issue, effective on or before `as_of`) per party, with the
+    rounds of talks (first day, name) that fall on the chart's span; None if empty."""
     by_party: dict[int, list[Position]] = {}
     for position in positions:
         if position.effective_from <= as_of:
@@ -82,6 +112,8 @@ def build_timeline(
     end = max(as_of, start + timedelta(days=1))
     span = (end - start).days
     plot = WIDTH - LABEL_WIDTH - 10
+    marks, rows = _round_marks(rounds, start, end, span, plot)
+    top = TOP + rows * ROUND_ROW
     lanes: list[Lane] = []
     for party in parties:
         held = by_party.get(party.id)
@@ -93,7 +125,7 @@ def build_timeline(
         for position in sorted(held, key=lambda p: (p.effective_from, p.recorded_at, p.id)):
             latest_per_day[position.effective_from] = position
         runs = runs_of(latest_per_day.values())
-        lane = Lane(party=party, y=TOP + len(lanes) * LANE_HEIGHT)
+        lane = Lane(party=party, y=top + len(lanes) * LANE_HEIGHT)
         for index, run in enumerate(runs):
             until = runs[index + 1].start if index + 1 < len(runs) else end
             x0, x1 = _x(run.start, start, span, plot), _x(until, start, span, plot)
@@ -120,5 +152,42 @@ def build_timeline(
             if len(ticks) > 1:
                 ticks.pop()
         ticks.append((x, f"{day.day} {day:%b %Y}"))
-    height = TOP + len(lanes) * LANE_HEIGHT + AXIS_HEIGHT
-    return Timeline(start=start, end=end, lanes=lanes, ticks=ticks, width=WIDTH, height=height)
+    height = top + len(lanes) * LANE_HEIGHT + AXIS_HEIGHT
+    return Timeline(
+        start=start, end=end, lanes=lanes, ticks=ticks, width=WIDTH, height=height,
+        rounds=marks, lanes_top=top,
+    )  # fmt: skip
+
+
+def _round_marks(
+    rounds: Sequence[tuple[date, str]], start: date, end: date, span: int, plot: float
+) -> tuple[list[RoundMark], int]:
+    """The rounds between `start` and `end` placed on the axis, each name in the first row
+    where it overlaps no other (at most ROUND_ROWS); and the number of rows used."""
+    right_edge = LABEL_WIDTH + plot
+    taken: list[list[tuple[float, float]]] = []
+    marks: list[RoundMark] = []
+    for day, name in sorted(rounds):
+        if not start <= day <= end:
+            continue
+        x = round(_x(day, start, span, plot), 1)
+        label = name if len(name) <= ROUND_CHARS else name[: ROUND_CHARS - 1] + "…"
+        width = len(label) * CHAR_WIDTH + 4
+        left, anchor = (x + 2, "start") if x + 2 + width <= right_edge else (x - 2 - width, "end")
+        row = next(
+            (
+                n
+                for n, spans in enumerate(taken)
+                if all(left + width < a or left > b for a, b in spans)
+            ),
+            len(taken),
+        )
+        if row >= ROUND_ROWS:
+            label, row = "", 0
+        else:
+            if row == len(taken):
+                taken.append([])
+            taken[row].append((left, left + width))
+        y = TOP + row * ROUND_ROW + 10
+        marks.append(RoundMark(day, name, x, label, y, anchor))
+    return marks, len(taken)

@@ -12,14 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import migrate
-from app.db import make_engine
 from app.models import AuditEntry, Quote, Role, Speaker, SpeakerAlias, User
 from app.services import catalog, export_file, transfer
 from tests import builders as b
 from tests.auth_helpers import login as admin_login
 from tests.auth_helpers import make_user
-from tests.conftest import csrf_token, scratch_database
+from tests.conftest import csrf_token, migrated_database
 from tests.html_reader import parse
 from tests.test_quote_forms import World, editor, quote_form, world
 
@@ -217,25 +215,20 @@ def test_aliases_survive_export_and_import_and_the_export_round_trips_exactly(
     assert "  aliases:\n  - Sybiga\n  - Sybiha A.\n" in exported
     path = tmp_path / "all.yaml"
     path.write_text(exported, "utf-8")
-    with scratch_database(backend, tmp_path) as url:
-        migrate.upgrade(url=url)
-        engine = make_engine(url)
-        try:
-            with Session(engine) as fresh, fresh.begin():
-                transfer.import_file(fresh, path)
-            with Session(engine) as fresh:
-                assert export_file.export_text(fresh, "yaml") == exported
-                entry = fresh.scalars(
-                    select(AuditEntry).where(
-                        AuditEntry.entity_type == "speakers", AuditEntry.action == "create"
-                    )
-                ).all()
-                assert [e.after.get("aliases") for e in entry] == [  # type: ignore[union-attr]
-                    ["Sybiga", "Sybiha A."],
-                    None,
-                ]
-        finally:
-            engine.dispose()
+    with migrated_database(backend, tmp_path) as engine:
+        with Session(engine) as fresh, fresh.begin():
+            transfer.import_file(fresh, path)
+        with Session(engine) as fresh:
+            assert export_file.export_text(fresh, "yaml") == exported
+            entry = fresh.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.entity_type == "speakers", AuditEntry.action == "create"
+                )
+            ).all()
+            assert [e.after.get("aliases") for e in entry] == [  # type: ignore[union-attr]
+                ["Sybiga", "Sybiha A."],
+                None,
+            ]
 
 
 def test_a_new_speaker_named_as_another_speakers_alias_is_refused_beside_the_field(

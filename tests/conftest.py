@@ -69,6 +69,18 @@ def scratch_database(backend: str, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def migrated_database(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a new database of `backend`, migrated to head (to rebuild one from a file)."""
+    with scratch_database(backend, tmp_path) as url:
+        migrate.upgrade(url=url)
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The database kind under test: each database test runs once per backend."""

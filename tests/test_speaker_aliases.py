@@ -9,17 +9,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import migrate
-from app.db import make_engine
 from app.models import AuditEntry, Quote, Role, Speaker, SpeakerAlias, User
 from app.services import catalog, export_file, transfer
 from tests import builders as b
 from tests.auth_helpers import login as admin_login
 from tests.auth_helpers import make_user
-from tests.conftest import csrf_token, scratch_database
+from tests.conftest import csrf_token, migrated_database
 from tests.html_reader import parse
 from tests.test_quote_forms import World, editor, quote_form, world
 
@@ -217,22 +215,63 @@ def test_aliases_survive_export_and_import_and_the_export_round_trips_exactly(
     assert "  aliases:\n  - Sybiga\n  - Sybiha A.\n" in exported
     path = tmp_path / "all.yaml"
     path.write_text(exported, "utf-8")
-    with scratch_database(backend, tmp_path) as url:
-        migrate.upgrade(url=url)
-        engine = make_engine(url)
-        try:
-            with Session(engine) as fresh, fresh.begin():
-                transfer.import_file(fresh, path)
-            with Session(engine) as fresh:
-                assert export_file.export_text(fresh, "yaml") == exported
-                entry = fresh.scalars(
-                    select(AuditEntry).where(
-                        AuditEntry.entity_type == "speakers", AuditEntry.action == "create"
-                    )
-                ).all()
-                assert [e.after.get("aliases") for e in entry] == [  # type: ignore[union-attr]
-                    ["Sybiga", "Sybiha A."],
-                    None,
-                ]
-        finally:
-            engine.dispose()
+    with migrated_database(backend, tmp_path) as engine:
+        with Session(engine) as fresh, fresh.begin():
+            transfer.import_file(fresh, path)
+        with Session(engine) as fresh:
+            assert export_file.export_text(fresh, "yaml") == exported
+            entry = fresh.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.entity_type == "speakers", AuditEntry.action == "create"
+                )
+            ).all()
+            assert [e.after.get("aliases") for e in entry] == [  # type: ignore[union-attr]
+                ["Sybiga", "Sybiha A."],
+                None,
+            ]
+
+
+def test_a_new_speaker_named_as_another_speakers_alias_is_refused_beside_the_field(
+    client: TestClient, session: Session, editor: User, world: World
+) -> None:
+    session.add(SpeakerAlias(speaker_id=world.ua_speaker.id, name="Sybiga"))
+    session.flush()
+    speakers_before = session.scalar(select(func.count()).select_from(Speaker))
+    token = csrf_token(client, "/quotes/new")
+    typed = quote_form(
+        token, new_speaker_name="sybiga", new_speaker_role="Minister", new_speaker_confirmed="on"
+    )
+    refused = client.post("/quotes/new", data=typed)
+    assert refused.status_code == 422
+    page = parse(refused.text)
+    error = page.find_all("p", lambda e: e.attrs.get("id") == "new_speaker_name-error")
+    # The Manage form's own words, naming the speaker it is an alias of.
+    assert error and error[0].text() == (
+        "'sybiga' is another writing of Andrii Sybiha (Ukraine): edit that speaker, "
+        "or remove the alias there first."
+    )
+    shown = {
+        e.attrs.get("name"): e.attrs.get("value", "")
+        for e in page.find_all("input")
+        if e.attrs.get("type") not in {"checkbox", "radio", "hidden"}
+    }
+    for name in ("new_speaker_name", "new_speaker_role", "said_on", "source_url", "source_title"):
+        assert shown.get(name) == typed[name], name
+    assert typed["text"] in refused.text and typed["rationale"] in refused.text
+    assert session.scalar(select(func.count()).select_from(Speaker)) == speakers_before
+    assert (
+        session.scalar(select(func.count()).select_from(Quote).where(Quote.text == typed["text"]))
+        == 0
+    )
+    # The same name for another party is no one's alias there: that speaker is added.
+    token = csrf_token(client, "/quotes/new")
+    other = quote_form(
+        token,
+        party="ru",
+        new_speaker_name="Sybiga",
+        new_speaker_role="",
+        new_speaker_confirmed="on",
+    )
+    assert client.post("/quotes/new", data=other, follow_redirects=False).status_code == 303
+    added = session.scalars(select(Speaker).where(Speaker.name == "Sybiga")).one()
+    assert added.party_id == world.ru.id

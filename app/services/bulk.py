@@ -4,6 +4,7 @@ write, and the data version moved on as for any other write."""
 
 from __future__ import annotations
 
+import bisect
 import enum
 import hashlib
 import json
@@ -31,11 +32,13 @@ from app.models import (
     Source,
     Speaker,
     SpeakerAlias,
+    SpeakerRole,
     Stance,
     Theme,
 )
 from app.services import audit, catalog, position_runs, themes, versioning
 from app.services.errors import ValidationFailed
+from app.services.speakers import FIRST_DAY
 
 if TYPE_CHECKING:
     from app.services.seed import (
@@ -143,6 +146,14 @@ class Loader:
                 select(Speaker.party_id, Speaker.name, Speaker.id)
             )
         }
+        self.roles: dict[int, list[tuple[date, str]]] = {}
+        """Speaker id -> their dated roles (held from, role), earliest first."""
+        for speaker_id, held_from, role in session.execute(
+            select(SpeakerRole.speaker_id, SpeakerRole.held_from, SpeakerRole.role).order_by(
+                SpeakerRole.held_from
+            )
+        ):
+            self.roles.setdefault(speaker_id, []).append((held_from, role))
         self.sources = dict(session.execute(select(Source.url, Source.id)).all())
         self.positions: set[tuple[int, int, Stance, date]] = {
             (party_id, issue_id, stance, day)
@@ -192,6 +203,15 @@ class Loader:
             message = f"unknown speaker '{name}' of party '{slug}'"
             raise RowRefused(RowError(*where, "speaker", message))
         return found
+
+    def _role_then(self, speaker_id: int | None, said_on: date) -> str | None:
+        """The dated role the speaker held on the day, as the forms keep it on a quote (None:
+        no speaker, or one without dated roles)."""
+        roles = self.roles.get(speaker_id) if speaker_id is not None else None
+        if not roles:
+            return None
+        index = bisect.bisect_right(roles, said_on, key=lambda held: held[0])
+        return roles[index - 1][1] if index else None
 
     def _read_quote_keys(self, source_ids: Iterable[int]) -> None:
         """Learn the quotes already stored for these sources (once per source)."""
@@ -337,10 +357,11 @@ class Loader:
             self.added["issues"] += 1
 
     def speakers_from(self, rows: Iterable[tuple[Where, SpeakerRow]]) -> None:
-        """Add the speakers not yet stored (the first row naming one gives its role and
-        aliases; the aliases are in each speaker's audit entry)."""
+        """Add the speakers not yet stored (the first row naming one gives its role, aliases
+        and dated roles, all three in each speaker's audit entry)."""
         values: list[dict[str, Any]] = []
         aliases: list[list[str]] = []
+        dated: list[list[tuple[date, str]]] = []
         for where, row in rows:
             party_id = self._party(row.party, where)
             if (party_id, row.name) in self.speakers:
@@ -353,17 +374,31 @@ class Loader:
                 }
             )  # fmt: skip
             aliases.append(list(dict.fromkeys(row.aliases)))
+            dated.append(sorted((r.held_from or FIRST_DAY, r.role) for r in row.roles))
         alias_rows: list[dict[str, Any]] = []
+        role_rows: list[dict[str, Any]] = []
         for start in range(0, len(values), CHUNK):
             chunk = values[start : start + CHUNK]
             named = aliases[start : start + CHUNK]
-            extras = [{"aliases": sorted(names)} if names else {} for names in named]
+            held = dated[start : start + CHUNK]
+            extras: list[dict[str, Any]] = [{} for _ in chunk]
+            for extra, names, roles in zip(extras, named, held, strict=True):
+                if names:
+                    extra["aliases"] = sorted(names)
+                if roles:
+                    extra["roles"] = [[day.isoformat(), role] for day, role in roles]
             new_ids = self._insert(Speaker, chunk, extras)
-            for given, new_id, names in zip(chunk, new_ids, named, strict=True):
+            for given, new_id, names, roles in zip(chunk, new_ids, named, held, strict=True):
                 self.speakers[(given["party_id"], given["name"])] = new_id
                 alias_rows.extend({"speaker_id": new_id, "name": name} for name in names)
-        for start in range(0, len(alias_rows), CHUNK):
-            self.session.execute(insert(SpeakerAlias), alias_rows[start : start + CHUNK])
+                role_rows.extend(
+                    {"speaker_id": new_id, "held_from": day, "role": role} for day, role in roles
+                )
+                if roles:
+                    self.roles[new_id] = roles
+        for model, many in ((SpeakerAlias, alias_rows), (SpeakerRole, role_rows)):
+            for start in range(0, len(many), CHUNK):
+                self.session.execute(insert(model), many[start : start + CHUNK])
         self.added["speakers"] += len(values)
 
     def sources_from(self, rows: Iterable[tuple[Where, SourceRow]]) -> None:
@@ -409,7 +444,8 @@ class Loader:
                     {
                         "text": row.text, "kind": row.kind, "said_on": row.said_on,
                         "published_on": row.published_on, "speaker_id": speaker_id,
-                        "speaker_role": None, "party_id": party_id, "source_id": source_id, "language": row.language,
+                        "speaker_role": self._role_then(speaker_id, row.said_on), "party_id": party_id,
+                        "source_id": source_id, "language": row.language,
                         "is_translation": row.translated, "status": row.status,
                         "confirms_or_denies_id": None, "note": row.note or "", "round_id": None,
                         "version": 1, "created_at": self.now, "updated_at": self.now,

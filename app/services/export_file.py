@@ -26,9 +26,11 @@ from app.models import (
     Round,
     Source,
     Speaker,
+    SpeakerRole,
 )
 from app.services import catalog, exports, themes
 from app.services.csv_rows import CSV_COLUMNS
+from app.services.speakers import FIRST_DAY
 
 
 def _day(value: date | None) -> str | None:
@@ -52,6 +54,11 @@ def export_document(session: Session) -> dict[str, Any]:
         session.scalars(select(Speaker).order_by(Speaker.id).options(selectinload(Speaker.aliases)))
     )
     speaker_name = {s.id: s.name for s in speakers}
+    roles: dict[int, list[dict[str, str | None]]] = {}
+    for row in session.scalars(select(SpeakerRole).order_by(SpeakerRole.held_from)):
+        # A role from FIRST_DAY is the one held before the first dated role: no date to give.
+        held_from = None if row.held_from == FIRST_DAY else row.held_from.isoformat()
+        roles.setdefault(row.speaker_id, []).append({"role": row.role, "held_from": held_from})
     sources = list(session.scalars(select(Source).order_by(Source.id)))
     source_url = {s.id: s.url for s in sources}
     round_slug = dict(session.execute(select(Round.id, Round.slug)).all())
@@ -87,7 +94,7 @@ def export_document(session: Session) -> dict[str, Any]:
         ],
         "speakers": [
             {"name": s.name, "role": s.role, "party": slug[s.party_id],
-             "aliases": [a.name for a in s.aliases]}
+             "aliases": [a.name for a in s.aliases], "roles": roles.get(s.id, [])}
             for s in speakers
         ],
         "sources": [
@@ -204,7 +211,7 @@ def export_text(session: Session, fmt: str) -> str:
 
 def _quotes_csv(document: dict[str, Any]) -> str:
     sources = {s["url"]: s for s in document["sources"]}
-    roles = {(s["party"], s["name"]): s["role"] for s in document["speakers"]}
+    speakers = {(s["party"], s["name"]): s for s in document["speakers"]}
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
@@ -217,7 +224,7 @@ def _quotes_csv(document: dict[str, Any]) -> str:
             "published_on": quote["published_on"] or "",
             "party": quote["party"],
             "speaker": quote["speaker"] or "",
-            "speaker_role": roles.get((quote["party"], quote["speaker"]), ""),
+            "speaker_role": _role_then(speakers.get((quote["party"], quote["speaker"])), quote),
             "source_url": source["url"],
             "source_title": source["title"],
             "source_outlet": source["outlet"],
@@ -234,3 +241,12 @@ def _quotes_csv(document: dict[str, Any]) -> str:
         # Safe to open in a spreadsheet, as the web CSVs are; reading it back undoes this.
         writer.writerow({name: exports.neutralise(value) for name, value in row.items()})
     return buffer.getvalue()
+
+
+def _role_then(speaker: dict[str, Any] | None, quote: dict[str, Any]) -> str:
+    """The role the quote's speaker held when it was said, by their dated roles (else their
+    one role), as every other view of a quote gives it."""
+    if speaker is None:
+        return ""
+    held = [r["role"] for r in speaker["roles"] if (r["held_from"] or "") <= quote["said_on"]]
+    return str(held[-1] if held else speaker["role"])

@@ -176,12 +176,20 @@ def _record_rules(
             f"not {party.name}; choose a speaker of {party.name} or type a new one."
         )
     close = speaker_suggestions(session, data, party=party)
+    new_name = (data.get("new_speaker_name") or "").strip()
     if close:
         names = " or ".join(f"{s.name} ({s.party.name})" for s in close)
         errors["new_speaker_name"] = (
             f"Did you mean {names}? Use the speaker below, or tick “A new speaker” to add "
-            f"{(data.get('new_speaker_name') or '').strip()}."
+            f"{new_name}."
         )
+    elif new_name and speaker_id is None and party is not None:
+        # Confirmed as new, yet another writing of a speaker's name: refused as Manage refuses
+        # it, since a second speaker would split that person's quotes in two.
+        if catalog.find_speaker(session, party=party, name=new_name) is None:
+            aliased = speakers.alias_error(session, party=party, name=new_name)
+            if aliased:
+                errors["new_speaker_name"] = aliased
     near = near_duplicates(session, data, quote=quote)
     if near:
         first = near[0]

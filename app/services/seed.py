@@ -147,13 +147,33 @@ class IssueRow(_Row):
     theme: Slug | None = None
 
 
+MAX_ROLES = 100
+"""Dated roles a speaker may have in a data file: a career, not a log."""
+
+
+class RoleRow(_Row):
+    """A role a speaker held from a date on (no date: before their first dated role)."""
+
+    role: Annotated[str, text_field(MAX_NAME)]
+    held_from: OptionalDay = None
+
+
 class SpeakerRow(_Row):
-    """A speaker as written in a data file."""
+    """A speaker as written in a data file; `roles` dates the roles they held (their quotes
+    show the one held when said), `role` is the one they hold now."""
 
     name: Name
     role: Annotated[str, text_field(MAX_NAME)] = ""
     party: Slug
     aliases: Annotated[list[Name], Field(max_length=MAX_ALIASES)] = []
+    roles: Annotated[list[RoleRow], Field(max_length=MAX_ROLES)] = []
+
+    @model_validator(mode="after")
+    def _one_role_a_day(self) -> SpeakerRow:
+        days = [row.held_from for row in self.roles]
+        if len(set(days)) != len(days):
+            raise ValueError("each held_from can start one role (and one role may have none)")
+        return self
 
 
 class SourceRow(_Row):

@@ -75,13 +75,21 @@ def _speaker_name_error(
     found = find_speaker(session, party=party, name=name)
     if found is not None and (speaker is None or found.id != speaker.id):
         return f"{party.name} already has a speaker named '{name}'."
+    return alias_error(session, party=party, name=name, speaker=speaker)
+
+
+def alias_error(
+    session: Session, *, party: Party, name: str, speaker: Speaker | None = None
+) -> str | None:
+    """Why `name` cannot be a new name of `speaker` (or a new speaker) of `party`: it is an
+    alias of another of its speakers (case aside); None when it is not."""
     aliased = _alias_owner(session, party=party, name=name, speaker=speaker)
-    if aliased is not None:
-        return (
-            f"'{name}' is another writing of {aliased.name} ({party.name}): edit that speaker, "
-            "or remove the alias there first."
-        )
-    return None
+    if aliased is None:
+        return None
+    return (
+        f"'{name}' is another writing of {aliased.name} ({party.name}): edit that speaker, "
+        "or remove the alias there first."
+    )
 
 
 def add_speaker(

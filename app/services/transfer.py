@@ -50,6 +50,7 @@ from app.services.seed import (
     PartyRow,
     PositionRow,
     QuoteRow,
+    RoleRow,
     RoundRow,
     SourceRow,
     SpeakerRow,
@@ -191,6 +192,7 @@ def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress
     plan = Plan(path)
     sources: dict[str, tuple[Where, SourceRow]] = {}
     speakers: dict[tuple[str, str], tuple[Where, SpeakerRow]] = {}
+    held: dict[tuple[str, str], dict[str, date]] = {}  # a new speaker's roles -> first said
     wanted: dict[str, list[int]] = {}  # a source not (yet) defined -> the lines citing it
     try:
         for index, (line, row, extra) in enumerate(csv_records(path, progress)):
@@ -213,6 +215,13 @@ def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress
                         speakers[(speaker.party, speaker.name)] = (where, speaker)
             quote = _validate(QuoteRow, parts.quote, where, errors, QUOTE_COLUMNS)
             if quote is not None:
+                role = parts.speaker["role"] if parts.speaker else ""
+                if role and (quote.party, quote.speaker) in speakers:
+                    first = held.setdefault((quote.party, quote.speaker or ""), {})
+                    if role in first:
+                        first[role] = min(first[role], quote.said_on)
+                    elif _validate(RoleRow, {"role": role}, where, errors, SPEAKER_COLUMNS):
+                        first[role] = quote.said_on
                 if quote.party not in known.parties:
                     errors.add(RowError(*where, "party", f"unknown party '{quote.party}'"))
                 for tag in quote.issues:
@@ -244,9 +253,25 @@ def _check_csv(session: Session, path: Path, errors: _Errors, progress: Progress
             message = f"unknown source '{url}' (give its title, outlet, kind and tier)"
             for line in lines:
                 errors.add(RowError("line", line, "source_url", message))
-    plan.speakers = list(speakers.values())
+    plan.speakers = [
+        (where, _dated(speaker, held.get(identity, {})))
+        for identity, (where, speaker) in speakers.items()
+    ]
     plan.sources = list(sources.values())
     return plan
+
+
+def _dated(speaker: SpeakerRow, first_said: dict[str, date]) -> SpeakerRow:
+    """A new speaker of a CSV with the roles its rows give them: one role, theirs; several,
+    each dated from its first quote (the first undated), the latest theirs now."""
+    order = sorted(first_said, key=lambda role: first_said[role])
+    roles = [RoleRow(role=role, held_from=first_said[role] if n else None)
+             for n, role in enumerate(order)]  # fmt: skip
+    if not roles:
+        return speaker
+    return speaker.model_copy(
+        update={"role": roles[-1].role, "roles": roles if len(roles) > 1 else []}
+    )
 
 
 Batch = tuple[list[tuple[Where, QuoteRow]], list[tuple[Where, PositionRow]]]

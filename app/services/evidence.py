@@ -7,7 +7,7 @@ from datetime import date
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
@@ -132,22 +132,21 @@ class CellDetail:
         return list(reversed(runs_of(self.history)))
 
 
-def cell_quote_ids(
-    session: Session, *, party: Party, issue: Issue, as_of: date, limit: int = CELL_QUOTE_LIMIT
-) -> list[int]:
-    """The newest quotes of a party tagged with an issue, said on or before `as_of`: one range of
-    the tags' cell index (issue, party, day), however many quotes the party has."""
-    stmt = (
+def cell_quotes_query(
+    *, party_id: int, issue_id: int, as_of: date, limit: int = CELL_QUOTE_LIMIT
+) -> Select[Any]:
+    """The ids of a cell's newest quotes said on or before `as_of`: one range of the tags' cell
+    index (issue, party, day), however many quotes the party has."""
+    return (
         select(QuoteIssue.quote_id)
         .where(
-            QuoteIssue.issue_id == issue.id,
-            QuoteIssue.party_id == party.id,
+            QuoteIssue.issue_id == issue_id,
+            QuoteIssue.party_id == party_id,
             QuoteIssue.said_on <= as_of,
         )
         .order_by(QuoteIssue.said_on.desc(), QuoteIssue.quote_id.desc())
         .limit(limit)
     )
-    return list(session.scalars(stmt))
 
 
 def _cell_history(
@@ -210,7 +209,9 @@ def cell_detail(
     history, cited = _cell_history(
         session, party=party, issue=issue, as_of=as_of, known_on=known_on
     )
-    recent = cell_quote_ids(session, party=party, issue=issue, as_of=as_of)
+    recent = list(
+        session.scalars(cell_quotes_query(party_id=party.id, issue_id=issue.id, as_of=as_of))
+    )
     wanted = set(recent).union(*cited.values())
     loaded = (
         {

@@ -295,6 +295,7 @@ WORKLOADS = [
     ("search, word pairs and phrases", "search.lua", 1, ("words",)),
     ("search, absent word or phrase", "search.lua", 1, ("absent", "words")),
     ("quotes API, random filters and pages", "api.lua", 32, ("words",)),
+    ("quotes API, random filters, after a random cursor", "api_after.lua", 32, ("words",)),
 ]
 
 
@@ -307,7 +308,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated workload scripts to run (matrix, cell, search, api); default all",
+        help="comma-separated workload scripts to run (matrix, cell, search, api, api_after)",
     )
     args = parser.parse_args()
     chosen = {f"{name.strip()}.lua" for name in args.only.split(",") if name.strip()}

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import QuoteStatus, Stance
-from app.services import matrix, position_runs
+from app.services import cells, matrix, position_runs
 from tests import builders as b
 from tests.conftest import StatementCounter
 
@@ -132,3 +132,11 @@ def test_as_of_query_can_use_the_cell_index(session: Session, backend: str) -> N
     plan = plan_of(session, backend, stmt)
     # SQLite walks the per-cell index in window order; PostgreSQL may prefer the date index.
     assert "ix_positions_cell_as_of" in plan or "ix_positions_effective_from" in plan, plan
+
+
+def test_a_cells_quotes_are_a_range_of_the_cell_index(session: Session, backend: str) -> None:
+    stmt = cells.cell_quotes_query(party_id=1, issue_id=2, as_of=date(2025, 6, 1))
+    plan = plan_of(session, backend, stmt)
+    assert "ix_quote_issues_cell" in plan, plan
+    # Newest first straight from the index: no sort of the cell's quotes.
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan

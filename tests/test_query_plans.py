@@ -20,7 +20,7 @@ from sqlalchemy import event, make_url, text
 from app import db, migrate
 from app.config import get_settings
 from app.main import create_app
-from app.services import evidence, position_runs, search
+from app.services import cells, position_runs, search
 from tests.conftest import require_postgres
 
 QUOTES = 200_000
@@ -229,4 +229,4 @@ def test_a_cells_views_read_index_ranges_bounded_by_the_cell(
             assert _rows_touched(node) <= CELL_ROWS_TOUCHED, (path, statement, node)
         if statement.split("FROM")[0].strip() == "SELECT quote_issues.quote_id":  # the newest
             shown += int(plan["Actual Rows"])
-    assert shown == evidence.CELL_QUOTE_LIMIT, path  # the cell has quotes: the range was read
+    assert shown == cells.CELL_QUOTE_LIMIT, path  # the cell has quotes: the range was read

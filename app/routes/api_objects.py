@@ -29,7 +29,7 @@ from app.routes.api import (
     speaker_out,
 )
 from app.routes.pages import CompareChoiceDep
-from app.services import catalog, evidence, speakers
+from app.services import catalog, cells, evidence, speakers
 from app.services.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -173,7 +173,7 @@ def cell_api(
 ) -> CellObjectOut:
     """One party on one issue as of a date (and as we knew it on `known_on`): the state the
     matrix shows, the position history and the quotes; the JSON twin of the cell page."""
-    detail = evidence.cell_detail(
+    detail = cells.cell_detail(
         session,
         party_slug=party,
         issue_slug=issue,

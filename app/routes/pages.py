@@ -18,6 +18,7 @@ from app.forms import parse_day, whole_number
 from app.routes import twins
 from app.security import AuthDep
 from app.services import (
+    cells,
     coverage,
     documents,
     evidence,
@@ -303,7 +304,7 @@ async def cell_page(
     known = parse_day(known_on, field="known_on")
 
     def load(session: Session) -> Loaded:
-        detail = evidence.cell_detail(
+        detail = cells.cell_detail(
             session,
             party_slug=party,
             issue_slug=issue,

@@ -1,0 +1,154 @@
+"""A cell's detail (one party on one issue): the position in force, its history and the quotes,
+in a fixed number of statements, each bounded by the cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from operator import attrgetter
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Stance
+from app.services import catalog, rounds
+from app.services.errors import NotFound
+from app.services.evidence import quote_loading
+from app.services.matrix import Cell, Run, current_cells, known_before, runs_of
+from app.services.timeline import Timeline, build_timeline
+
+CELL_QUOTE_LIMIT = 20
+"""Quotes shown in a cell's detail, newest first, with a link to all of them in the search."""
+
+
+@dataclass(slots=True)
+class CellDetail:
+    """One party on one issue: the position in force, its history and the quotes."""
+
+    party: Party
+    issue: Issue
+    as_of: date
+    known_on: date | None
+    cell: Cell | None
+    history: list[Position]
+    quotes: list[Quote]
+    timeline: Timeline | None = None
+    members: list[tuple[Party, Stance]] = field(default_factory=list)
+
+    @property
+    def runs(self) -> list[Run]:
+        """The history as runs of one stance, newest first: a change starts a run, a
+        restatement adds to it."""
+        return list(reversed(runs_of(self.history)))
+
+
+def cell_quotes_query(
+    *, party_id: int, issue_id: int, as_of: date, limit: int = CELL_QUOTE_LIMIT
+) -> Select[Any]:
+    """The ids of a cell's newest quotes said on or before `as_of`: one range of the tags' cell
+    index (issue, party, day), however many quotes the party has."""
+    return (
+        select(QuoteIssue.quote_id)
+        .where(
+            QuoteIssue.issue_id == issue_id,
+            QuoteIssue.party_id == party_id,
+            QuoteIssue.said_on <= as_of,
+        )
+        .order_by(QuoteIssue.said_on.desc(), QuoteIssue.quote_id.desc())
+        .limit(limit)
+    )
+
+
+def _cell_history(
+    session: Session, *, party: Party, issue: Issue, as_of: date, known_on: date | None
+) -> tuple[list[Position], dict[int, list[int]]]:
+    """A cell's positions in force on or before `as_of` (newest first) with who recorded them,
+    and the ids of the quotes each cites: one statement (party and issue are already loaded)."""
+    stmt = (
+        select(Position, PositionEvidence.quote_id)
+        .outerjoin(PositionEvidence, PositionEvidence.position_id == Position.id)
+        .where(
+            Position.party_id == party.id,
+            Position.issue_id == issue.id,
+            Position.effective_from <= as_of,
+        )
+        .order_by(Position.effective_from.desc(), Position.recorded_at.desc(), Position.id.desc())
+        .options(joinedload(Position.recorded_by))
+    )
+    if known_on is not None:
+        stmt = stmt.where(Position.recorded_at < known_before(known_on))
+    history: dict[int, Position] = {}
+    cited: dict[int, list[int]] = {}
+    for position, quote_id in session.execute(stmt):
+        history.setdefault(position.id, position)
+        if quote_id is not None:
+            cited.setdefault(position.id, []).append(quote_id)
+    return list(history.values()), cited
+
+
+def cell_detail(
+    session: Session,
+    *,
+    party_slug: str,
+    issue_slug: str,
+    as_of: date,
+    known_on: date | None = None,
+    stale_after_days: int = 60,
+) -> CellDetail:
+    """Everything the cell page shows, or NotFound for an unknown party or issue.
+
+    A fixed number of statements whatever the cell holds, each bounded by the cell: the parties,
+    the issue, the stored run in force, the positions with their evidence's ids, the newest
+    quotes' ids (an index range), and every quote shown loaded once."""
+    parties = catalog.list_parties(session)
+    party = next((p for p in parties if p.slug == party_slug), None)
+    if party is None:
+        raise NotFound("party", party_slug)
+    issue = catalog.get_issue(session, slug=issue_slug)
+    cells = current_cells(
+        session,
+        as_of=as_of,
+        known_on=known_on,
+        stale_after_days=stale_after_days,
+        party_ids=[party.id],
+        issue_ids=[issue.id],
+        parties=parties,
+    )
+    cell = cells.get((party.id, issue.id))
+    by_id = {p.id: p for p in parties}
+    history, cited = _cell_history(
+        session, party=party, issue=issue, as_of=as_of, known_on=known_on
+    )
+    recent = list(
+        session.scalars(cell_quotes_query(party_id=party.id, issue_id=issue.id, as_of=as_of))
+    )
+    wanted = set(recent).union(*cited.values())
+    loaded = (
+        {
+            q.id: q
+            for q in session.scalars(
+                select(Quote).where(Quote.id.in_(sorted(wanted))).options(*quote_loading())
+            )
+        }
+        if wanted
+        else {}
+    )
+    newest = attrgetter("said_on", "id")
+    for position in history:
+        evidence = sorted((loaded[i] for i in cited.get(position.id, ())), key=newest, reverse=True)
+        set_committed_value(position, "evidence", evidence)
+    return CellDetail(
+        members=[(by_id[pid], stance) for pid, stance in cell.members] if cell else [],
+        party=party,
+        issue=issue,
+        as_of=as_of,
+        known_on=known_on,
+        cell=cell,
+        history=history,
+        quotes=[loaded[i] for i in recent],
+        timeline=build_timeline(
+            history, parties=[party], as_of=as_of, rounds=rounds.on_axis(session, until=as_of)
+        ),
+    )

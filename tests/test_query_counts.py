@@ -113,8 +113,9 @@ def test_cell_views_run_few_statements_whatever_the_evidence(
     count_statements.statements.clear()
     assert client.get(url, headers=headers).status_code == 200
     # The version, parties, the issue, the run in force, the positions with their evidence's
-    # ids, the newest quotes' ids, and the quotes shown (with their tags and responses).
-    assert count_statements.count == few <= 10, count_statements.statements
+    # ids, the newest quotes' ids, the quotes shown (with their tags and responses), the rounds
+    # marked on the timeline and the points of the party's texts on the issue.
+    assert count_statements.count == few <= 12, count_statements.statements
 
 
 def plan_of(session: Session, backend: str, stmt: Any) -> str:

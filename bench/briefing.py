@@ -23,6 +23,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -191,14 +192,17 @@ def layout_seconds(html: str) -> float:
 
 def timings(
     session: Session, request: briefing.BriefingRequest, runs: int, save: Path | None = None
-) -> tuple[float, float, float, int, int]:
-    """Median seconds of (data + HTML), of the PDF and of WeasyPrint's layout alone, the page
-    count and the PDF size (after one warm-up run)."""
+) -> Figures:
+    """Median seconds of (data + HTML), of the PDF, of WeasyPrint's layout alone and of the
+    processor time of the whole (data, HTML and PDF: what the load of others does not inflate
+    much), the page count and the PDF size (after one warm-up run)."""
     gather: list[float] = []
     render: list[float] = []
     layout: list[float] = []
+    processor: list[float] = []
     pdf = b""
     for run in range(runs + 1):
+        cpu = time.process_time()
         started = time.perf_counter()
         document = briefing.build_briefing(
             session, request=request, generated_at=NOW, base_url="https://peace.example.org"
@@ -207,28 +211,43 @@ def timings(
         middle = time.perf_counter()
         pdf = briefing_pdf.render_pdf(html)
         ended = time.perf_counter()
+        cpu = time.process_time() - cpu
         session.expire_all()
         if run == 0:
             continue  # the warm-up: fonts, the stylesheet and the templates load once
         gather.append(middle - started)
         render.append(ended - middle)
         layout.append(layout_seconds(html))
+        processor.append(cpu)
     if save is not None:
         save.write_bytes(pdf)
     pages = len(PdfReader(io.BytesIO(pdf)).pages)
-    medians = (statistics.median(gather), statistics.median(render), statistics.median(layout))
-    return (*medians, pages, len(pdf))
+    median = statistics.median
+    return Figures(
+        median(gather), median(render), median(layout), median(processor), pages, len(pdf)
+    )
 
 
-def report(label: str, figures: tuple[float, float, float, int, int], runs: int) -> None:
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Median seconds of one briefing's runs, and what it made."""
+
+    gather: float
+    render: float
+    layout: float
+    processor: float
+    pages: int
+    size: int
+
+
+def report(label: str, figures: Figures, runs: int) -> None:
     """One line of results."""
-    gather, render, layout, pages, size = figures
-    total = gather + render
+    total = figures.gather + figures.render
     print(
-        f"{label:<28} data+HTML {gather:5.2f} s  PDF {render:5.2f} s (layout alone "
-        f"{layout:5.2f} s)  total {total:5.2f} s = {total / layout:4.2f} x the floor  "
-        f"{pages:3d} pages  {size / 1024:5.0f} KiB  (median of {runs}; load "
-        f"{os.getloadavg()[0]:.1f})"
+        f"{label:<24} data+HTML {figures.gather:5.2f} s  PDF {figures.render:5.2f} s (layout "
+        f"alone {figures.layout:5.2f} s)  total {total:5.2f} s = {total / figures.layout:4.2f} x "
+        f"the floor; processor {figures.processor:5.2f} s  {figures.pages:3d} pages  "
+        f"{figures.size / 1024:5.0f} KiB  (median of {runs}; load {os.getloadavg()[0]:.1f})"
     )
 
 

@@ -22,16 +22,14 @@ from datetime import UTC, date, datetime, timedelta
 import docx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from app.models import DocumentStatus, Issue, Party, Position, QuoteStatus, RoundFormat, Stance
-from app.services import briefing_texts, documents, rounds
+from app.models import DocumentStatus, Party, Position, QuoteStatus, RoundFormat, Stance
+from app.services import documents, rounds
 from app.services.documents import PointDraft
 from app.services.timeline import ROUND_ROWS, build_timeline
 from tests import builders as b
-from tests.conftest import StatementCounter
 from tests.test_briefing import client_for, pdf_pages
 from tests.test_documents import _document, _plan
 
@@ -240,40 +238,3 @@ def test_round_names_take_rows_and_rounds_off_the_chart_are_left_out() -> None:
     assert chart.lanes[0].y >= max(ys)  # the lanes start below the names
     plain = build_timeline(positions, parties=[party], as_of=date(2025, 7, 1))
     assert plain is not None and plain.rounds == [] and plain.lanes[0].y < chart.lanes[0].y
-
-
-def test_the_texts_on_the_table_read_a_fixed_number_of_statements(
-    session: Session, count_statements: StatementCounter
-) -> None:
-    _texts_world(session)
-    parties = list(session.scalars(select(Party).where(Party.slug.in_(["us", "ua", "ru"]))))
-    parties.sort(key=lambda p: ["us", "ua", "ru"].index(p.slug))
-    issue_ids = list(session.scalars(select(Issue.id)))
-
-    def statements() -> tuple[int, int]:
-        session.expire_all()
-        count_statements.statements.clear()
-        found = briefing_texts.texts_on_table(
-            session, as_of=date(2025, 12, 31), known_on=None, issue_ids=issue_ids, parties=parties
-        )
-        return count_statements.count, sum(len(t.document.points) + len(t.cited()) for t in found)
-
-    few, shown = statements()
-    army = session.scalars(select(Issue).where(Issue.slug == "army")).one()
-    for n in range(3):
-        base = _document(
-            session, parties[0],
-            [PointDraft(str(k), f"Clause {k} of text {n}.", [(army, Stance.ACCEPTS)]) for k in range(12)],
-            slug=f"t{n}", tabled_on=date(2025, 12, 1),
-        )  # fmt: skip
-        version = _document(
-            session, parties[0],
-            [PointDraft(str(k), f"Clause {k} of text {n}, revised.") for k in range(10)],
-            slug=f"t{n}-v2", derived_from=base, tabled_on=date(2025, 12, 2),
-        )  # fmt: skip
-        said = b.quote(session, parties[1], army, said_on=date(2025, 12, 3), text=f"On text {n}.")
-        documents.add_reaction(session, actor=None, quote=said, document=version,
-                               point=version.points[3], stance=Stance.REJECTS)  # fmt: skip
-    session.flush()
-    many, more_shown = statements()
-    assert more_shown > shown + 30 and many == few

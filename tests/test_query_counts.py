@@ -11,9 +11,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from app.models import QuoteStatus, Stance
-from app.services import cells, matrix, position_runs
+from app.services import briefing_texts, cells, documents, matrix, position_runs
+from app.services.documents import PointDraft
 from tests import builders as b
 from tests.conftest import StatementCounter
+from tests.test_documents import _document
 
 START = date(2025, 1, 1)
 STANCES = list(Stance)
@@ -141,3 +143,40 @@ def test_a_cells_quotes_are_a_range_of_the_cell_index(session: Session, backend:
     assert "ix_quote_issues_cell" in plan, plan
     # Newest first straight from the index: no sort of the cell's quotes.
     assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
+
+
+def test_the_texts_on_the_table_read_a_fixed_number_of_statements(
+    session: Session, count_statements: StatementCounter
+) -> None:
+    us, ua, army = b.party(session), b.party(session), b.issue(session)
+
+    def table(n: int) -> None:
+        base = _document(
+            session, us,
+            [PointDraft(str(k), f"Clause {k} of text {n}.", [(army, Stance.ACCEPTS)]) for k in range(12)],
+            slug=f"qc-t{n}", tabled_on=date(2025, 12, 1),
+        )  # fmt: skip
+        version = _document(
+            session, us,
+            [PointDraft(str(k), f"Clause {k} of text {n}, revised.") for k in range(10)],
+            slug=f"qc-t{n}-v2", derived_from=base, tabled_on=date(2025, 12, 2),
+        )  # fmt: skip
+        said = b.quote(session, ua, army, said_on=date(2025, 12, 3), text=f"On text {n}.")
+        documents.add_reaction(session, actor=None, quote=said, document=version,
+                               point=version.points[3], stance=Stance.REJECTS)  # fmt: skip
+        session.flush()
+
+    def statements() -> tuple[int, int]:
+        session.expire_all()
+        count_statements.statements.clear()
+        found = briefing_texts.texts_on_table(
+            session, as_of=date(2025, 12, 31), known_on=None, issue_ids=[army.id], parties=[us, ua]
+        )
+        return count_statements.count, sum(len(t.document.points) + len(t.cited()) for t in found)
+
+    table(0)
+    few, shown = statements()
+    for n in range(1, 4):
+        table(n)
+    many, more_shown = statements()
+    assert more_shown == 4 * shown and many == few

@@ -25,9 +25,8 @@ from app.models import (
     Source,
     User,
 )
-from app.services import audit, catalog, matrix
+from app.services import audit, catalog, evidence, matrix
 from app.services.errors import NotFound, ValidationFailed
-from app.services.evidence import quote_loading
 from app.services.users import as_utc
 
 
@@ -143,7 +142,7 @@ def said_at(session: Session, *, meeting: Round) -> SaidAt:
         .where(Quote.round_id == meeting.id)
         .order_by(Quote.said_on, Quote.id)
         .limit(SAID_AT_LIMIT)
-        .options(*quote_loading())
+        .options(*evidence.quote_loading())
     )
     positions = session.scalars(
         select(Position)

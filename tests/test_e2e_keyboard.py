@@ -25,7 +25,7 @@ TEXT = "Talks on security guarantees can start once a ceasefire holds in the air
 
 NATURAL_ORDER = [
     "text", "kind", "status", "said_on", "published_on", "party", "language", "is_translation",
-    "confirms_or_denies", "note", "speaker_q", "speaker_id", "new_speaker_name",
+    "confirms_or_denies", "note", "round", "speaker_q", "speaker_id", "new_speaker_name",
     "new_speaker_role", "source_url", "button:Fill from URL", "source_title", "source_outlet",
     "source_published_on", "source_kind", "source_tier", "issue_1", "stance_1", "issue_2", "stance_2", "issue_3", "stance_3", "add-tag",
     "also_record_position", "rationale", "condition", "button:Add quote",
@@ -139,7 +139,7 @@ def test_the_whole_quote_form_is_filled_and_saved_from_the_keyboard(
 
         # The speaker: a few letters narrow the party's list to two, Enter goes to the list
         # (it does not submit), and the arrow keys choose.
-        keys.tab_to("speaker_q", most=4)
+        keys.tab_to("speaker_q", most=5)
         keys.type("er")
         expect(page.locator("#speaker_id option")).to_have_count(3)  # "—", Yermak, Umerov
         keys.press("Enter")

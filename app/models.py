@@ -16,6 +16,7 @@ from sqlalchemy import (
     Enum,
     FetchedValue,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     String,
@@ -741,8 +742,35 @@ class RoundParty(Base):
         ForeignKey("parties.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
     delegation: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    """A note on the delegation: the people not (yet) known as speakers."""
 
     party: Mapped[Party] = relationship(lazy="raise_on_sql")
+    delegates: Mapped[list[RoundDelegate]] = relationship(
+        cascade="all, delete-orphan", lazy="raise_on_sql"
+    )
+
+
+class RoundDelegate(Base):
+    """A known speaker in a party's delegation at a round."""
+
+    __tablename__ = "round_delegates"
+
+    round_id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(primary_key=True)
+    speaker_id: Mapped[int] = mapped_column(
+        ForeignKey("speakers.id", ondelete="RESTRICT"), primary_key=True, index=True
+    )
+
+    speaker: Mapped[Speaker] = relationship(lazy="raise_on_sql")
+
+    # To the party's place at the round, so a delegate cannot outlive it.
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["round_id", "party_id"],
+            ["round_parties.round_id", "round_parties.party_id"],
+            ondelete="CASCADE",
+        ),
+    )
 
 
 class RoundDocument(Base):

@@ -13,10 +13,10 @@ from starlette.responses import HTMLResponse, Response
 
 from app.db import SessionDep
 from app.forms import FormDep, RoundInput, options, parse_or_refuse
-from app.models import RoundFormat
+from app.models import RoundDelegate, RoundFormat, RoundParty
 from app.routes import twins
 from app.security import AuthDep, EditorDep
-from app.services import catalog, documents, rounds
+from app.services import catalog, documents, rounds, speakers
 from app.services.errors import ValidationFailed
 from app.templating import redirect_after_post, render
 
@@ -41,10 +41,16 @@ def _render_form(
     errors: Mapping[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
+    parties = catalog.list_parties(session)
+    by_party: dict[int, list[Any]] = {}
+    for speaker in speakers.list_speakers(session):
+        by_party.setdefault(speaker.party_id, []).append(speaker)
     context = {
         "values": values,
         "errors": errors or {},
-        "parties": catalog.list_parties(session),
+        "parties": parties,
+        "speakers": by_party,
+        "chosen": {p.slug: set(rounds.chosen_ids(values, p.slug)) for p in parties},
         "documents": [d for d, _n in documents.list_documents(session)],
         "format_options": options(FORMAT_LABELS),
     }
@@ -61,7 +67,8 @@ def new_round(request: Request, session: SessionDep, editor: EditorDep) -> HTMLR
 def save_round(
     request: Request, session: SessionDep, editor: EditorDep, values: FormDep
 ) -> Response:
-    """Save the round with its parties (ticked, each with its delegation) and documents."""
+    """Save the round with its parties (ticked, each with its delegation: known speakers and a
+    note) and documents."""
     try:
         data = parse_or_refuse(RoundInput, values)
         meeting = rounds.save_form(session, actor=editor, data=data, values=values)
@@ -81,6 +88,18 @@ def round_page(request: Request, session: SessionDep, auth: AuthDep, slug: str) 
     return render(request, "rounds/page.html", {"round": meeting, "entry": entry, "said": said})
 
 
+def delegates_of(seat: RoundParty) -> list[RoundDelegate]:
+    """A party's known delegates at a round, by name."""
+    return sorted(seat.delegates, key=lambda d: (d.speaker.name, d.speaker_id))
+
+
+class DelegateOut(BaseModel):
+    """A known speaker in a party's delegation."""
+
+    id: int
+    name: str
+
+
 class RoundOut(BaseModel):
     """A round of talks."""
 
@@ -93,12 +112,14 @@ class RoundOut(BaseModel):
     outcome: str
     source: str | None
     parties: dict[str, str]
+    delegates: dict[str, list[DelegateOut]]
     documents: list[str]
 
 
 @api_router.get("/rounds", response_model=list[RoundOut], summary="Rounds of talks")
 def rounds_api(session: SessionDep) -> list[RoundOut]:
-    """Every round, oldest first; `parties` maps a party's slug to its delegation."""
+    """Every round, oldest first; `parties` maps a party's slug to its delegation note,
+    `delegates` to the known speakers in its delegation (id and name, by name)."""
     out: list[dict[str, Any]] = [
         {
             "slug": r.slug,
@@ -110,6 +131,12 @@ def rounds_api(session: SessionDep) -> list[RoundOut]:
             "outcome": r.outcome,
             "source": r.source.url if r.source else None,
             "parties": {p.party.slug: p.delegation for p in r.parties},
+            "delegates": {
+                p.party.slug: [
+                    {"id": d.speaker.id, "name": d.speaker.name} for d in delegates_of(p)
+                ]
+                for p in r.parties
+            },
             "documents": [d.slug for d in r.documents],
         }  # fmt: skip
         for r in rounds.list_rounds(session)

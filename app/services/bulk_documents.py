@@ -15,6 +15,7 @@ from app.models import (
     DocumentReaction,
     PointMapping,
     Round,
+    RoundDelegate,
     RoundParty,
 )
 from app.services import audit
@@ -120,16 +121,22 @@ def rounds_from(loader: Loader, rows: Iterable[tuple[Where, RoundRow]]) -> None:
             venue=row.venue, format=row.format, outcome=row.outcome,
             source_id=loader._source(row.source, where) if row.source else None,
         )  # fmt: skip
-        meeting.parties = [
-            RoundParty(party_id=loader._party(p.party, where, "parties"), delegation=p.delegation)
-            for p in row.parties
-        ]
+        meeting.parties = []
+        for p in row.parties:
+            party_id = loader._party(p.party, where, "parties")
+            seat = RoundParty(party_id=party_id, delegation=p.delegation)
+            seat.delegates = [
+                RoundDelegate(speaker_id=loader._speaker(party_id, name, p.party, where))
+                for name in p.delegates
+            ]
+            meeting.parties.append(seat)
         ids = [_document_id(loader, slug, where, "documents") for slug in row.documents]
         meeting.documents = list(session.scalars(select(Document).where(Document.id.in_(ids))))
         session.add(meeting)
         audit.record(
             session, actor=None, action="create", entity=meeting,
             extra={"parties": {p.party: p.delegation for p in row.parties},
+                   "delegates": {p.party: list(p.delegates) for p in row.parties if p.delegates},
                    "documents": list(row.documents)},
         )  # fmt: skip
         loader.added["rounds"] += 1

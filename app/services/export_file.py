@@ -24,6 +24,7 @@ from app.models import (
     Quote,
     QuoteIssue,
     Round,
+    RoundParty,
     Source,
     Speaker,
     SpeakerRole,
@@ -123,12 +124,19 @@ def export_document(session: Session) -> dict[str, Any]:
              "round": round_slug[p.round_id] if p.round_id else None}
             for p in positions
         ],
-        **_documents_and_rounds(session, ref=ref, slug=slug, source_url=source_url),
+        **_documents_and_rounds(
+            session, ref=ref, slug=slug, source_url=source_url, speaker_name=speaker_name
+        ),
     }  # fmt: skip
 
 
 def _documents_and_rounds(
-    session: Session, *, ref: dict[int, str], slug: dict[int, str], source_url: dict[int, str]
+    session: Session,
+    *,
+    ref: dict[int, str],
+    slug: dict[int, str],
+    source_url: dict[int, str],
+    speaker_name: dict[int, str],
 ) -> dict[str, list[dict[str, Any]]]:
     """The documents (points as quote refs, lineage by label, reactions) and the rounds."""
     documents = list(
@@ -150,7 +158,10 @@ def _documents_and_rounds(
         session.scalars(
             select(Round)
             .order_by(Round.starts_on, Round.id)
-            .options(selectinload(Round.parties), selectinload(Round.documents))
+            .options(
+                selectinload(Round.parties).selectinload(RoundParty.delegates),
+                selectinload(Round.documents),
+            )
         )
     )
 
@@ -183,7 +194,8 @@ def _documents_and_rounds(
             {"slug": r.slug, "name": r.name, "starts_on": r.starts_on.isoformat(),
              "ends_on": r.ends_on.isoformat(), "venue": r.venue, "format": r.format.value,
              "outcome": r.outcome, "source": source_url[r.source_id] if r.source_id else None,
-             "parties": [{"party": slug[p.party_id], "delegation": p.delegation}
+             "parties": [{"party": slug[p.party_id], "delegation": p.delegation,
+                          "delegates": sorted(speaker_name[d.speaker_id] for d in p.delegates)}
                          for p in sorted(r.parties, key=lambda p: p.party_id)],
              "documents": [d.slug for d in r.documents]}
             for r in rounds

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.forms import Moment, RoundInput, checkbox, parse_moment
+from app.forms.fields import FormFields, whole_number
 from app.models import (
     Document,
     DocumentParty,
@@ -20,9 +21,11 @@ from app.models import (
     Position,
     Quote,
     Round,
+    RoundDelegate,
     RoundFormat,
     RoundParty,
     Source,
+    Speaker,
     User,
 )
 from app.services import audit, catalog, evidence, matrix
@@ -33,6 +36,9 @@ from app.services.users import as_utc
 def _loading() -> list[Any]:
     return [
         selectinload(Round.parties).selectinload(RoundParty.party),
+        selectinload(Round.parties)
+        .selectinload(RoundParty.delegates)
+        .selectinload(RoundDelegate.speaker),
         selectinload(Round.documents)
         .selectinload(Document.parties)
         .selectinload(DocumentParty.party),
@@ -95,9 +101,12 @@ def create_round(
     source: Source | None = None,
     parties: Sequence[tuple[Party, str]] = (),
     documents: Sequence[Document] = (),
+    delegates: Mapping[str, Sequence[Speaker]] | None = None,
 ) -> Round:
-    """Add a round with its parties (and their delegations) and the documents tabled there."""
-    errors: dict[str, str] = {}
+    """Add a round with its parties (their delegations: a note and, by party slug, the known
+    speakers in it) and the documents tabled there."""
+    delegates = delegates or {}
+    errors = _delegate_errors(parties, delegates)
     if find_round(session, slug=slug) is not None:
         errors["slug"] = f"The slug '{slug}' is taken; choose another."
     ends = ends_on or starts_on
@@ -111,15 +120,43 @@ def create_round(
         slug=slug, name=name, starts_on=starts_on, ends_on=ends, format=format, venue=venue,
         outcome=outcome, source_id=source.id if source else None,
     )  # fmt: skip
-    meeting.parties = [RoundParty(party_id=p.id, delegation=d) for p, d in parties]
+    meeting.parties = [
+        RoundParty(
+            party_id=p.id,
+            delegation=d,
+            delegates=[RoundDelegate(speaker_id=s.id) for s in delegates.get(p.slug, ())],
+        )  # fmt: skip
+        for p, d in parties
+    ]
     meeting.documents = list(documents)
     session.add(meeting)
     audit.record(
         session, actor=actor, action="create", entity=meeting,
         extra={"parties": {p.slug: d for p, d in parties},
+               "delegates": {slug: sorted(s.id for s in chosen)
+                             for slug, chosen in delegates.items() if chosen},
                "documents": [d.slug for d in documents]},
     )  # fmt: skip
     return meeting
+
+
+def _delegate_errors(
+    parties: Sequence[tuple[Party, str]], delegates: Mapping[str, Sequence[Speaker]]
+) -> dict[str, str]:
+    """A delegate speaks for the party they came with, which must be at the round."""
+    errors: dict[str, str] = {}
+    present = {party.slug: party for party, _ in parties}
+    for slug, chosen in delegates.items():
+        party = present.get(slug)
+        if chosen and party is None:
+            errors[f"delegates_{slug}"] = "Tick the party too, or none of its speakers."
+            continue
+        strangers = [s.name for s in chosen if party is not None and s.party_id != party.id]
+        if strangers:
+            errors[f"delegates_{slug}"] = f"Not a speaker of this party: {', '.join(strangers)}."
+        elif len({s.id for s in chosen}) != len(chosen):
+            errors[f"delegates_{slug}"] = "Name each speaker once."
+    return errors
 
 
 SAID_AT_LIMIT = 200
@@ -234,8 +271,9 @@ def chronology(session: Session, *, today: date) -> Chronology:
 def save_form(
     session: Session, *, actor: User | None, data: RoundInput, values: Mapping[str, str]
 ) -> Round:
-    """Store the round form: ticked parties (party_<slug>) with their delegations
-    (delegation_<slug>), ticked documents (document_<slug>), a known source if given."""
+    """Store the round form: ticked parties (party_<slug>) with their delegations (the note
+    delegation_<slug>, the speaker ids delegates_<slug>), ticked documents (document_<slug>),
+    a known source if given."""
     errors: dict[str, str] = {}
     source = None
     if data.source_url:
@@ -247,6 +285,8 @@ def save_form(
         for party in catalog.list_parties(session)
         if checkbox(values.get(f"party_{party.slug}", ""))
     ]
+    delegates = _chosen_delegates(session, values, errors)
+    errors.update(_delegate_errors(parties, delegates))
     tabled = [
         document
         for document in session.scalars(select(Document).order_by(Document.tabled_on))
@@ -257,8 +297,37 @@ def save_form(
     return create_round(
         session, actor=actor, slug=data.slug, name=data.name, starts_on=data.starts_on,
         ends_on=data.ends_on, format=data.format, venue=data.venue, outcome=data.outcome,
-        source=source, parties=parties, documents=tabled,
+        source=source, parties=parties, documents=tabled, delegates=delegates,
     )  # fmt: skip
+
+
+def chosen_ids(values: Mapping[str, str], slug: str) -> list[str]:
+    """The speaker ids sent for a party's delegation (delegates_<slug>, repeated)."""
+    name = f"delegates_{slug}"
+    if isinstance(values, FormFields):
+        return values.every(name)
+    return [values[name]] if values.get(name) else []
+
+
+def _chosen_delegates(
+    session: Session, values: Mapping[str, str], errors: dict[str, str]
+) -> dict[str, list[Speaker]]:
+    """The speakers chosen per party slug, read in one query; an id that names no speaker is
+    an error beside that party's field."""
+    wanted: dict[str, list[int | None]] = {}
+    for party in catalog.list_parties(session):
+        ids = chosen_ids(values, party.slug)
+        if ids:
+            wanted[party.slug] = [whole_number(i.strip()) for i in ids]
+    numbers = {n for ids in wanted.values() for n in ids if n is not None}
+    known = {s.id: s for s in session.scalars(select(Speaker).where(Speaker.id.in_(numbers)))}
+    chosen: dict[str, list[Speaker]] = {}
+    for slug, numbers_sent in wanted.items():
+        if any(n not in known for n in numbers_sent):
+            errors[f"delegates_{slug}"] = "Choose speakers from the list; one is not known."
+        else:
+            chosen[slug] = [known[n] for n in numbers_sent if n is not None]
+    return chosen
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,10 +304,14 @@ class DocumentRow(_Row, DocumentHead):
 
 
 class RoundPartyRow(_Row):
-    """A party at a round, with its delegation."""
+    """A party at a round, with its delegation (a note, and its known speakers)."""
 
     party: Slug
     delegation: Annotated[str, text_field(1000)] = ""
+    delegates: list[Annotated[str, text_field(200, required=True)]] = Field(
+        default_factory=list, max_length=100
+    )
+    """The known speakers in the delegation, by name (speakers of this party)."""
 
 
 class RoundRow(_Row):

@@ -12,7 +12,18 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
-from app.models import Issue, Party, Quote, Speaker, SpeakerAlias, SpeakerRole, Stance, User
+from app.models import (
+    Issue,
+    Party,
+    Quote,
+    Round,
+    RoundDelegate,
+    Speaker,
+    SpeakerAlias,
+    SpeakerRole,
+    Stance,
+    User,
+)
 from app.services import audit
 from app.services.catalog import (
     _refuse_if_used,
@@ -235,7 +246,7 @@ def delete_speaker(session: Session, *, actor: User | None, speaker: Speaker) ->
     _refuse_if_used(
         session,
         speaker.name,
-        [(Quote.speaker_id, speaker.id, "quote")],
+        [(Quote.speaker_id, speaker.id, "quote"), (RoundDelegate.speaker_id, speaker.id, "round")],
     )
     audit.record(
         session, actor=actor, action="delete", entity=speaker, before=audit.snapshot(speaker)
@@ -253,6 +264,8 @@ class SpeakerDetail:
     quote_count: int
     roles: list[SpeakerRole] = field(default_factory=list)
     """Their dated roles, earliest first (empty: only the one role on the speaker)."""
+    rounds: list[Round] = field(default_factory=list)
+    """The rounds of talks they attended in a delegation, newest first."""
 
     @property
     def by_issue(self) -> list[tuple[Issue | None, list[tuple[Quote, Stance | None]]]]:
@@ -295,9 +308,16 @@ def speaker_detail(
         .where(SpeakerRole.speaker_id == speaker.id)
         .order_by(SpeakerRole.held_from)
     )
-    return SpeakerDetail(
-        speaker=speaker, quotes=list(quotes), quote_count=count or 0, roles=list(roles)
+    attended = session.scalars(
+        select(Round)
+        .join(RoundDelegate, RoundDelegate.round_id == Round.id)
+        .where(RoundDelegate.speaker_id == speaker.id)
+        .order_by(Round.starts_on.desc(), Round.id.desc())
     )
+    return SpeakerDetail(
+        speaker=speaker, quotes=list(quotes), quote_count=count or 0, roles=list(roles),
+        rounds=list(attended),
+    )  # fmt: skip
 
 
 # --- Near-duplicate names -------------------------------------------------------------------
@@ -456,6 +476,21 @@ def merge_speakers(session: Session, *, actor: User | None, keep: Speaker, merge
                 session.delete(role)
             else:
                 role.speaker_id = keep.id
+        # The rounds `merged` attended are attended by `keep` (once per delegation).
+        kept_seats = set(
+            session.execute(
+                select(RoundDelegate.round_id, RoundDelegate.party_id).where(
+                    RoundDelegate.speaker_id == keep.id
+                )
+            ).all()
+        )
+        for seat in session.scalars(
+            select(RoundDelegate).where(RoundDelegate.speaker_id == merged.id)
+        ):
+            if (seat.round_id, seat.party_id) in kept_seats:
+                session.delete(seat)
+            else:
+                seat.speaker_id = keep.id
         added = _take_aliases(session, keep=keep, merged=merged)
         gone = audit.snapshot(merged)
         # An update of the speaker kept that names the one merged into it and the quotes moved.

@@ -151,6 +151,12 @@ ROUND_HEADER = [
 ]  # fmt: skip
 
 
+def _delegation(seat: RoundParty) -> list[str]:
+    """A party's delegation at a round: its known speakers by name, then the note."""
+    names = sorted(d.speaker.name for d in seat.delegates)
+    return names + [seat.delegation] if seat.delegation else names
+
+
 def rounds_csv(session: Session) -> str:
     """Every round, oldest first: parties by slug, delegations as "slug: names; ...", the
     documents tabled there by slug."""
@@ -171,7 +177,11 @@ def rounds_csv(session: Session) -> str:
                 r.format.value,
                 r.outcome,
                 " ".join(p.party.slug for p in attended(r)),
-                "; ".join(f"{p.party.slug}: {p.delegation}" for p in attended(r) if p.delegation),
+                "; ".join(
+                    f"{p.party.slug}: {', '.join(_delegation(p))}"
+                    for p in attended(r)
+                    if _delegation(p)
+                ),
                 " ".join(d.slug for d in r.documents),
                 r.source.url if r.source else "",
             ]

@@ -494,6 +494,10 @@ def _check_documents(
         for party in meeting.parties:
             if party.party not in known.parties:
                 errors.add(RowError(*where, "parties", f"unknown party '{party.party}'"))
+            for name in party.delegates:
+                if (party.party, name) not in known.speakers:
+                    message = f"unknown speaker '{name}' of party '{party.party}'"
+                    errors.add(RowError(*where, "delegates", message))
         if meeting.source and meeting.source not in known.sources:
             errors.add(RowError(*where, "source", f"unknown source '{meeting.source}'"))
         for slug in meeting.documents:

@@ -123,3 +123,25 @@ def test_changes_api_default_window_is_the_pages(client: TestClient, session: Se
     page = parse(client.get("/changes").text)
     assert len(page.find_all("li", lambda e: e.has_class("change"))) == 1
     assert f"/cells/{party.slug}/{issue.slug}" in page.find_all("ol")[0].links()[0]
+
+
+def test_matrix_head_names_its_twins_with_the_choice(client: TestClient, seeded: Session) -> None:
+    """The matrix's head links its JSON and CSV for the same day and choice of parties and
+    issues, and each twin answers with only the chosen ones."""
+    path = "/?as_of=2025-04-23&parties=ua,ru&issues=crimea-recognition,nato-membership"
+    twins = dict(_alternates(parse(client.get(path).text)))
+    assert twins == {
+        "application/json": "/api/v1/matrix?as_of=2025-04-23&parties=ua,ru"
+        "&issues=crimea-recognition,nato-membership",
+        "text/csv": "/exports/matrix.csv?as_of=2025-04-23&parties=ua,ru"
+        "&issues=crimea-recognition,nato-membership",
+    }
+    body = client.get(twins["application/json"]).json()
+    assert {p["slug"] for p in body["parties"]} == {"ua", "ru"}
+    assert {i["slug"] for i in body["issues"]} == {"crimea-recognition", "nato-membership"}
+    csv_text = client.get(twins["text/csv"]).text
+    assert "Russia" in csv_text and "United States" not in csv_text
+    # Served again from the cache, the head still names the same twins; without as_of, none.
+    assert dict(_alternates(parse(client.get(path).text))) == twins
+    bare = dict(_alternates(parse(client.get("/").text)))
+    assert bare == {"application/json": "/api/v1/matrix", "text/csv": "/exports/matrix.csv"}

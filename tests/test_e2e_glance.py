@@ -57,7 +57,8 @@ def test_no_page_overflows_sideways(
     page = _page(browser, base_url, width, height)
     for path in (MATRIX, MATRIX + "&view=detailed", "/cells/ru/nato-membership?as_of=2025-12-31",
                  "/quotes?q=NATO", "/changes", "/compare?parties=us,ua,ru", "/issues/nato-membership",
-                 "/parties/ua", "/login"):  # fmt: skip
+                 "/parties/ua", "/login", "/briefing?as_of=2025-12-31&since=2025-11-01",
+                 "/documents", "/rounds"):  # fmt: skip
         page.goto(path)
         assert _overflow(page) <= 0, (path, width)
     page.context.close()
@@ -143,7 +144,7 @@ def test_no_editor_or_admin_page_overflows_on_a_phone(browser: Browser, base_url
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, link.inner_text()
     for path in ("/quotes/new", "/positions/new", "/manage", "/manage/parties", "/manage/issues",
                  "/manage/speakers", "/manage/sources", "/manage/users", "/manage/parties/new",
-                 "/audit", MATRIX):  # fmt: skip
+                 "/audit", "/documents/new", "/rounds/new", "/briefing", MATRIX):  # fmt: skip
         page.goto(path)
         assert _overflow(page) <= 0, path
     page.context.close()

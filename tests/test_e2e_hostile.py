@@ -172,7 +172,8 @@ def _axe(page: Page) -> list[dict[str, object]]:
     ["/?as_of=2025-04-23&since=2025-04-20", "/?as_of=2025-04-23&view=detailed",
      "/cells/ua/crimea-recognition?as_of=2025-04-23", "/quotes?q=ceasefire", "/quotes/new",
      "/briefing?as_of=2025-04-23", "/changes", "/compare?parties=us,ua,ru&as_of=2025-04-23",
-     "/issues/crimea-recognition", "/parties/ua?as_of=2025-04-23", "/speakers/1"],
+     "/issues/crimea-recognition", "/parties/ua?as_of=2025-04-23", "/speakers/1", "/documents",
+     "/documents/us-proposal-paris-2025-04", "/rounds", "/rounds/paris-2025-04-17"],
 )  # fmt: skip
 def test_main_pages_pass_axe(
     browser: Browser, base_url: str, path: str, size: tuple[int, int]

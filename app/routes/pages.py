@@ -161,6 +161,11 @@ async def matrix_page(
     folded_typed = tuple(collapsed or ())
     choice = (",".join(parties or ()), ",".join(issues or ()))
 
+    links = twins.for_matrix(
+        as_of=_given(as_of, day), known_on=known, since=None if since_error else since_day,
+        parties=choice[0], issues=choice[1],
+    )  # fmt: skip
+
     def load(session: Session) -> Loaded:
         grid = matrix.build_matrix(
             session,
@@ -211,7 +216,8 @@ async def matrix_page(
                 "since_error": since_error,
                 "future": day > date.today(),
                 "stale_after_days": get_settings().stale_after_days,
-            }
+            },
+            page={"twins": links},
         )
 
     return await cached_view(

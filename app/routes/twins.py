@@ -36,11 +36,24 @@ Value = str | date | None
 
 def _twin(media_type: str, path: str, params: list[tuple[str, Value]] | None = None) -> Twin:
     given = [(k, v.isoformat() if isinstance(v, date) else v) for k, v in params or [] if v]
-    return Twin(media_type, f"{path}?{urlencode(given)}" if given else path)
+    return Twin(media_type, f"{path}?{urlencode(given, safe=',')}" if given else path)
 
 
 def _slug(value: str) -> str:
     return quote(value, safe="")
+
+
+def for_matrix(
+    *, as_of: Value, known_on: Value, since: Value, parties: str, issues: str
+) -> list[Twin]:
+    """The matrix's twins: the matrix API and CSV for the same day and choice of parties and
+    issues (`since` only feeds the API, which lists the changes too)."""
+    chosen: list[tuple[str, Value]] = [("parties", parties), ("issues", issues)]
+    day: list[tuple[str, Value]] = [("as_of", as_of), ("known_on", known_on)]
+    return [
+        _twin(JSON, "/api/v1/matrix", [*day, ("since", since), *chosen]),
+        _twin(CSV, "/exports/matrix.csv", [*day, *chosen]),
+    ]
 
 
 def for_party(slug: str, *, as_of: date | None) -> list[Twin]:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.forms import Moment, RoundInput, checkbox, parse_moment
 from app.forms.fields import FormFields, whole_number
@@ -29,7 +30,7 @@ from app.models import (
     User,
 )
 from app.services import audit, catalog, evidence, matrix
-from app.services.errors import NotFound, ValidationFailed
+from app.services.errors import EditConflict, InUse, NotFound, ValidationFailed
 from app.services.users import as_utc
 
 
@@ -131,12 +132,14 @@ def create_round(
     meeting.documents = list(documents)
     session.add(meeting)
     audit.record(
-        session, actor=actor, action="create", entity=meeting,
-        extra={"parties": {p.slug: d for p, d in parties},
-               "delegates": {slug: sorted(s.id for s in chosen)
-                             for slug, chosen in delegates.items() if chosen},
-               "documents": [d.slug for d in documents]},
-    )  # fmt: skip
+        session,
+        actor=actor,
+        action="create",
+        entity=meeting,
+        extra=_links(
+            parties, {slug: [s.id for s in chosen] for slug, chosen in delegates.items()}, documents
+        ),
+    )
     return meeting
 
 
@@ -268,12 +271,20 @@ def chronology(session: Session, *, today: date) -> Chronology:
     return Chronology(entries)
 
 
-def save_form(
-    session: Session, *, actor: User | None, data: RoundInput, values: Mapping[str, str]
-) -> Round:
-    """Store the round form: ticked parties (party_<slug>) with their delegations (the note
-    delegation_<slug>, the speaker ids delegates_<slug>), ticked documents (document_<slug>),
-    a known source if given."""
+@dataclass(slots=True)
+class RoundChoices:
+    """What the round form ticked and named, resolved to records."""
+
+    source: Source | None
+    parties: list[tuple[Party, str]]
+    delegates: dict[str, list[Speaker]]
+    documents: list[Document]
+
+
+def read_form(session: Session, *, data: RoundInput, values: Mapping[str, str]) -> RoundChoices:
+    """The round form's ticked parties (party_<slug>) with their delegations (the note
+    delegation_<slug>, the speaker ids delegates_<slug>), ticked documents (document_<slug>)
+    and known source; ValidationFailed with every problem at once."""
     errors: dict[str, str] = {}
     source = None
     if data.source_url:
@@ -294,11 +305,145 @@ def save_form(
     ]
     if errors:
         raise ValidationFailed(errors)
+    return RoundChoices(source, parties, delegates, tabled)
+
+
+def save_form(
+    session: Session, *, actor: User | None, data: RoundInput, values: Mapping[str, str]
+) -> Round:
+    """Store the round form as a new round (read_form says what it reads)."""
+    chosen = read_form(session, data=data, values=values)
     return create_round(
         session, actor=actor, slug=data.slug, name=data.name, starts_on=data.starts_on,
         ends_on=data.ends_on, format=data.format, venue=data.venue, outcome=data.outcome,
-        source=source, parties=parties, documents=tabled, delegates=delegates,
+        source=chosen.source, parties=chosen.parties, documents=chosen.documents,
+        delegates=chosen.delegates,
     )  # fmt: skip
+
+
+def _links(
+    parties: Sequence[tuple[Party, str]],
+    delegates: Mapping[str, Sequence[int]],
+    documents: Sequence[Document],
+) -> dict[str, Any]:
+    """A round's own rows as its audit entry records them."""
+    return {
+        "parties": {p.slug: d for p, d in parties},
+        "delegates": {slug: sorted(ids) for slug, ids in delegates.items() if ids},
+        "documents": [d.slug for d in documents],
+    }
+
+
+def _stored_links(meeting: Round) -> dict[str, Any]:
+    return _links(
+        [(seat.party, seat.delegation) for seat in meeting.parties],
+        {seat.party.slug: [d.speaker_id for d in seat.delegates] for seat in meeting.parties},
+        meeting.documents,
+    )
+
+
+def form_values(meeting: Round) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """The edit form filled from a round read by get_round, and the delegates' speaker ids
+    (as text) ticked per party slug."""
+    values = {
+        "slug": meeting.slug, "name": meeting.name, "starts_on": meeting.starts_on.isoformat(),
+        "ends_on": meeting.ends_on.isoformat(), "venue": meeting.venue,
+        "format": meeting.format.value, "outcome": meeting.outcome,
+        "source_url": meeting.source.url if meeting.source else "",
+        "version": str(meeting.version),
+    }  # fmt: skip
+    for seat in meeting.parties:
+        values[f"party_{seat.party.slug}"] = "on"
+        values[f"delegation_{seat.party.slug}"] = seat.delegation
+    for document in meeting.documents:
+        values[f"document_{document.slug}"] = "on"
+    chosen = {
+        seat.party.slug: {str(d.speaker_id) for d in seat.delegates} for seat in meeting.parties
+    }
+    return values, chosen
+
+
+def check_version(meeting: Round, expected: int) -> None:
+    """Raise EditConflict unless `expected` is the stored version of the round."""
+    if meeting.version != expected:
+        raise EditConflict(meeting)
+
+
+def update_form(
+    session: Session,
+    *,
+    actor: User | None,
+    meeting: Round,
+    data: RoundInput,
+    values: Mapping[str, str],
+    expected_version: int,
+) -> Round:
+    """Save the edit form over a round read by get_round, all of it or nothing (its slug stays);
+    EditConflict when it changed since the form was opened or another save lands first."""
+    check_version(meeting, expected_version)
+    errors: dict[str, str] = {}
+    if data.ends_on is not None and data.ends_on < data.starts_on:
+        errors["ends_on"] = "A round cannot end before it starts."
+    try:
+        chosen = read_form(session, data=data, values=values)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    before = {**audit.snapshot(meeting), **_stored_links(meeting)}
+    with catalog.versioned_write(session, meeting):
+        meeting.name, meeting.venue, meeting.outcome = data.name, data.venue, data.outcome
+        meeting.starts_on, meeting.ends_on = data.starts_on, data.ends_on or data.starts_on
+        meeting.format = data.format
+        meeting.source_id = chosen.source.id if chosen.source else None
+        seats = {seat.party_id: seat for seat in meeting.parties}
+        kept = []
+        for party, note in chosen.parties:
+            seat = seats.get(party.id) or RoundParty(party_id=party.id, delegates=[])
+            seat.delegation = note
+            wanted = {s.id for s in chosen.delegates.get(party.slug, ())}
+            present = {d.speaker_id for d in seat.delegates}
+            # Keep the rows of delegates still named, so none is deleted and inserted again.
+            seat.delegates = [d for d in seat.delegates if d.speaker_id in wanted] + [
+                RoundDelegate(speaker_id=i) for i in sorted(wanted - present)
+            ]
+            kept.append(seat)
+        meeting.parties = kept
+        meeting.documents = list(chosen.documents)
+        # Always an UPDATE of the row, so the version moves even when only the links changed.
+        flag_modified(meeting, "name")
+        after = _links(
+            chosen.parties,
+            {
+                slug: [s.id for s in chosen_speakers]
+                for slug, chosen_speakers in chosen.delegates.items()
+            },
+            chosen.documents,
+        )
+        audit.record(
+            session, actor=actor, action="update", entity=meeting, before=before, extra=after
+        )
+    return meeting
+
+
+def delete_round(session: Session, *, actor: User | None, meeting: Round) -> None:
+    """Delete a round (read by get_round) no quote or position is tied to (InUse otherwise),
+    with its own rows: its parties, their delegates and the links to the documents tabled."""
+    named = []
+    for column, label in ((Quote.round_id, "quote"), (Position.round_id, "position")):
+        n = session.scalar(select(func.count()).where(column == meeting.id)) or 0
+        if n:
+            named.append(f"{n} {label}{'' if n == 1 else 's'}")
+    if named:
+        raise InUse(
+            f"'{meeting.name}' cannot be deleted: {', '.join(named)} "
+            f"{'is' if len(named) == 1 and named[0].startswith('1 ') else 'are'} tied to it. "
+            "Change or delete those first."
+        )
+    before = {**audit.snapshot(meeting), **_stored_links(meeting)}
+    audit.record(session, actor=actor, action="delete", entity=meeting, before=before)
+    session.delete(meeting)
+    session.flush()
 
 
 def chosen_ids(values: Mapping[str, str], slug: str) -> list[str]:

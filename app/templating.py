@@ -28,10 +28,12 @@ Base context, provided to every template (a test keeps this list and the code in
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from typing import Any
 
+import pyphen
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from starlette.requests import HTTPConnection, Request
@@ -105,7 +107,22 @@ def highlight(value: str, terms: list[str] | None) -> Markup:
     return Markup("".join(pieces))  # noqa: S704 - every piece escaped above
 
 
+_HYPHENATION = pyphen.Pyphen(lang="en_US")
+
+
+@functools.lru_cache(maxsize=4096)
+def soft_hyphens(value: str) -> str:
+    """The text with invisible hyphenation points (U+00AD, from pyphen's dictionary) in its
+    longer words: a narrow column then breaks "recog-nition" with a hyphen rather than
+    "recogniti" / "on" wherever the width runs out, whether or not the browser hyphenates."""
+    return " ".join(
+        _HYPHENATION.inserted(word, hyphen="\u00ad") if len(word) >= 7 else word
+        for word in value.split(" ")
+    )
+
+
 templates.env.filters["day"] = format_day
+templates.env.filters["soft_hyphens"] = soft_hyphens
 templates.env.filters["highlight"] = highlight
 templates.env.filters["stance_label"] = stance_label
 templates.env.globals["stances"] = list(Stance)

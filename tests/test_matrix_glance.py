@@ -158,7 +158,12 @@ def test_the_cell_detail_fragment_has_a_close_button_and_a_focus_target(
 def test_issues_are_grouped_under_their_themes(client: TestClient, seeded: Session) -> None:
     html = client.get("/", params=AS_OF).text
     themes = re.findall(r'<th scope="colgroup" colspan="(\d+)" class="theme">([^<]+)</th>', html)
-    assert [title for _, title in themes] == ["Territory", "Security", "Economy", "Process"]
+    assert [title.replace("\u00ad", "") for _, title in themes] == [
+        "Territory",
+        "Security",
+        "Economy",
+        "Process",
+    ]
     columns = _columns(html)
     assert sum(int(n) for n, _ in themes) == len(columns)
     # Each theme's issues sit together under its heading, in the themes' order.
@@ -182,3 +187,18 @@ def test_issues_as_rows_and_collapsed_blocs(client: TestClient, seeded: Session)
     assert "Show the members of" in folded and "collapsed=eu" in folded
     assert client.get("/", params={**AS_OF, "collapsed": "us"}).status_code == 400  # not a bloc
     assert client.get("/", params={**AS_OF, "rows": "diagonal"}).status_code == 400
+
+
+def test_compact_headers_break_long_words_at_hyphenation_points(
+    client: TestClient, seeded: Session
+) -> None:
+    """A narrow column breaks a long issue title with a hyphen ("recog-nition"), never inside a
+    syllable: the compact header carries soft hyphens (U+00AD), which show only at a break."""
+    page = client.get("/", params=AS_OF).text
+    shy = "\u00ad"
+    assert f">Crimea recog{shy}ni{shy}tion</a></th>" in page
+    assert f"mem{shy}ber{shy}ship" in page
+    # Only in the header: the issue's link title and the detailed view keep the plain words.
+    assert f'title="{shy}' not in page
+    detailed = client.get("/", params={**AS_OF, "view": "detailed"}).text
+    assert shy not in detailed

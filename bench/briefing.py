@@ -179,14 +179,14 @@ def layout_seconds(html: str) -> float:
     """Seconds WeasyPrint alone takes to lay the HTML out (no PDF written)."""
     from weasyprint import HTML
 
-    css, fonts = briefing_pdf.engine_stylesheet()
+    css = briefing_pdf.engine_stylesheet()
     started = time.perf_counter()
     HTML(
         string=html,
         base_url=briefing_pdf.RENDER_BASE_URL,
         url_fetcher=briefing_pdf.static_only_fetcher(),
         media_type="print",
-    ).render(stylesheets=[css], font_config=fonts)
+    ).render(stylesheets=[css])
     return time.perf_counter() - started
 
 

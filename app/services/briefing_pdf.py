@@ -87,26 +87,26 @@ def static_only_fetcher() -> Any:
 _engine_parts = threading.local()
 
 
-def engine_stylesheet() -> tuple[Any, Any]:
-    """This thread's parsed briefing stylesheet and font configuration, made on first use and
-    again when the file changes: parsing the stylesheet for every PDF cost about a tenth of it.
-    Per thread, as WeasyPrint does not promise that either may be shared between threads."""
+def engine_stylesheet() -> Any:
+    """This thread's parsed briefing stylesheet, made on first use and again when the file
+    changes: parsing it for every PDF cost about a tenth of the PDF. Per thread, as WeasyPrint
+    does not promise a stylesheet may be shared between threads. No font configuration is kept
+    with it (the stylesheet has no @font-face): a kept one holds fontconfig and Pango objects
+    until interpreter exit, the likeliest cause of a segmentation fault a CI run hit after its
+    last test passed; each PDF gets WeasyPrint's own, as before."""
     from weasyprint import CSS  # type: ignore[import-untyped]
-    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 
     changed = STYLESHEET.stat().st_mtime_ns
     kept = getattr(_engine_parts, "kept", None)
     if kept is None or kept[0] != changed:
-        fonts = FontConfiguration()
         css = CSS(
             string=STYLESHEET.read_text(encoding="utf-8"),
             base_url=f"{RENDER_BASE_URL}static/css/",
             url_fetcher=static_only_fetcher(),
             media_type="print",
-            font_config=fonts,
         )
-        kept = _engine_parts.kept = (changed, css, fonts)
-    return kept[1], kept[2]
+        kept = _engine_parts.kept = (changed, css)
+    return kept[1]
 
 
 def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
@@ -118,7 +118,7 @@ def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
     """
     from weasyprint import HTML
 
-    css, fonts = engine_stylesheet()
+    css = engine_stylesheet()
     document = HTML(
         string=html,
         base_url=RENDER_BASE_URL,
@@ -130,7 +130,6 @@ def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
     # HTML's <title> and lang.
     pdf: bytes = document.write_pdf(
         stylesheets=[css],
-        font_config=fonts,
         pdf_identifier=False,
         uncompressed_pdf=False,
         pdf_tags=True,

@@ -4,6 +4,7 @@ transaction (SQLAlchemy's "joining a session into an external transaction" recip
 from __future__ import annotations
 
 import os
+import sys
 import time
 import uuid
 
@@ -36,6 +37,25 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot run."
         )
+
+
+_EXIT_STATUS: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """In CI, end the process with pytest's own exit status once every report is printed,
+    without the interpreter's teardown: a fresh-clone run had every test pass and then died of a
+    segmentation fault while C libraries (WeasyPrint's Pango and fontconfig, the browser driver's
+    greenlets, psycopg) were torn down, which would fail CI with nothing wrong in the app."""
+    if IN_CI and _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
 
 
 def require_postgres() -> str:

@@ -1,35 +1,55 @@
-"""The compact matrix's cells, each rendered once per distinct state and then reused.
+"""The compact matrix's cells, each state rendered once and then reused.
 
 A matrix of 30 parties by 40 issues is 1,200 cells, and rendering each through its macro
-(templates/matrix/_compact_cell.html) is most of a matrix miss; yet across dates and versions a
-cell takes few distinct states. `CellMarkup` renders the macro once per key (what the macro
-shows: the party's and issue's names, the cell's state, stance, condition, confirmation,
-staleness, unassessed count, split members, whether it changed and since when) and keeps the
-markup in a byte-bounded cache shared by every matrix of the worker. The cell's link, which
-carries the as-of day, is rendered as a placeholder and put in afterwards, escaped as the
-template escapes it, so the assembled table is the same, byte for byte, as rendering every cell.
+(templates/matrix/_compact_cell.html) is most of a matrix miss; yet the cells take few distinct
+states. `CellMarkup` renders the macro once per state (what the macro shows of the cell: its
+state, stance, condition, confirmation, staleness, unassessed count, split members, whether it
+changed and since when) with stand-ins for the party's and issue's names and slugs and for the
+link's query (which carries the as-of day), and keeps the result as a format string in a
+byte-bounded cache shared by every matrix of the worker. A cell is then its state's format
+filled with its party's and issue's values, escaped as the template escapes them (HTML escaping
+maps each character on its own, so escaping a value and splicing it in is escaping the whole),
+so the assembled table is the same, byte for byte, as rendering every cell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
 from app.cached_views import RenderCache
-from app.models import Issue, Party
-from app.services.matrix import Cell, Matrix
+from app.models import Party, Stance
+from app.services.matrix import Cell, Matrix, split_members
 from app.templating import macro
 
-QUERY = "\x00query\x00"
-"""Stands for the cell link's query (the as-of day) while the macro renders (no name or text can
-hold a NUL)."""
+
+@dataclass(frozen=True, slots=True)
+class _Stand:
+    """Stands for a party or an issue while the macro renders: what the macro reads of it is a
+    NUL-delimited marker (no name, slug or title can hold a NUL)."""
+
+    slug: str
+    name: str = ""
+    title: str = ""
 
 
-def key(party: Party, issue: Issue, grid: Matrix) -> Hashable:
-    """Everything the cell macro shows, bar the link's query (keep in step with the macro)."""
-    cell: Cell | None = grid.cell(party, issue)
-    changed = grid.has_changed(party, issue)
+PARTY = _Stand(slug="\x00pg\x00", name="\x00pn\x00")
+ISSUE = _Stand(slug="\x00ig\x00", title="\x00it\x00")
+QUERY = "\x00q\x00"
+"""Stands for the cell link's query (the as-of day) while the macro renders."""
+MARKERS = {
+    PARTY.name: "{pn}", PARTY.slug: "{pg}", ISSUE.title: "{it}", ISSUE.slug: "{ig}", QUERY: "{q}",
+}  # fmt: skip
+"""Each marker and the format field it becomes."""
+
+
+def state_key(
+    cell: Cell | None, split: list[tuple[Party, Stance]], changed: bool, grid: Matrix
+) -> Hashable:
+    """Everything the cell macro shows but the party's and issue's names and slugs and the
+    link's query (keep in step with the macro)."""
     state = (
         None
         if cell is None
@@ -41,14 +61,20 @@ def key(party: Party, issue: Issue, grid: Matrix) -> Hashable:
             cell.stale,
             cell.unassessed,
             cell.split,
-            cell.members,
         )
     )
-    return (
-        party.id, party.name, party.short_name, party.slug,
-        issue.id, issue.title, issue.slug,
-        state, changed, grid.since if changed else None,
-    )  # fmt: skip
+    members = tuple((member.short_name, stance) for member, stance in split)
+    return (state, members, changed, grid.since if changed else None)
+
+
+def _as_format(markup: str) -> str:
+    """The macro's output as a str.format template: braces doubled, markers made fields."""
+    text = markup.replace("{", "{{").replace("}", "}}")
+    for marker, field in MARKERS.items():
+        text = text.replace(marker, field)
+    if "\x00" in text:  # the macro changed a marker (a filter on a name): keep them in step
+        raise ValueError("the compact cell macro altered a stand-in")
+    return text
 
 
 class CellMarkup:
@@ -60,31 +86,40 @@ class CellMarkup:
         self.grid = grid
         self.compact_cell = macro("matrix/_compact_cell.html", "compact_cell")
         self.rendered = 0
+        self._formats: dict[Hashable, str] = {}
+        # Each issue's escaped title and slug, read once per matrix, not once per cell.
+        self._columns = [
+            (issue.id, str(escape(issue.title)), str(escape(issue.slug))) for issue in grid.issues
+        ]
 
-    def cell(self, party: Party, issue: Issue) -> str:
-        """The cell's <td>, its link's query left as QUERY."""
-        cell_key = key(party, issue, self.grid)
-        markup = self.cache.get(cell_key)
-        if isinstance(markup, bytes):
-            return markup.decode()
+    def _format(self, party_id: int, issue_id: int) -> str:
+        """The cell's state's format (see MARKERS for its fields)."""
         grid = self.grid
-        text = str(
-            self.compact_cell(
-                party,
-                issue,
-                grid.cell(party, issue),
-                grid.split(party, issue),
-                grid.has_changed(party, issue),
-                grid.since,
-                QUERY,
-            )
-        )
-        self.cache.put(cell_key, text.encode())
-        self.rendered += 1
+        cell = grid.cells.get((party_id, issue_id))
+        split = split_members(cell, grid.parties) if cell is not None and cell.split else []
+        changed = (party_id, issue_id) in grid.changed
+        key = state_key(cell, split, changed, grid)
+        text = self._formats.get(key)
+        if text is not None:
+            return text
+        packed = self.cache.get(key)
+        if isinstance(packed, bytes):
+            text = packed.decode()
+        else:
+            markup = self.compact_cell(PARTY, ISSUE, cell, split, changed, grid.since, QUERY)
+            text = _as_format(str(markup))
+            self.cache.put(key, text.encode())
+            self.rendered += 1
+        self._formats[key] = text
         return text
 
     def row(self, party: Party, query: str) -> Markup:
-        """The party's cells across the matrix's issues, with the links' query put in."""
-        cells = "\n".join(self.cell(party, issue) for issue in self.grid.issues)
-        # The macro's autoescaped output, with the query escaped as the macro escapes it.
-        return Markup(cells.replace(QUERY, str(escape(query))))  # noqa: S704
+        """The party's cells across the matrix's issues, with the names and the query put in."""
+        name, slug, q = str(escape(party.name)), str(escape(party.slug)), str(escape(query))
+        party_id = party.id
+        cells = "\n".join(
+            self._format(party_id, issue_id).format(pn=name, pg=slug, it=title, ig=issue_slug, q=q)
+            for issue_id, title, issue_slug in self._columns
+        )
+        # The macro's autoescaped output, with values escaped as the macro escapes them.
+        return Markup(cells)  # noqa: S704

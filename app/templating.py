@@ -5,8 +5,9 @@ How anything is rendered (one path):
   fragment htmx swaps when `wants_fragment()` says so, with the base context below and
   `Vary: HX-Request`. A page includes its fragment with `{% include %}`.
 - A cached view (app.cached_views) renders its fragment once, for every reader, and hands the
-  HTML to `render(..., fragment_html=html)`: sent as it is for htmx, placed in the page as
-  `{{ fragment_html }}` otherwise. That is the one place rendered HTML becomes Markup.
+  HTML to `render(..., fragment_html=html)`: sent as it is for htmx, placed in the page where
+  it says `{{ fragment_html }}` otherwise (spliced in after the page renders around a marker).
+  That is the one place rendered HTML becomes Markup.
 - `render_text(name, context)` renders a template to text with no request and no base
   context, for what is not a page response or must not depend on one: cached fragments, the
   briefing PDF's HTML, the Atom feed, and the 500 page, which must render whatever failed (it
@@ -165,6 +166,10 @@ def macro(name: str, macro_name: str) -> Any:
     return getattr(templates.get_template(name).module, macro_name)
 
 
+SPLICE = "\x00fragment\x00"
+"""Where a page holds its cached fragment while the page is rendered (no text holds a NUL)."""
+
+
 def render(
     request: Request,
     page: str,
@@ -185,9 +190,14 @@ def render(
     else:
         values = {**base_context(request), **context, "as_fragment": as_fragment}
         if fragment_html is not None:
-            # Our own template's output, rendered with autoescape (the one reviewed place).
-            values["fragment_html"] = Markup(fragment_html)  # noqa: S704
+            # A marker is rendered in its place and the fragment spliced in after: passing a
+            # large fragment through the template would escape-check (copy) it whole.
+            values["fragment_html"] = Markup(SPLICE)  # noqa: S704
         body = render_text(fragment if as_fragment and fragment is not None else page, values)
+        if fragment_html is not None:
+            # Our own template's output, rendered with autoescape (the one reviewed place).
+            before, marker, after = body.partition(SPLICE)
+            body = before + fragment_html + after if marker else body
     response = HTMLResponse(body, status_code=status_code, headers={"Vary": "HX-Request"})
     if not as_fragment and request.cookies.get(FLASH_COOKIE):
         response.delete_cookie(FLASH_COOKIE, path="/")  # shown once, on this page

@@ -68,6 +68,7 @@ def test_cached_cells_assemble_the_templates_own_matrix(seeded: Session) -> None
     _rare_states(seeded)
     cache = RenderCache(1_000_000)
     states = set()
+    rendered = shown = 0
     for as_of, known_on, since in DAYS:
         grid = matrix.build_matrix(seeded, as_of=as_of, known_on=known_on, since=since)
         states |= {c.state for c in grid.cells.values()}
@@ -76,8 +77,25 @@ def test_cached_cells_assemble_the_templates_own_matrix(seeded: Session) -> None
         assert _fragment(grid, cell_markup=first) == plain
         again = CellMarkup(cache, grid)
         assert _fragment(grid, cell_markup=again) == plain
-        assert first.rendered > 0 and again.rendered == 0
+        assert again.rendered == 0  # every state is cached by the first
+        rendered += first.rendered
+        shown += len(grid.parties) * len(grid.issues)
     assert states == {matrix.POSITION, matrix.SPLIT, matrix.NOT_ASSESSED}
+    # One render per state, whatever the party and issue: far fewer than the cells shown.
+    assert 0 < rendered < shown / 4
+
+
+def test_a_renamed_bloc_member_is_named_anew_in_its_split_cell(seeded: Session) -> None:
+    _rare_states(seeded)
+    cache = RenderCache(1_000_000)
+    grid = matrix.build_matrix(seeded, as_of=date(2025, 4, 23))
+    assert _fragment(grid, cell_markup=CellMarkup(cache, grid)) == _fragment(grid)
+    member = next(p for p in grid.parties if p.slug == "cm1")
+    member.short_name = "Renamed <M>"
+    seeded.flush()
+    grid = matrix.build_matrix(seeded, as_of=date(2025, 4, 23))
+    assembled = _fragment(grid, cell_markup=CellMarkup(cache, grid))
+    assert assembled == _fragment(grid) and "Renamed &lt;M&gt;" in assembled
 
 
 def test_the_matrix_page_caches_its_cells(client: TestClient, seeded: Session) -> None:

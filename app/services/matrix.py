@@ -39,9 +39,11 @@ SPLIT = "split"
 NOT_ASSESSED = "not_assessed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Cell:
-    """What the matrix shows for one party and issue.
+    """What the matrix shows for one party and issue (read-only by convention: not a frozen
+    dataclass because a matrix makes 1,200 of them on every miss, and a frozen one's __init__
+    costs three times as much).
 
     `state` is POSITION (a stance in force, `effective_from` the start of its run), SPLIT (a bloc
     with no position of its own whose members disagree: `stance` is None) or NOT_ASSESSED (quotes
@@ -153,6 +155,9 @@ def _scoped(
         stmt = stmt.where(Position.issue_id.in_(issue_ids))
     return stmt
 
+
+_STANCES = {stance.value: stance for stance in Stance}
+"""A stance by its value (a stance is a str enum, so this also maps a Stance to itself)."""
 
 _ORDER = position_runs.ORDER
 _CELL = position_runs.CELL
@@ -273,33 +278,38 @@ def _position_cells(
 ) -> dict[tuple[int, int], Cell]:
     """The cells where a position is in force, keyed by (party id, issue id), in one query."""
     stale_before = as_of - timedelta(days=stale_after_days)
+    params: dict[str, Any] = {}
     if known_on is None:  # what is known now: the stored runs (app.services.position_runs)
         position_runs.ensure_fresh(session)
-        stmt = position_runs.in_force_query(
-            as_of=as_of,
-            party_ids=party_ids,
-            issue_ids=issue_ids,
-            lateral=session.get_bind().dialect.name == "postgresql",
-        )
+        lateral = session.get_bind().dialect.name == "postgresql"
+        if party_ids is None and issue_ids is None:
+            stmt, params = position_runs.in_force_everywhere(lateral), {"as_of": as_of}
+        else:
+            stmt = position_runs.in_force_query(
+                as_of=as_of, party_ids=party_ids, issue_ids=issue_ids, lateral=lateral
+            )
     else:
         stmt = current_positions_query(
             as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
         )
     cells: dict[tuple[int, int], Cell] = {}
-    for row in session.execute(stmt):
-        latest = row.latest_evidence_on
-        cells[(row.party_id, row.issue_id)] = Cell(
-            party_id=row.party_id,
-            issue_id=row.issue_id,
+    # Plain tuples: a named attribute of a result row costs more than the Cell made from it.
+    for (
+        party_id, issue_id, stance, condition, position_id, since, latest_from,
+        evidence_count, latest, confirmed, denied,
+    ) in session.connection().execute(stmt, params).tuples():  # fmt: skip
+        cells[(party_id, issue_id)] = Cell(
+            party_id=party_id,
+            issue_id=issue_id,
             state=POSITION,
-            stance=Stance(row.stance),
-            position_id=row.id,
-            condition=row.condition,
-            effective_from=row.since,
-            restated_on=row.latest_from if row.latest_from != row.since else None,
-            evidence_count=row.evidence_count,
+            stance=_STANCES[stance],
+            position_id=position_id,
+            condition=condition,
+            effective_from=since,
+            restated_on=latest_from if latest_from != since else None,
+            evidence_count=evidence_count,
             latest_evidence_on=latest,
-            confirmation=confirmation_of(confirmed=row.confirmed, denied=row.denied),
+            confirmation=confirmation_of(confirmed=confirmed, denied=denied),
             stale=latest is None or latest < stale_before,
         )
     return cells

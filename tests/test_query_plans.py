@@ -125,6 +125,7 @@ def large_database() -> Iterator[str]:
     with admin.connect() as conn:
         name = make_url(url).database
         if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            migrate.upgrade(url=url)  # kept from an earlier run: at the newest revision first
             ready = db.make_engine(url)
             with ready.connect() as check:
                 built = check.execute(text("SELECT count(*) FROM quotes")).scalar_one()
@@ -230,3 +231,29 @@ def test_a_cells_views_read_index_ranges_bounded_by_the_cell(
         if statement.split("FROM")[0].strip() == "SELECT quote_issues.quote_id":  # the newest
             shown += int(plan["Actual Rows"])
     assert shown == cells.CELL_QUOTE_LIMIT, path  # the cell has quotes: the range was read
+
+
+PHRASE_ROWS_TOUCHED = 1_000
+"""What a phrase search may read of the quotes beyond the newest SCAN_FIRST: the quotes holding
+its word pairs (its words alone are in thousands of quotes)."""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        '/quotes?q="ceasefire kremlin grain corridor"',  # four common words, a phrase hardly said
+        '/api/v1/quotes?q="envoy summit proposal"+kyiv',
+    ],
+)
+def test_a_phrase_reads_only_the_quotes_holding_its_word_pairs(
+    large_database: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_pairs = False
+    for statement, plan in _explained(large_database, path, {}, monkeypatch):
+        nodes = list(_quote_nodes(plan))
+        for node in nodes:
+            assert node["Node Type"] != "Seq Scan", (path, statement)
+            if node["Node Type"] == "Bitmap Heap Scan":  # what the text indexes listed
+                assert _rows_touched(node) <= PHRASE_ROWS_TOUCHED, (path, statement, node)
+        by_pairs |= "ix_quotes_phrase_vector" in json.dumps(plan)
+    assert by_pairs, path

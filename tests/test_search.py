@@ -311,6 +311,21 @@ def test_phrase_of_common_words_matches(session: Session) -> None:
     assert set(_found(session, q="there")) == {meant, reordered}
 
 
+def test_a_phrase_of_plain_words_is_found_wherever_it_stands(session: Session) -> None:
+    # On PostgreSQL these read the quotes holding the phrase's word pairs (quotes.phrase_vector).
+    party = b.party(session, "s-pairs")
+    start = _said(session, party, "Guarantees for Kyiv come first, then the rest")
+    end = _said(session, party, "What comes first? Guarantees for Kyiv")
+    possessive = _said(session, party, "Russia's war of choice goes on")
+    apart = _said(session, party, "Guarantees, they say, are not for Kyiv")
+    assert set(_found(session, q='"guarantees for kyiv"')) == {start, end}
+    assert _found(session, q='"kyiv come first"') == [start]
+    assert _found(session, q='"russia\'s war"') == [possessive]
+    assert set(_found(session, q='"guarantees for kyiv" first')) == {start, end}
+    assert apart in _found(session, q="guarantees kyiv")
+    assert set(_found(session, q='"for kyiv" -"the rest"')) == {end, apart}
+
+
 def test_relevance_first_then_newest_among_equals(session: Session) -> None:
     party = b.party(session, "s-rank")
     titled = b.issue(session, "s-armistice", title="Armistice terms")

@@ -46,6 +46,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    and_,
     bindparam,
     exists,
     func,
@@ -79,6 +80,7 @@ from app.services.search_query import (
     ParsedQuery,
     fts5_match,
     parse,
+    phrase_runs,
     tsquery,
 )
 from app.services.search_texts import PointOf, points_of
@@ -166,6 +168,8 @@ RANK_WINDOW = 200
 """Newest matches ranked by relevance; older ones follow newest first (the cost stays bounded)."""
 
 _VECTOR: ColumnElement[Any] = literal_column("quotes.search_vector")
+_PAIRS: ColumnElement[Any] = literal_column("quotes.phrase_vector")
+"""PostgreSQL: each quote's neighbouring word pairs (revision b7c2e5f9a031)."""
 _CONFIG: ColumnElement[Any] = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
 
 
@@ -180,6 +184,8 @@ class _TextMatch:
     tsq: ColumnElement[Any] | None = None
     """PostgreSQL: the tsquery itself (what the vector must match, or must not when `negated`)."""
     negated: bool = False
+    pairs: ColumnElement[bool] | None = None
+    """PostgreSQL: what a match's word pairs must hold (its phrases' pairs), or None."""
 
     def narrow(self, stmt: Select[Any]) -> Select[Any]:
         """The statement with the text search applied."""
@@ -222,7 +228,18 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
         return _TextMatch(condition=Quote.id.not_in(select(excluded.c.id)))
     if postgresql:
         query = func.to_tsquery(_CONFIG, bindparam("tsq", tsquery(parsed.clauses, parsed.excluded)))
+        runs = phrase_runs(parsed.clauses)
         return _TextMatch(
+            pairs=and_(
+                *(
+                    _PAIRS.op("@@", is_comparison=True)(
+                        func.peacetalks_phrase_pairs(bindparam(f"run{n}", run))
+                    )
+                    for n, run in enumerate(runs)
+                )
+            )
+            if runs
+            else None,
             condition=_VECTOR.op("@@", is_comparison=True)(query),
             # Normalisation 1 divides by 1 + log(length): a long document does not win by size.
             score=func.ts_rank_cd(_VECTOR, query, 1) if scored else None,
@@ -433,6 +450,8 @@ def _newest_matches(
         hits = (
             scope.select(Quote.id, Quote.said_on)
             .where(matching(_VECTOR), found < enough)
+            # A phrase's word pairs first: the few quotes holding them, not all holding its words.
+            .where(*([match.pairs] if match.pairs is not None else []))
             .cte("hits")
             .prefix_with("MATERIALIZED")
         )

@@ -165,6 +165,28 @@ def _tsquery_phrase(phrase: Phrase) -> str:
     return "(" + " <-> ".join(chunks) + ")"
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def phrase_runs(clauses: list[list[Phrase]]) -> list[str]:
+    """PostgreSQL: the runs of two or more neighbouring plain words (letters only, one spelling)
+    of the phrases every match must hold, each as text, so their word pairs can narrow the search
+    (quotes.phrase_vector). A clause of alternatives gives none: any one of them may match."""
+    runs: list[str] = []
+    for clause in clauses:
+        if len(clause) != 1:
+            continue
+        run: list[str] = []
+        for chunk in (*clause[0], ("",)):  # an empty word ends the last run
+            if len(chunk) == 1 and _LETTERS.fullmatch(chunk[0]):
+                run.append(chunk[0])
+                continue
+            if len(run) >= 2:
+                runs.append(" ".join(run))
+            run = []
+    return runs
+
+
 def tsquery(clauses: list[list[Phrase]], excluded: list[Phrase]) -> str:
     """A to_tsquery() expression in which every user word is a quoted string (nothing to inject)."""
     parts = ["(" + " | ".join(_tsquery_phrase(p) for p in clause) + ")" for clause in clauses]

@@ -14,7 +14,13 @@ target_metadata = Base.metadata
 
 # Full-text search objects are dialect-specific and made by hand in a migration; autogenerate
 # must neither drop them nor expect them on the models (quotes.search_meta is kept by triggers).
-FTS_NAMES = {"search_vector", "search_meta", "ix_quotes_search_vector"}
+FTS_NAMES = {
+    "search_vector",
+    "search_meta",
+    "ix_quotes_search_vector",
+    "phrase_vector",
+    "ix_quotes_phrase_vector",
+}
 
 
 # SQLite: columns added to quotes and positions in place (a rebuild would drop the search

@@ -281,13 +281,12 @@ def _position_cells(
     params: dict[str, Any] = {}
     if known_on is None:  # what is known now: the stored runs (app.services.position_runs)
         position_runs.ensure_fresh(session)
-        lateral = session.get_bind().dialect.name == "postgresql"
-        if party_ids is None and issue_ids is None:
-            stmt, params = position_runs.in_force_everywhere(lateral), {"as_of": as_of}
-        else:
-            stmt = position_runs.in_force_query(
-                as_of=as_of, party_ids=party_ids, issue_ids=issue_ids, lateral=lateral
-            )
+        stmt, params = position_runs.in_force(
+            as_of=as_of,
+            party_ids=party_ids,
+            issue_ids=issue_ids,
+            lateral=session.get_bind().dialect.name == "postgresql",
+        )
     else:
         stmt = current_positions_query(
             as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids

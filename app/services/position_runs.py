@@ -92,20 +92,39 @@ def ensure_fresh(session: Session) -> None:
         refresh(connection, cells)
 
 
+def in_force(
+    *,
+    as_of: date,
+    party_ids: Sequence[int] | None,
+    issue_ids: Sequence[int] | None,
+    lateral: bool = False,
+) -> tuple[Select[Any], dict[str, Any]]:
+    """`in_force_query` as a statement built once per shape and its parameters (building it
+    anew costs a matrix or cell miss a millisecond)."""
+    stmt = _in_force_statement(lateral, party_ids is not None, issue_ids is not None)
+    params: dict[str, Any] = {"as_of": as_of}
+    if party_ids is not None:
+        params["party_ids"] = list(party_ids)
+    if issue_ids is not None:
+        params["issue_ids"] = list(issue_ids)
+    return stmt, params
+
+
 @functools.cache
-def in_force_everywhere(lateral: bool) -> Select[Any]:
-    """`in_force_query` for every party and issue, its day the parameter `as_of`: built once,
-    as a matrix miss would otherwise spend a millisecond building it."""
+def _in_force_statement(lateral: bool, by_party: bool, by_issue: bool) -> Select[Any]:
     return in_force_query(
-        as_of=bindparam("as_of", type_=Date()), party_ids=None, issue_ids=None, lateral=lateral
+        as_of=bindparam("as_of", type_=Date()),
+        party_ids=bindparam("party_ids", expanding=True) if by_party else None,
+        issue_ids=bindparam("issue_ids", expanding=True) if by_issue else None,
+        lateral=lateral,
     )
 
 
 def in_force_query(
     *,
     as_of: date | BindParameter[date],
-    party_ids: Sequence[int] | None,
-    issue_ids: Sequence[int] | None,
+    party_ids: Sequence[int] | BindParameter[Any] | None,
+    issue_ids: Sequence[int] | BindParameter[Any] | None,
     lateral: bool = False,
 ) -> Select[Any]:
     """Per party and issue, the stored row of the position in force as of a day (the latest on

@@ -103,7 +103,9 @@ def get_reading_engine() -> Engine:
 
 def web_engine_options(url: str) -> dict[str, Any]:
     """Engine options for web requests: a bounded pool and, on PostgreSQL, statement and lock
-    timeouts, so no request waits on the database longer than the settings say."""
+    timeouts, so no request waits on the database longer than the settings say, and no parallel
+    workers (a web request is one of many at once: workers would only take the cores the
+    others need, and starting them costs more than the short queries a page runs)."""
     settings = get_settings()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
@@ -118,6 +120,7 @@ def web_engine_options(url: str) -> dict[str, Any]:
         options["connect_args"] = {
             "options": f"-c statement_timeout={settings.db_statement_timeout_ms}"
             f" -c lock_timeout={settings.db_lock_timeout_ms}"
+            " -c max_parallel_workers_per_gather=0"
         }
     return options
 

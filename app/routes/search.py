@@ -160,10 +160,7 @@ async def quote_search(
             page={
                 "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
                 "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
-                "speaker_options": [
-                    (str(s.id), f"{s.name} ({s.party.short_name})")
-                    for s in search.speakers_for_filter(session)
-                ],
+                "speaker_options": search.speaker_options(session),
             },
         )
 

@@ -58,7 +58,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.models import (
     Issue,
@@ -567,8 +567,12 @@ def search_quotes(
     )
 
 
-def speakers_for_filter(session: Session) -> list[Speaker]:
-    """Every speaker by name, with their party, for the speaker filter."""
-    return list(
-        session.scalars(select(Speaker).order_by(Speaker.name).options(selectinload(Speaker.party)))
+def speaker_options(session: Session) -> list[tuple[str, str]]:
+    """Every speaker by name as the speaker filter lists them: (id, "Name (party)"); plain rows,
+    not entities, as every search page lists them all."""
+    rows = session.execute(
+        select(Speaker.id, Speaker.name, Party.short_name)
+        .join(Party, Party.id == Speaker.party_id)
+        .order_by(Speaker.name, Speaker.id)
     )
+    return [(str(speaker_id), f"{name} ({party})") for speaker_id, name, party in rows]

@@ -292,11 +292,12 @@ def _position_cells(
             as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
         )
     cells: dict[tuple[int, int], Cell] = {}
-    # Plain tuples: a named attribute of a result row costs more than the Cell made from it.
+    # Plain tuples, fetched at once: a named attribute of a result row, or fetching rows one by
+    # one, costs more than the Cell made from it.
     for (
         party_id, issue_id, stance, condition, position_id, since, latest_from,
         evidence_count, latest, confirmed, denied,
-    ) in session.connection().execute(stmt, params).tuples():  # fmt: skip
+    ) in session.connection().execute(stmt, params).tuples().all():  # fmt: skip
         cells[(party_id, issue_id)] = Cell(
             party_id=party_id,
             issue_id=issue_id,

@@ -47,7 +47,7 @@ from app.security import (
     login_url,
     reader_guard,
 )
-from app.services import unassessed, versioning
+from app.services import position_runs, unassessed, versioning
 from app.services.errors import (
     EditConflict,
     InUse,
@@ -234,6 +234,7 @@ def create_app() -> FastAPI:
     versioning.install()
     app.state.view_caches = view_caches()
     app.state.unassessed_days = unassessed.DayStore()  # the matrix's unassessed counts
+    app.state.held_runs = position_runs.HeldRuns()  # the matrix's stored runs, in memory
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # Innermost: a request whose transaction met a busy database runs again (app.db).
     app.add_middleware(RetryWhenBusy)

@@ -149,3 +149,51 @@ def test_the_as_of_lookup_probes_the_cell_index(session: Session, backend: str) 
     )
     plan = plan_of(session, backend, stmt)
     assert "ix_position_runs_cell_as_of" in plan, plan
+
+
+def _cells(session: Session, day: date, **kwargs: object) -> dict[tuple[int, int], matrix.Cell]:
+    return matrix.current_cells(session, as_of=day, **kwargs)  # type: ignore[arg-type]
+
+
+def test_runs_held_in_memory_give_the_cells_the_database_gives(session: Session) -> None:
+    parties = _messy(session, seed=7)
+    store = position_runs.HeldRuns()
+    held = position_runs.HeldVersion(store, 1)
+    days = [START + timedelta(days=n) for n in (-1, 0, 5, 10, 29, 30, 44, 45, 61, 90, 400)]
+    assert _cells(session, days[0], held=held) == _cells(session, days[0])
+    assert store.rows_held == 0  # the first matrix of a version asks the database
+    for day in days:
+        assert _cells(session, day, held=held) == _cells(session, day), day
+    assert store.rows_held == session.query(PositionRun).count() > 0
+    issue_ids = sorted({issue_id for _, issue_id in _cells(session, days[-1])})
+    chosen = {"party_ids": [p.id for p in parties[:2]], "issue_ids": issue_ids[1:]}
+    for day in days:  # a choice of parties and issues
+        assert _cells(session, day, held=held, **chosen) == _cells(session, day, **chosen)
+    assert _cells(session, days[-1], held=held, **chosen)
+
+
+def test_held_runs_follow_the_data_version(session: Session) -> None:
+    party, issue = b.party(session), b.issue(session)
+    b.position(session, party, issue, Stance.REJECTS, START)
+    store = position_runs.HeldRuns()
+    for _ in range(2):
+        _cells(session, START, held=position_runs.HeldVersion(store, 1))
+    assert store.rows_held == 1
+    b.position(session, party, issue, Stance.ACCEPTS, START + timedelta(days=3))
+    later = START + timedelta(days=5)
+    # A new version: the first matrix asks the database (and sees the write), the second
+    # holds the new rows; an older version than the one held is never answered from memory.
+    for _ in range(2):
+        cells = _cells(session, later, held=position_runs.HeldVersion(store, 2))
+        assert cells[(party.id, issue.id)].stance == Stance.ACCEPTS
+    assert store.rows_held == 2
+    assert store.in_force(session, 1, as_of=later, party_ids=None, issue_ids=None) is None
+
+
+def test_too_many_runs_to_hold_are_read_from_the_database(session: Session) -> None:
+    _messy(session, seed=3)
+    store = position_runs.HeldRuns(max_rows=1)
+    held = position_runs.HeldVersion(store, 1)
+    for day in (START, START + timedelta(days=45), START + timedelta(days=90)):
+        assert _cells(session, day, held=held) == _cells(session, day)
+    assert store.rows_held == 0

@@ -567,6 +567,7 @@ def healthz(request: Request, engine: EngineDep) -> JSONResponse:
         "rss_bytes": resident_bytes(),
         "caches": cache_state(request.app.state.view_caches),
         "unassessed_days_bytes": request.app.state.unassessed_days.bytes,
+        "held_runs": request.app.state.held_runs.rows_held,
     }
     if pool.get("exhausted"):
         return JSONResponse({"status": "busy", "database": "ok", "pool": pool, "worker": worker})

@@ -24,6 +24,7 @@ from app.services import (
     evidence,
     matrix,
     matrix_view,
+    position_runs,
     rounds,
     speakers,
     themes,
@@ -177,6 +178,7 @@ async def matrix_page(
             tally=unassessed.DayTally(
                 request.app.state.unassessed_days, request.state.data_version
             ),
+            held=position_runs.HeldVersion(request.app.state.held_runs, request.state.data_version),
         )
         everything = grid
         grid = matrix_view.chosen(grid, parties=parties, issues=issues)

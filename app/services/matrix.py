@@ -275,29 +275,38 @@ def _position_cells(
     stale_after_days: int,
     party_ids: Sequence[int] | None,
     issue_ids: Sequence[int] | None,
+    held: position_runs.HeldVersion | None = None,
 ) -> dict[tuple[int, int], Cell]:
-    """The cells where a position is in force, keyed by (party id, issue id), in one query."""
+    """The cells where a position is in force, keyed by (party id, issue id), in one query (or
+    none, from the stored runs `held` in memory)."""
     stale_before = as_of - timedelta(days=stale_after_days)
-    params: dict[str, Any] = {}
-    if known_on is None:  # what is known now: the stored runs (app.services.position_runs)
-        position_runs.ensure_fresh(session)
-        stmt, params = position_runs.in_force(
-            as_of=as_of,
-            party_ids=party_ids,
-            issue_ids=issue_ids,
-            lateral=session.get_bind().dialect.name == "postgresql",
-        )
-    else:
+    rows: Iterable[tuple[Any, ...]] | None = None
+    if known_on is not None:
         stmt = current_positions_query(
             as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
         )
+        rows = session.connection().execute(stmt).tuples().all()
+    else:  # what is known now: the stored runs (app.services.position_runs)
+        position_runs.ensure_fresh(session)
+        if held is not None:
+            rows = held.store.in_force(
+                session, held.version, as_of=as_of, party_ids=party_ids, issue_ids=issue_ids
+            )
+        if rows is None:
+            stmt, params = position_runs.in_force(
+                as_of=as_of,
+                party_ids=party_ids,
+                issue_ids=issue_ids,
+                lateral=session.get_bind().dialect.name == "postgresql",
+            )
+            rows = session.connection().execute(stmt, params).tuples().all()
     cells: dict[tuple[int, int], Cell] = {}
     # Plain tuples, fetched at once: a named attribute of a result row, or fetching rows one by
     # one, costs more than the Cell made from it.
     for (
         party_id, issue_id, stance, condition, position_id, since, latest_from,
         evidence_count, latest, confirmed, denied,
-    ) in session.connection().execute(stmt, params).tuples().all():  # fmt: skip
+    ) in rows:  # fmt: skip
         cells[(party_id, issue_id)] = Cell(
             party_id=party_id,
             issue_id=issue_id,
@@ -350,11 +359,13 @@ def current_cells(
     parties: Sequence[Party] | None = None,
     issues: Sequence[Issue] | None = None,
     tally: unassessed.DayTally | None = None,
+    held: position_runs.HeldVersion | None = None,
 ) -> dict[tuple[int, int], Cell]:
     """Every non-empty cell as of a date, keyed by (party id, issue id): positions in force (with
     their run), split blocs and not-assessed evidence. Blocs among `party_ids` bring their members'
-    cells too (to tell a split). Pass the parties and issues when already loaded, and a cached
-    view's `tally` (app.services.unassessed) to count unassessed quotes from its days."""
+    cells too (to tell a split). Pass the parties and issues when already loaded, a cached
+    view's `tally` (app.services.unassessed) to count unassessed quotes from its days, and its
+    `held` stored runs (app.services.position_runs) to find the positions in force in memory."""
     every_party = list(parties) if parties is not None else catalog.list_parties(session)
     wanted = set(party_ids) if party_ids is not None else {p.id for p in every_party}
     blocs = {
@@ -372,6 +383,7 @@ def current_cells(
         stale_after_days=stale_after_days,
         party_ids=queried,
         issue_ids=issue_ids,
+        held=held,
     )
     if issue_ids is not None:
         column_ids = list(issue_ids)
@@ -401,6 +413,7 @@ def build_matrix(
     since: date | None = None,
     stale_after_days: int = 60,
     tally: unassessed.DayTally | None = None,
+    held: position_runs.HeldVersion | None = None,
 ) -> Matrix:
     """The whole matrix as of a date: parties, issues, the cells (positions in force, split blocs,
     unassessed evidence), and the changes when `since` is given."""
@@ -418,6 +431,7 @@ def build_matrix(
             parties=parties,
             issues=issues,
             tally=tally,
+            held=held,
         ),
         since=since,
     )

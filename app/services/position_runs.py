@@ -19,6 +19,9 @@ first imported (the matrix imports it), so no process can read stored runs it do
 from __future__ import annotations
 
 import functools
+import threading
+from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -156,6 +159,132 @@ def in_force_query(
         return cells
     ids = cells.subquery("in_force")
     return select(*_labelled(_RUNS.c)).join(ids, ids.c.position_id == _RUNS.c.position_id)
+
+
+MAX_HELD_ROWS = 300_000
+"""Stored runs a worker holds in memory at most (about 250 bytes each); with more, every matrix
+asks the database."""
+
+
+@dataclass(slots=True)
+class _Held:
+    version: int
+    days: dict[Cell, array[int]]
+    """Per cell, its rows' effective days (ordinals), in the order of `ORDER`."""
+    rows: dict[Cell, list[tuple[Any, ...]]]
+
+
+class HeldRuns:
+    """Per worker: the stored runs of the newest data version the matrix was asked for twice,
+    held in memory, so "as of a day" is a binary search per cell instead of a query.
+
+    The first matrix of a version reads the database (a first view after a write stays as fast
+    as it was); the second loads every stored row once (50,000 rows: a few hundred
+    milliseconds) and later ones of that version read memory. A version is the data version a
+    cached view renders for (app.cached_views): it moves on with every write, and a view inside
+    a transaction with its own changes has a number of its own, never asked for twice. Rows as
+    `in_force_query` labels them; None when not held (then ask the database)."""
+
+    def __init__(self, max_rows: int = MAX_HELD_ROWS) -> None:
+        self.max_rows = max_rows
+        self._held: _Held | None = None
+        self._asked: dict[int, None] = {}
+        self._too_many: int | None = None
+        self._lock = threading.Lock()
+        self._loading = threading.Lock()
+
+    @property
+    def rows_held(self) -> int:
+        """How many stored rows are held (for /healthz)."""
+        held = self._held
+        return sum(len(rows) for rows in held.rows.values()) if held else 0
+
+    def in_force(
+        self,
+        session: Session,
+        version: int,
+        *,
+        as_of: date,
+        party_ids: Sequence[int] | None,
+        issue_ids: Sequence[int] | None,
+    ) -> list[tuple[Any, ...]] | None:
+        """The rows in force as of a day (as `in_force_query` gives them), or None."""
+        held = self._for(session, version)
+        if held is None:
+            return None
+        wanted_parties = set(party_ids) if party_ids is not None else None
+        wanted_issues = set(issue_ids) if issue_ids is not None else None
+        day = as_of.toordinal()
+        found = []
+        for cell, days in held.days.items():
+            if wanted_parties is not None and cell[0] not in wanted_parties:
+                continue
+            if wanted_issues is not None and cell[1] not in wanted_issues:
+                continue
+            index = bisect_right(days, day)
+            if index:
+                found.append(held.rows[cell][index - 1])
+        return found
+
+    def _for(self, session: Session, version: int) -> _Held | None:
+        with self._lock:
+            held = self._held
+            if held is not None and held.version == version:
+                return held
+            if self._too_many == version or (held is not None and held.version > version):
+                return None
+            if version not in self._asked:
+                self._asked[version] = None
+                while len(self._asked) > 64:
+                    del self._asked[next(iter(self._asked))]
+                return None
+        if not self._loading.acquire(blocking=False):
+            return None  # another request is loading it: ask the database meanwhile
+        try:
+            loaded = _load_held(session, version, self.max_rows)
+            with self._lock:
+                if loaded is None:
+                    self._too_many = version
+                elif self._held is None or self._held.version < version:
+                    self._held = loaded
+            return loaded
+        finally:
+            self._loading.release()
+
+
+@dataclass(frozen=True, slots=True)
+class HeldVersion:
+    """A worker's held runs and the data version a view renders for."""
+
+    store: HeldRuns
+    version: int
+
+
+def _load_held(session: Session, version: int, max_rows: int) -> _Held | None:
+    stmt = (
+        select(*_labelled(_RUNS.c))
+        # Per cell in the order "as of" picks by (the last on or before the day wins).
+        .order_by(
+            _RUNS.c.party_id,
+            _RUNS.c.issue_id,
+            _RUNS.c.effective_from,
+            _RUNS.c.recorded_at,
+            _RUNS.c.position_id,
+        )
+        .limit(max_rows + 1)
+    )
+    rows = session.connection().execute(stmt).tuples().all()
+    if len(rows) > max_rows:
+        return None
+    days: dict[Cell, array[int]] = {}
+    by_cell: dict[Cell, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        cell = (row[0], row[1])
+        if cell not in days:
+            days[cell], by_cell[cell] = array("i"), []
+        days[cell].append(row[6].toordinal())  # the row's own effective day ("latest_from")
+        by_cell[cell].append(tuple(row))
+    return _Held(version, days, by_cell)
 
 
 def _labelled(c: Any) -> list[Any]:

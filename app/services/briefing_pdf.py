@@ -144,7 +144,7 @@ def _laid_out(html: str, url_fetcher: Any | None, extra_css: str = "") -> Any:
         url_fetcher=url_fetcher or static_only_fetcher(),
         media_type="print",
     )
-    return document.render(stylesheets=stylesheets, pdf_tags=True)
+    return document.render(stylesheets=stylesheets)
 
 
 def _text_with_plate_room(text: str, plate_pages: int) -> tuple[str, str]:

@@ -8,8 +8,9 @@ briefing of all its parties and issues as of 15 Dec 2025 (changes since 1 Nov); 
 bulk-inserts parties x issues cells with 3 quotes and 2 positions each (so every issue has a
 history, and a chart) and times the briefing limited to those parties and issues. Each run is
 split into gathering the data and rendering the HTML (`build_briefing` + `render_html`) and
-rendering the PDF (`render_pdf`), and the PDF time into WeasyPrint's layout of the same HTML
-alone (the floor no template change can go below) and the rest (writing the tagged PDF). One
+rendering the PDF (`render_pdf`, which lays the landscape matrix out as a document of its own),
+and the PDF time into WeasyPrint's layout of the same HTML alone, in one document (the floor no
+template change can go below) and the rest (writing the tagged PDF). One
 warm-up run first, then the median of the runs is printed with the page count, the total as a
 multiple of the floor, and the 1-minute load average (the machine is shared: read the figures
 with it).

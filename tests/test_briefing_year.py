@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -74,3 +74,38 @@ def test_more_issues_split_by_columns_with_the_party_column_on_each_page(
     first, second = (pages[n] for n in landscape)
     assert ("Later term 7" in first) != ("Later term 7" in second)
     assert ("Extra term" in first) != ("Extra term" in second)
+
+
+def _filled(page: PageObject) -> float:
+    """How far down the page its body text reaches, as a share of the page's height (the running
+    header and footer, in the margins, are not counted)."""
+    height = float(page.mediabox.height)
+    margin = 20 * 72 / 25.4  # the narrowest page margin, 20 mm, in points
+    lows: list[float] = []
+
+    def seen(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        if text.strip() and margin < y < height - margin:
+            lows.append(y)
+
+    page.extract_text(visitor_text=seen)
+    return (height - min(lows)) / height if lows else 0.0
+
+
+def test_no_half_empty_page_before_the_landscape_matrix(year: TestClient) -> None:
+    # The matrix is printed after page 1 and the text flows on around it: "What changed" used to
+    # stop half way down page 3, before the matrix's page of another size.
+    issues = [i for i in year.get("/api/v1/issues").json() if not i["slug"].startswith("later-")]
+    query = f"as_of=2025-12-15&since=2025-11-01&issues={','.join(i['slug'] for i in issues)}"
+    response = year.get(f"/briefing.pdf?{query}")
+    assert response.status_code == 200
+    assert _landscape(response.content) == [1]
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    texts = pdf_pages(response.content)
+    assert "Page 2 of" in texts[1] and "Who accepts what" in texts[1]
+    assert "The matrix 2 ·" in texts[0]
+    portrait = [n for n in range(len(pages) - 1) if n != 1]
+    filled = {n + 1: round(_filled(pages[n]), 2) for n in portrait}
+    assert min(filled.values()) > 0.6, filled
+    for number, text in enumerate(texts, start=1):
+        assert f"Page {number} of {len(texts)}" in text

@@ -109,31 +109,97 @@ def engine_stylesheet() -> Any:
     return kept[1]
 
 
-def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
-    """The one function that turns briefing HTML into PDF bytes (WeasyPrint today), styled by
-    static/css/briefing.css (the preview links it; the engine takes it parsed, once per thread).
+PLATE_START = "<!-- plate -->"
+PLATE_END = "<!-- /plate -->"
+MAIN_START = '<main class="document">'
+PLATE_AFTER_PAGE = 1
+"""The landscape matrix (the "plate", between PLATE_START and PLATE_END in the HTML) is laid
+out on its own and its pages go right after this page of the text. Left in the flow, a page of
+another size must start a new page, so the text before it stopped half way down a page."""
 
-    The output depends only on the HTML and the stylesheet: no random file identifier, and the
-    creation date comes from the document's own `dcterms.created` (the generation time passed in).
-    """
-    from weasyprint import HTML
 
-    css = engine_stylesheet()
+def split_plate(html: str) -> tuple[str, str] | None:
+    """The briefing HTML without its plate, and a document of the plate alone (the same head);
+    None when there is no plate."""
+    start, end = html.find(PLATE_START), html.find(PLATE_END)
+    main = html.find(MAIN_START)
+    if start < 0 or end < start or main < 0 or main > start:
+        return None
+    plate = html[start : end + len(PLATE_END)]
+    text = html[:start] + html[end + len(PLATE_END) :]
+    head = html[: main + len(MAIN_START)]
+    return text, f"{head}\n{plate}\n</main>\n</body>\n</html>\n"
+
+
+def _laid_out(html: str, url_fetcher: Any | None, extra_css: str = "") -> Any:
+    """WeasyPrint's layout of `html`, styled by the briefing stylesheet (and `extra_css`)."""
+    from weasyprint import CSS, HTML
+
+    stylesheets = [engine_stylesheet()]
+    if extra_css:
+        stylesheets.append(CSS(string=extra_css, media_type="print"))
     document = HTML(
         string=html,
         base_url=RENDER_BASE_URL,
         url_fetcher=url_fetcher or static_only_fetcher(),
         media_type="print",
     )
+    return document.render(stylesheets=stylesheets)
+
+
+def _text_with_plate_room(text: str, plate_pages: int) -> tuple[str, str]:
+    """The text laid out for a plate of `plate_pages` pages after page PLATE_AFTER_PAGE: its later
+    pages numbered on past the plate, an empty page per plate page at the end (so `counter(pages)`
+    counts the plate; they are dropped), and the plate's page in the contents."""
+    slots = '<div class="plate-slot"></div>' * plate_pages
+    return text.replace("</main>", f"{slots}</main>", 1), (
+        f"@page :nth({PLATE_AFTER_PAGE + 1}) {{ counter-increment: page {plate_pages + 1} }}\n"
+        ".plate-slot { break-before: page; }\n"
+        f'.contents a[href="#matrix"]::after {{ content: " {PLATE_AFTER_PAGE + 1}"; }}\n'
+    )
+
+
+def _plate_numbering(total: int) -> str:
+    """The plate's pages numbered from the page after PLATE_AFTER_PAGE, out of `total`."""
+    return (
+        f"@page :first {{ counter-reset: page {PLATE_AFTER_PAGE + 1}; }}\n"
+        f'@page {{ @bottom-right {{ content: "Page " counter(page) " of {total}"; }} }}\n'
+    )
+
+
+def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
+    """The one function that turns briefing HTML into PDF bytes (WeasyPrint today), styled by
+    static/css/briefing.css (the preview links it; the engine takes it parsed, once per thread).
+
+    The landscape matrix is laid out apart from the text and its pages placed after page 1, so
+    the text flows on without a half-empty page before it; page numbers, the contents and links
+    count and reach it where it is printed.
+
+    The output depends only on the HTML and the stylesheet: no random file identifier, and the
+    creation date comes from the document's own `dcterms.created` (the generation time passed in).
+    """
+    parts = split_plate(html)
+    if parts is None:
+        document = _laid_out(html, url_fetcher)
+    else:
+        text_html, plate_html = parts
+        # One landscape page per table is the design; a table taller than a page is counted
+        # from the plate's own layout and the text laid out again (the plate is the small part).
+        slots = max(1, plate_html.count('<table class="matrix'))
+        while True:
+            room_html, room_css = _text_with_plate_room(text_html, slots)
+            text = _laid_out(room_html, url_fetcher, room_css)
+            plate = _laid_out(plate_html, url_fetcher, _plate_numbering(len(text.pages)))
+            if len(plate.pages) == slots:
+                break
+            slots = len(plate.pages)
+        real = text.pages[: len(text.pages) - slots]
+        pages = real[:PLATE_AFTER_PAGE] + plate.pages + real[PLATE_AFTER_PAGE:]
+        document = text.copy(pages)
     # Tagged (a structure tree with headings, lists, tables and their header cells, in the
     # document's order), so a screen reader can read it; title and language come from the
     # HTML's <title> and lang.
-    pdf: bytes = document.write_pdf(
-        stylesheets=[css],
-        pdf_identifier=False,
-        uncompressed_pdf=False,
-        pdf_tags=True,
-    )
+    pdf: bytes = document.write_pdf(pdf_identifier=False, uncompressed_pdf=False, pdf_tags=True)
     return pdf
 
 

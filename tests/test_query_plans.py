@@ -243,6 +243,7 @@ its word pairs (its words alone are in thousands of quotes)."""
     [
         '/quotes?q="ceasefire kremlin grain corridor"',  # four common words, a phrase hardly said
         '/api/v1/quotes?q="envoy summit proposal"+kyiv',
+        '/quotes?q="security territory energy summit"',  # words with other spellings (-y)
     ],
 )
 def test_a_phrase_reads_only_the_quotes_holding_its_word_pairs(

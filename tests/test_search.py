@@ -318,12 +318,17 @@ def test_a_phrase_of_plain_words_is_found_wherever_it_stands(session: Session) -
     end = _said(session, party, "What comes first? Guarantees for Kyiv")
     possessive = _said(session, party, "Russia's war of choice goes on")
     apart = _said(session, party, "Guarantees, they say, are not for Kyiv")
+    named = _said(session, party, "Zelenskyy said energy security guarantees matter")
     assert set(_found(session, q='"guarantees for kyiv"')) == {start, end}
     assert _found(session, q='"kyiv come first"') == [start]
     assert _found(session, q='"russia\'s war"') == [possessive]
     assert set(_found(session, q='"guarantees for kyiv" first')) == {start, end}
     assert apart in _found(session, q="guarantees kyiv")
     assert set(_found(session, q='"for kyiv" -"the rest"')) == {end, apart}
+    # Words with other spellings (a name's endings; "security" reads as one) pair in each.
+    assert _found(session, q='"security guarantees matter"') == [named]
+    assert _found(session, q='"zelenskiy said"') == [named]
+    assert _found(session, q='"security energy"') == []
 
 
 def test_relevance_first_then_newest_among_equals(session: Session) -> None:

@@ -37,6 +37,8 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -46,7 +48,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
-    and_,
     bindparam,
     exists,
     func,
@@ -80,7 +81,7 @@ from app.services.search_query import (
     ParsedQuery,
     fts5_match,
     parse,
-    phrase_runs,
+    phrase_pairs,
     tsquery,
 )
 from app.services.search_texts import PointOf, points_of
@@ -228,18 +229,9 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
         return _TextMatch(condition=Quote.id.not_in(select(excluded.c.id)))
     if postgresql:
         query = func.to_tsquery(_CONFIG, bindparam("tsq", tsquery(parsed.clauses, parsed.excluded)))
-        runs = phrase_runs(parsed.clauses)
+        pairs = phrase_pairs(parsed.clauses)
         return _TextMatch(
-            pairs=and_(
-                *(
-                    _PAIRS.op("@@", is_comparison=True)(
-                        func.peacetalks_phrase_pairs(bindparam(f"run{n}", run))
-                    )
-                    for n, run in enumerate(runs)
-                )
-            )
-            if runs
-            else None,
+            pairs=_PAIRS.op("@@", is_comparison=True)(_pairs_query(pairs)) if pairs else None,
             condition=_VECTOR.op("@@", is_comparison=True)(query),
             # Normalisation 1 divides by 1 + log(length): a long document does not win by size.
             score=func.ts_rank_cd(_VECTOR, query, 1) if scored else None,
@@ -247,6 +239,19 @@ def _text_match(session: Session, parsed: ParsedQuery, *, scored: bool) -> _Text
         )
     hits = _fts5_hits(fts5_match(parsed.clauses, parsed.excluded), scored=scored)
     return _TextMatch(hits=hits, score=hits.c.score if scored else None, higher_is_better=False)
+
+
+def _pairs_query(pairs: list[list[str]]) -> ColumnElement[Any]:
+    """PostgreSQL: a tsquery on word pairs: one spelling of every pair (`&&` of `||`)."""
+    params = itertools.count()
+
+    def spelt(text: str) -> ColumnElement[Any]:
+        return func.peacetalks_phrase_pairs(bindparam(f"pair{next(params)}", text))
+
+    def either(forms: list[str]) -> ColumnElement[Any]:
+        return functools.reduce(lambda a, b: a.op("||")(b), (spelt(f) for f in forms))
+
+    return functools.reduce(lambda a, b: a.op("&&")(b), (either(forms) for forms in pairs))
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,26 +165,26 @@ def _tsquery_phrase(phrase: Phrase) -> str:
     return "(" + " <-> ".join(chunks) + ")"
 
 
-_LETTERS = re.compile(r"[^\W\d_]+")
+_LETTERS = re.compile(r"[^\W\d_]{1,64}")
+MAX_PAIR_FORMS = 16
+"""Spellings of one pair of neighbouring words at most for narrowing by word pairs."""
 
 
-def phrase_runs(clauses: list[list[Phrase]]) -> list[str]:
-    """PostgreSQL: the runs of two or more neighbouring plain words (letters only, one spelling)
-    of the phrases every match must hold, each as text, so their word pairs can narrow the search
-    (quotes.phrase_vector). A clause of alternatives gives none: any one of them may match."""
-    runs: list[str] = []
+def phrase_pairs(clauses: list[list[Phrase]]) -> list[list[str]]:
+    """PostgreSQL: the pairs of neighbouring plain words (letters only) of the phrases every
+    match must hold, each as its spellings ("security guarantees", "securityy guarantees", ...),
+    so that a match's word pairs (quotes.phrase_vector) must hold one spelling of every pair.
+    A clause of alternatives gives none: any one of them may match."""
+    pairs: list[list[str]] = []
     for clause in clauses:
         if len(clause) != 1:
             continue
-        run: list[str] = []
-        for chunk in (*clause[0], ("",)):  # an empty word ends the last run
-            if len(chunk) == 1 and _LETTERS.fullmatch(chunk[0]):
-                run.append(chunk[0])
+        for first, second in itertools.pairwise(clause[0]):
+            if not all(_LETTERS.fullmatch(word) for word in (*first, *second)):
                 continue
-            if len(run) >= 2:
-                runs.append(" ".join(run))
-            run = []
-    return runs
+            if len(first) * len(second) <= MAX_PAIR_FORMS:
+                pairs.append([f"{a} {b}" for a in first for b in second])
+    return pairs
 
 
 def tsquery(clauses: list[list[Phrase]], excluded: list[Phrase]) -> str:

@@ -56,7 +56,8 @@ VIEW_CACHE_BYTES = {
     "search": 16_000_000,
 }
 """Bytes kept per cached view and worker (each entry: one fragment or one anonymous page, held
-compressed; for matrix_cells, one compact matrix cell's markup, app.cell_markup), 80 MB in all."""
+compressed; for matrix_cells, one compact matrix cell state's markup, app.cell_markup), 80 MB in
+all: the shares of the `view_cache_mb` setting."""
 VARY = "HX-Request, Cookie"
 """Sent with every cached view's response, hit or miss (compression adds Accept-Encoding)."""
 ENTRY_OVERHEAD = 400
@@ -200,8 +201,10 @@ async def once(
 
 
 def view_caches() -> dict[str, RenderCache]:
-    """A fresh cache for each cached view (create_app puts them on `app.state`)."""
-    return {name: RenderCache(size) for name, size in VIEW_CACHE_BYTES.items()}
+    """A fresh cache for each cached view (create_app puts them on `app.state`), with its share
+    of the `view_cache_mb` setting (VIEW_CACHE_BYTES are the shares of the default 80 MB)."""
+    scale = get_settings().view_cache_mb * 1_000_000 / sum(VIEW_CACHE_BYTES.values())
+    return {name: RenderCache(int(size * scale)) for name, size in VIEW_CACHE_BYTES.items()}
 
 
 def cache_state(caches: dict[str, RenderCache]) -> dict[str, dict[str, int]]:

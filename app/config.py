@@ -131,6 +131,15 @@ class Settings(BaseSettings):
             "writer queues for the one write lock anyway."
         ),
     )
+    view_cache_mb: int = Field(
+        default=80,
+        ge=0,
+        description=(
+            "Memory each worker keeps for rendered views (the matrix, cells, searches, changes), "
+            "split among them in fixed shares; 0 keeps none (every view is rendered for every "
+            "request)."
+        ),
+    )
     max_form_fields: int = Field(
         default=1000,
         ge=1,

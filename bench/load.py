@@ -230,6 +230,8 @@ class Run:
     errors: int
     log: tuple[int, float, float, float] | None = None
     ratio: float | None = None
+    hits: int | None = None
+    """Answers its view's cache gave (hit), over both workers (None: not a cached view)."""
 
 
 def wrk(
@@ -274,6 +276,19 @@ def logged(log: Path, since: int) -> tuple[int, float, float, float]:
     return len(durations), at(0.5), at(0.99), durations[-1]
 
 
+def cache_hits(base: str, view: str, workers: int = 2) -> int:
+    """The hits of one view's cache summed over the workers (from /healthz, asked until each
+    worker has answered)."""
+    seen: dict[int, int] = {}
+    for _ in range(200):
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+            worker = json.loads(response.read())["worker"]
+        seen[worker["pid"]] = worker["caches"][view]["hits"]
+        if len(seen) == workers:
+            break
+    return sum(seen.values())
+
+
 def worker_memory(base: str) -> dict[int, tuple[int, int]]:
     """Each worker's resident memory and bytes held in its view caches, from /healthz."""
     seen: dict[int, tuple[int, int]] = {}
@@ -285,6 +300,8 @@ def worker_memory(base: str) -> dict[int, tuple[int, int]]:
     return seen
 
 
+VIEWS = {"matrix.lua": "matrix", "cell.lua": "cell", "search.lua": "search"}
+"""The cached view each workload asks for (its cache's hits are counted)."""
 WORKLOADS = [
     # name, script, connections, script arguments ("words": the vocabulary)
     ("matrix, random as_of (700 days)", "matrix.lua", 32, ()),
@@ -304,6 +321,15 @@ def main() -> None:
     parser.add_argument("--quotes", type=int, default=1_000_000)
     parser.add_argument("--positions", type=int, default=50_000)
     parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
+    parser.add_argument(
+        "--warmup", type=int, default=3, help="seconds of each workload run first, not measured"
+    )
+    parser.add_argument(
+        "--view-cache-mb",
+        type=int,
+        default=None,
+        help="the app's VIEW_CACHE_MB (default: its own, 80); 1 keeps too little to answer misses",
+    )
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument(
         "--only",
@@ -326,20 +352,28 @@ def main() -> None:
     yardstick = [sys.executable, "-m", "uvicorn", "bench.yardstick:app", "--host", "127.0.0.1"]
     yardstick += ["--workers", "2", "--log-level", "warning"]
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    app_env = {"DATABASE_URL": url_for(LARGE_DB)}
+    if args.view_cache_mb is not None:
+        app_env["VIEW_CACHE_MB"] = str(args.view_cache_mb)
     app_log = logs / "app.log"
     runs: list[Run] = []
     with (
         server(yardstick, {}, "/", logs / "yardstick.log") as yard,
-        server(serve, {"DATABASE_URL": url_for(LARGE_DB)}, "/healthz", app_log) as base,
+        server(serve, app_env, "/healthz", app_log) as base,
     ):
         for name, script, connections, script_args in WORKLOADS:
             if chosen and script not in chosen:
                 continue
             words = [w for a in script_args for w in (VOCABULARY if a == "words" else [a])]
+            if args.warmup:  # a server runs warm: first requests (templates, held data) aside
+                wrk(base, connections, args.warmup, script, words)
             before = wrk(yard + "/", 32, args.duration)[0]
+            view = VIEWS.get(script)
+            hits = cache_hits(base, view) if view else 0
             since = app_log.stat().st_size
             rps, p50, p99, errors = wrk(base, connections, args.duration, script, words)
             run = Run(name, connections, rps, p50, p99, errors, logged(app_log, since))
+            run.hits = cache_hits(base, view) - hits if view else None
             after = wrk(yard + "/", 32, args.duration)[0]
             run.ratio = rps / ((before + after) / 2)
             runs.append(run)
@@ -348,12 +382,14 @@ def main() -> None:
         memory = worker_memory(base)
     print(
         f"\nUnder load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
-        f"{os.getloadavg()[2]:.2f}, {time.strftime('%Y-%m-%d %H:%M')} UTC, --duration {args.duration}:\n"
+        f"{os.getloadavg()[2]:.2f}, {time.strftime('%Y-%m-%d %H:%M')} UTC, --duration "
+        f"{args.duration}, --warmup {args.warmup}, --view-cache-mb {args.view_cache_mb}:\n"
     )
     print(
-        "| workload | conns | req/s | p50 ms | p99 ms | log p99 ms | log max ms | non-2xx | ratio to yardstick |"
+        "| workload | conns | req/s | p50 ms | p99 ms | log p99 ms | log max ms | non-2xx "
+        "| cache hits | ratio to yardstick |"
     )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for run in runs:
         print(_row(run))
     print(
@@ -366,9 +402,10 @@ def main() -> None:
 def _row(run: Run) -> str:
     count, _, log_p99, log_max = run.log or (0, 0.0, 0.0, 0.0)
     ratio = f"{run.ratio:.4f}" if run.ratio is not None and run.connections > 1 else "-"
+    hits = f"{run.hits / count:.0%}" if run.hits is not None and count else "-"
     return (
         f"| {run.name} | {run.connections} | {run.rps:,.1f} | {run.p50:.1f} | {run.p99:.1f} | "
-        f"{log_p99:.1f} | {log_max:.1f} | {run.errors} | {ratio} |"
+        f"{log_p99:.1f} | {log_max:.1f} | {run.errors} | {hits} | {ratio} |"
     )
 
 

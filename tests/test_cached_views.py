@@ -191,3 +191,23 @@ def test_a_cell_revalidates_like_the_matrix(client: TestClient, seeded: Session)
     assert first.headers["cache-control"] == "private, no-cache"
     again = client.get(url, headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+
+
+def test_view_cache_mb_sets_what_every_view_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cached_views import VIEW_CACHE_BYTES, view_caches
+
+    try:
+        monkeypatch.setenv("VIEW_CACHE_MB", "0")
+        get_settings.cache_clear()
+        caches = view_caches()
+        assert caches.keys() == VIEW_CACHE_BYTES.keys()
+        caches["matrix"].put("day", b"rendered")
+        assert caches["matrix"].get("day") is None  # nothing is kept
+        monkeypatch.setenv("VIEW_CACHE_MB", "160")
+        get_settings.cache_clear()
+        doubled = view_caches()
+        assert sum(c.max_bytes for c in doubled.values()) == 160_000_000
+        assert doubled["matrix"].max_bytes == 2 * VIEW_CACHE_BYTES["matrix"]
+    finally:
+        monkeypatch.delenv("VIEW_CACHE_MB")
+        get_settings.cache_clear()

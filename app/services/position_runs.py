@@ -36,6 +36,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -45,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import ORMExecuteState, Session, aliased
 
 from app.models import Issue, Party, Position, PositionEvidence, PositionRun, Quote, QuoteStatus
+from app.services.versions_asked import VersionsAsked
 
 _PENDING = "peacetalks.position_runs"
 _TABLES = frozenset(m.__table__ for m in (Position, PositionEvidence, Quote))
@@ -161,9 +163,9 @@ def in_force_query(
     return select(*_labelled(_RUNS.c)).join(ids, ids.c.position_id == _RUNS.c.position_id)
 
 
-MAX_HELD_ROWS = 300_000
-"""Stored runs a worker holds in memory at most (about 250 bytes each); with more, every matrix
-asks the database."""
+MAX_HELD_ROWS = 100_000
+"""Stored runs a worker holds in memory at most (about 250 bytes each: 25 MB); with more, every
+matrix asks the database."""
 
 
 @dataclass(slots=True)
@@ -178,17 +180,16 @@ class HeldRuns:
     """Per worker: the stored runs of the newest data version the matrix was asked for twice,
     held in memory, so "as of a day" is a binary search per cell instead of a query.
 
-    The first matrix of a version reads the database (a first view after a write stays as fast
-    as it was); the second loads every stored row once (50,000 rows: a few hundred
-    milliseconds) and later ones of that version read memory. A version is the data version a
-    cached view renders for (app.cached_views): it moves on with every write, and a view inside
-    a transaction with its own changes has a number of its own, never asked for twice. Rows as
-    `in_force_query` labels them; None when not held (then ask the database)."""
+    The first matrix of a version reads the database; the second loads every stored row once
+    (50,000 rows: a few hundred milliseconds) and later ones of that version read memory
+    (app.services.versions_asked). A version is the data version a cached view renders for
+    (app.cached_views): it moves on with every write. Rows as `in_force_query` labels them;
+    None when not held (then ask the database)."""
 
     def __init__(self, max_rows: int = MAX_HELD_ROWS) -> None:
         self.max_rows = max_rows
         self._held: _Held | None = None
-        self._asked: dict[int, None] = {}
+        self._asked = VersionsAsked()
         self._too_many: int | None = None
         self._lock = threading.Lock()
         self._loading = threading.Lock()
@@ -233,11 +234,8 @@ class HeldRuns:
                 return held
             if self._too_many == version or (held is not None and held.version > version):
                 return None
-            if version not in self._asked:
-                self._asked[version] = None
-                while len(self._asked) > 64:
-                    del self._asked[next(iter(self._asked))]
-                return None
+        if not self._asked.asked_before(version):
+            return None
         if not self._loading.acquire(blocking=False):
             return None  # another request is loading it: ask the database meanwhile
         try:
@@ -261,6 +259,11 @@ class HeldVersion:
 
 
 def _load_held(session: Session, version: int, max_rows: int) -> _Held | None:
+    """The stored rows of every cell, or None when there are more than `max_rows` (counted
+    first, so an installation past the bound does not fetch them for every version)."""
+    connection = session.connection()
+    if connection.execute(select(func.count()).select_from(_RUNS)).scalar_one() > max_rows:
+        return None
     stmt = (
         select(*_labelled(_RUNS.c))
         # Per cell in the order "as of" picks by (the last on or before the day wins).
@@ -271,11 +274,8 @@ def _load_held(session: Session, version: int, max_rows: int) -> _Held | None:
             _RUNS.c.recorded_at,
             _RUNS.c.position_id,
         )
-        .limit(max_rows + 1)
     )
-    rows = session.connection().execute(stmt).tuples().all()
-    if len(rows) > max_rows:
-        return None
+    rows = connection.execute(stmt).tuples().all()
     days: dict[Cell, array[int]] = {}
     by_cell: dict[Cell, list[tuple[Any, ...]]] = {}
     for row in rows:

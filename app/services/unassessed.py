@@ -21,6 +21,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.models import Quote, QuoteIssue, QuoteStatus
+from app.services.versions_asked import VersionsAsked
 
 Pair = tuple[int, int]
 
@@ -36,17 +37,8 @@ class DayStore:
         default_factory=OrderedDict
     )
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _asked: OrderedDict[int, None] = field(default_factory=OrderedDict)
-
-    def asked_before(self, version: int) -> bool:
-        """Whether a matrix of this data version was counted before (remembers the last 64)."""
-        with self._lock:
-            if version in self._asked:
-                return True
-            self._asked[version] = None
-            if len(self._asked) > 64:
-                self._asked.popitem(last=False)
-            return False
+    asked: VersionsAsked = field(default_factory=VersionsAsked)
+    """The versions a matrix was counted for (app.services.versions_asked)."""
 
     def get(self, key: tuple[int, Pair]) -> tuple[array[int], array[int]] | None:
         """The cell's days and running counts for this version, or None."""
@@ -94,7 +86,7 @@ def counts(
         return _counted(session, as_of=as_of, created_before=created_before, pairs=pairs)
     found = {pair: tally.store.get((tally.version, pair)) for pair in pairs}
     missing = [pair for pair, item in found.items() if item is None]
-    if missing and not tally.store.asked_before(tally.version):
+    if missing and not tally.store.asked.asked_before(tally.version):
         # The first view after a write counts for its own day only (cheaper than every day).
         return _counted(session, as_of=as_of, created_before=None, pairs=pairs)
     if missing:

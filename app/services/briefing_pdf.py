@@ -131,8 +131,22 @@ def split_plate(html: str) -> tuple[str, str] | None:
     return text, f"{head}\n{plate}\n</main>\n</body>\n</html>\n"
 
 
-def _laid_out(html: str, url_fetcher: Any | None, extra_css: str = "") -> Any:
-    """WeasyPrint's layout of `html`, styled by the briefing stylesheet (and `extra_css`)."""
+def font_configuration() -> Any:
+    """A new WeasyPrint font configuration (its fontconfig and Pango font map). One PDF's
+    layouts share one: each fresh one starts with no font loaded and nothing measured, which
+    cost the seed briefing about a tenth of its time when its text and its plate each had
+    their own. None is kept beyond a PDF (a kept one lives until interpreter exit, the
+    likeliest cause of a segmentation fault a CI run hit after its last test passed)."""
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
+    return FontConfiguration()
+
+
+def _laid_out(
+    html: str, url_fetcher: Any | None, extra_css: str = "", fonts: Any | None = None
+) -> Any:
+    """WeasyPrint's layout of `html`, styled by the briefing stylesheet (and `extra_css`), with
+    the font configuration `fonts` (a new one when None)."""
     from weasyprint import CSS, HTML
 
     stylesheets = [engine_stylesheet()]
@@ -144,7 +158,7 @@ def _laid_out(html: str, url_fetcher: Any | None, extra_css: str = "") -> Any:
         url_fetcher=url_fetcher or static_only_fetcher(),
         media_type="print",
     )
-    return document.render(stylesheets=stylesheets)
+    return document.render(stylesheets=stylesheets, font_config=fonts or font_configuration())
 
 
 def _text_with_plate_room(text: str, plate_pages: int) -> tuple[str, str]:
@@ -178,9 +192,10 @@ def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
     The output depends only on the HTML and the stylesheet: no random file identifier, and the
     creation date comes from the document's own `dcterms.created` (the generation time passed in).
     """
+    fonts = font_configuration()
     parts = split_plate(html)
     if parts is None:
-        document = _laid_out(html, url_fetcher)
+        document = _laid_out(html, url_fetcher, fonts=fonts)
     else:
         text_html, plate_html = parts
         # One landscape page per table is the design; a table taller than a page is counted
@@ -188,8 +203,8 @@ def render_pdf(html: str, *, url_fetcher: Any | None = None) -> bytes:
         slots = max(1, plate_html.count('<table class="matrix'))
         while True:
             room_html, room_css = _text_with_plate_room(text_html, slots)
-            text = _laid_out(room_html, url_fetcher, room_css)
-            plate = _laid_out(plate_html, url_fetcher, _plate_numbering(len(text.pages)))
+            text = _laid_out(room_html, url_fetcher, room_css, fonts)
+            plate = _laid_out(plate_html, url_fetcher, _plate_numbering(len(text.pages)), fonts)
             if len(plate.pages) == slots:
                 break
             slots = len(plate.pages)

@@ -8,7 +8,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from alembic.runtime.migration import MigrationContext
@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from app import cli_ops, migrate
+from app import cli_ops, migrate, serving
 from app.config import get_settings, site_address
 from app.db import get_engine, get_reading_engine, make_engine
 from app.models import Party, Role
@@ -218,17 +218,19 @@ def serve(
     # One line for a person, before uvicorn's and the request log's JSON lines.
     database = database_label(settings.effective_database_url)
     typer.echo(f"Serving {_base_url(host, port)} with {database}; Ctrl+C stops it.", err=True)
-    uvicorn.run(
-        "app.main:app",
-        host=host,
-        port=port,
-        workers=workers,
+    options: dict[str, Any] = {
         # Not uvicorn's own, which trusts 127.0.0.1: the app reads forwarded headers from
         # TRUSTED_PROXIES alone (app.main).
-        proxy_headers=False,
-        log_config=log_config(),
-        access_log=False,
-    )
+        "proxy_headers": False,
+        "log_config": log_config(),
+        "access_log": False,
+    }
+    if workers > 1 and serving.spreads_connections():
+        # Each worker on its own socket, so connections are spread evenly (app.serving).
+        status = serving.serve_workers("app.main:app", host=host, port=port, workers=workers,
+                                       **options)  # fmt: skip
+        raise typer.Exit(code=status)
+    uvicorn.run("app.main:app", host=host, port=port, workers=workers, **options)
 
 
 @cli.command("import")

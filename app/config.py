@@ -131,6 +131,19 @@ class Settings(BaseSettings):
             "writer queues for the one write lock anyway."
         ),
     )
+    request_slots: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "Requests each worker works on at once; more wait their turn in the order they came "
+            "(0: no queue, every request starts at once). Static files and /healthz never wait."
+        ),
+    )
+    request_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a request waits for its turn; then it answers 503 with Retry-After.",
+    )
     view_cache_mb: int = Field(
         default=80,
         ge=0,

@@ -22,6 +22,7 @@ from app.middleware import (
     HeadMiddleware,
     RequestContextMiddleware,
     RequestLimitMiddleware,
+    TakeTurns,
 )
 from app.routes import (
     api,
@@ -277,6 +278,11 @@ def create_app() -> FastAPI:
 
     # Middleware runs outermost-last-added: request context (id, headers, log, 500) wraps the
     # host check, which wraps the body limits, which wrap HEAD, compression and the app.
+    # Inside the request context (so a 503 is logged and carries the usual headers): requests
+    # beyond the worker's slots wait their turn, first come first served.
+    app.add_middleware(
+        TakeTurns, slots=settings.request_slots, wait_seconds=settings.request_wait_s
+    )
     app.add_middleware(
         RequestLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -7,6 +7,7 @@ few dict lookups: every header value is encoded once, when the app is built.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -14,6 +15,7 @@ import logging
 import re
 import secrets
 import time
+from collections import deque
 from collections.abc import Iterable
 
 from markupsafe import escape
@@ -430,3 +432,100 @@ class HeadMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
+
+
+class TakeTurns:
+    """At most `slots` requests of this worker are worked on at once; the others wait their
+    turn in the order they came (first come, first served), for at most `wait_seconds`, after
+    which they get 503 with Retry-After.
+
+    Under more requests than the processor can answer, every request then waits about as long
+    as the others instead of sharing the processor with all of them: the slowest answers come
+    near the typical one. A turn ends when the response starts (a slow reader of a long body
+    does not keep it) or the app returns. Static files and /healthz skip the queue.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, slots: int, wait_seconds: float, retry_after: int = 5
+    ) -> None:
+        self.app = app
+        self.slots = slots
+        self.wait_seconds = wait_seconds
+        self.retry_after = retry_after
+        self._free = slots
+        self._waiting: deque[asyncio.Future[None]] = deque()
+
+    def _release(self) -> None:
+        while self._waiting:
+            turn = self._waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)  # handed on: the slot stays taken
+                return
+        self._free += 1
+
+    async def _take(self) -> bool:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return True
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(turn)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn), self.wait_seconds)
+        except TimeoutError:
+            if turn.done() and not turn.cancelled():
+                return True  # given a turn just as the wait ran out
+            turn.cancel()
+            return False
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # given a turn it will not use
+            else:
+                turn.cancel()
+            raise
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or self.slots <= 0 or path.startswith(QUEUE_FREE):
+            await self.app(scope, receive, send)
+            return
+        if not await self._take():
+            await _busy(scope, send, self.retry_after)
+            return
+        held = True
+
+        async def send_releasing(message: Message) -> None:
+            nonlocal held
+            if held and message["type"] == "http.response.start":
+                held = False
+                self._release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_releasing)
+        finally:
+            if held:
+                held = False
+                self._release()
+
+
+QUEUE_FREE = ("/static/", "/healthz")
+"""Paths that never wait for a turn: files from disk, and the health check (it must answer
+while the queue is full, to say so)."""
+
+
+async def _busy(scope: Scope, send: Send, retry_after: int) -> None:
+    detail = "The server is busy; please try again in a few seconds."
+    if is_api_path(scope["path"]):
+        body = json.dumps({"error": "Busy", "detail": detail}).encode()
+        content_type = b"application/json"
+    else:
+        body = detail.encode("utf-8")
+        content_type = b"text/plain; charset=utf-8"
+    headers: list[tuple[bytes, bytes]] = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(retry_after).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

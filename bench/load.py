@@ -349,8 +349,7 @@ def main() -> None:
         cli(LARGE_DB, "db", "upgrade")
 
     serve = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--workers", "2"]
-    yardstick = [sys.executable, "-m", "uvicorn", "bench.yardstick:app", "--host", "127.0.0.1"]
-    yardstick += ["--workers", "2", "--log-level", "warning"]
+    yardstick = [sys.executable, "-m", "bench.yardstick", "--host", "127.0.0.1", "--workers", "2"]
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
     app_env = {"DATABASE_URL": url_for(LARGE_DB)}
     if args.view_cache_mb is not None:

@@ -441,8 +441,9 @@ class TakeTurns:
 
     Under more requests than the processor can answer, every request then waits about as long
     as the others instead of sharing the processor with all of them: the slowest answers come
-    near the typical one. A turn ends when the response starts (a slow reader of a long body
-    does not keep it) or the app returns. Static files and /healthz skip the queue.
+    near the typical one. A turn starts once the request has arrived (a slow sender of a form
+    does not keep one) and ends when the response starts (nor does a slow reader of a long
+    body) or the app returns. Static files and /healthz skip the queue.
     """
 
     def __init__(
@@ -489,6 +490,8 @@ class TakeTurns:
         if scope["type"] != "http" or self.slots <= 0 or path.startswith(QUEUE_FREE):
             await self.app(scope, receive, send)
             return
+        if scope["method"] in UNSAFE_METHODS:
+            receive = await _arrived(receive)  # a slow sender must not hold a turn
         if not await self._take():
             await _busy(scope, send, self.retry_after)
             return
@@ -507,6 +510,31 @@ class TakeTurns:
             if held:
                 held = False
                 self._release()
+
+
+async def _arrived(receive: Receive) -> Receive:
+    """Read the request's whole body now; a receive that hands the app the same messages, in
+    order (then the server's own). A body refused while it arrives (RequestLimitMiddleware) is
+    refused where the app reads that part, as it would have been."""
+    messages: list[Message] = []
+    refused: Exception | None = None
+    try:
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+    except RequestRejected as exc:
+        refused = exc
+
+    async def replay() -> Message:
+        if messages:
+            return messages.pop(0)
+        if refused is not None:
+            raise refused
+        return await receive()
+
+    return replay
 
 
 QUEUE_FREE = ("/static/", "/healthz")

@@ -21,7 +21,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app.config import get_settings
 from app.db import get_session
 from app.main import create_app
-from app.middleware import TakeTurns
+from app.middleware import RequestRejected, TakeTurns
 from tests.conftest import joined_requests
 
 
@@ -132,6 +132,89 @@ def test_a_turn_ends_when_the_response_starts() -> None:
         inner.release("/slow-body")
         inner.release("/next")
         await asyncio.gather(slow, other)
+        assert turns._free == 1
+
+    asyncio.run(scenario())
+
+
+def test_a_turn_starts_once_the_body_has_arrived_and_the_app_reads_it_unchanged() -> None:
+    async def scenario() -> None:
+        bodies: dict[str, bytes] = {}
+        order: list[str] = []
+
+        async def reader(scope: Scope, receive: Receive, send: Send) -> None:
+            order.append(scope["path"])
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+            bodies[scope["path"]] = body
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+
+        turns = TakeTurns(reader, slots=1, wait_seconds=5)
+        rest = asyncio.Event()
+        chunks = [
+            {"type": "http.request", "body": b"title=slow&", "more_body": True},
+            {"type": "http.request", "body": b"text=sender", "more_body": False},
+        ]
+
+        async def slow_receive() -> Message:
+            if len(chunks) == 1:
+                await rest.wait()  # the second half of the form is a long time coming
+            return chunks.pop(0)
+
+        async def slow_sender() -> None:
+            scope = {"type": "http", "method": "POST", "path": "/slow", "headers": []}
+            sent: list[Message] = []
+
+            async def send(message: Message) -> None:
+                sent.append(message)
+
+            await turns(scope, slow_receive, send)
+
+        posting = asyncio.create_task(slow_sender())
+        await settle()
+        assert (await call(turns, "/quick"))[0]["status"] == 200  # not stuck behind /slow
+        assert order == ["/quick"] and turns._free == 1
+        rest.set()
+        await posting
+        assert order == ["/quick", "/slow"]
+        assert bodies["/slow"] == b"title=slow&text=sender"
+
+    asyncio.run(scenario())
+
+
+def test_a_body_refused_as_it_arrives_is_refused_where_the_app_reads_it() -> None:
+    async def scenario() -> None:
+        seen: list[Any] = []
+
+        async def reader(scope: Scope, receive: Receive, send: Send) -> None:
+            seen.append(await receive())
+            try:
+                await receive()
+            except RequestRejected as exc:
+                seen.append(exc.status_code)
+                raise
+
+        arriving = [{"type": "http.request", "body": b"a=1&", "more_body": True}]
+
+        async def too_much() -> Message:
+            if arriving:
+                return arriving.pop(0)
+            raise RequestRejected(413, "too large")  # as RequestLimitMiddleware's receive does
+
+        turns = TakeTurns(reader, slots=1, wait_seconds=5)
+        scope = {"type": "http", "method": "POST", "path": "/form", "headers": []}
+
+        async def send(message: Message) -> None:
+            raise AssertionError("nothing is sent: the refusal is raised")
+
+        with pytest.raises(RequestRejected):
+            await turns(scope, too_much, send)
+        assert seen == [{"type": "http.request", "body": b"a=1&", "more_body": True}, 413]
         assert turns._free == 1
 
     asyncio.run(scenario())

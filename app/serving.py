@@ -65,13 +65,22 @@ def _worker(app: str, host: str, port: int, options: dict[str, Any], ready: Any)
         log.error("Cannot listen on %s:%s: %s", host, port, exc)
         sys.exit(STARTUP_FAILURE)
 
-    def tell_when_started() -> None:
+    parent = os.getppid()
+
+    def tell_when_started_then_watch_the_parent() -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.05)
         if server.started:
             ready.set()
+        # A parent killed outright (SIGKILL) cannot stop its workers: each stops itself, as
+        # on SIGTERM, rather than serving on as an orphan nobody supervises.
+        while not server.should_exit:
+            if os.getppid() != parent:
+                log.warning("The parent process is gone; stopping.")
+                server.should_exit = True
+            time.sleep(0.5)
 
-    threading.Thread(target=tell_when_started, daemon=True).start()
+    threading.Thread(target=tell_when_started_then_watch_the_parent, daemon=True).start()
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)

@@ -58,8 +58,12 @@ def served(
         yield process, port
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
+            process.terminate()  # the parent stops its workers
+            try:
+                process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
 
 
 def ask_health(sock: socket.socket) -> int:
@@ -143,6 +147,18 @@ def test_a_burst_of_connections_is_spread_over_the_workers_and_a_dead_one_replac
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=40) == 0
             assert not [pid for pid in workers if alive(pid)]
+
+
+def test_workers_stop_themselves_when_the_parent_is_killed_outright(tmp_path: Path) -> None:
+    with scratch_database("sqlite", tmp_path) as url:
+        migrate_and_seed(url)
+        with served(url, tmp_path) as (process, port):
+            workers = set(worker_pids(port, 16))
+            process.kill()  # SIGKILL: the parent cannot stop anything
+            process.wait(timeout=10)
+            assert wait_until(lambda: not [pid for pid in workers if alive(pid)], timeout=40), (
+                "orphaned workers kept serving"
+            )
 
 
 def test_a_worker_that_cannot_start_stops_the_server(tmp_path: Path) -> None:

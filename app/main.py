@@ -23,6 +23,7 @@ from app.middleware import (
     RequestContextMiddleware,
     RequestLimitMiddleware,
     TakeTurns,
+    Turns,
 )
 from app.routes import (
     api,
@@ -280,9 +281,8 @@ def create_app() -> FastAPI:
     # host check, which wraps the body limits, which wrap HEAD, compression and the app.
     # Inside the request context (so a 503 is logged and carries the usual headers): requests
     # beyond the worker's slots wait their turn, first come first served.
-    app.add_middleware(
-        TakeTurns, slots=settings.request_slots, wait_seconds=settings.request_wait_s
-    )
+    app.state.turns = Turns(slots=settings.request_slots, wait_seconds=settings.request_wait_s)
+    app.add_middleware(TakeTurns, turns=app.state.turns)
     app.add_middleware(
         RequestLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,

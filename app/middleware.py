@@ -434,29 +434,24 @@ class HeadMiddleware:
         await self.app({**scope, "method": "GET"}, receive, send_without_body)
 
 
-class TakeTurns:
-    """At most `slots` requests of this worker are worked on at once; the others wait their
-    turn in the order they came (first come, first served), for at most `wait_seconds`, after
-    which they get 503 with Retry-After.
+class Turns:
+    """One worker's queue of requests: at most `slots` worked on at once, the others waiting
+    their turn in the order they came (first come, first served) for at most `wait_seconds`.
+    Kept on `app.state.turns`, so /healthz can say how full it is."""
 
-    Under more requests than the processor can answer, every request then waits about as long
-    as the others instead of sharing the processor with all of them: the slowest answers come
-    near the typical one. A turn starts once the request has arrived (a slow sender of a form
-    does not keep one) and ends when the response starts (nor does a slow reader of a long
-    body) or the app returns. Static files and /healthz skip the queue.
-    """
-
-    def __init__(
-        self, app: ASGIApp, *, slots: int, wait_seconds: float, retry_after: int = 5
-    ) -> None:
-        self.app = app
+    def __init__(self, *, slots: int, wait_seconds: float) -> None:
         self.slots = slots
         self.wait_seconds = wait_seconds
-        self.retry_after = retry_after
         self._free = slots
         self._waiting: deque[asyncio.Future[None]] = deque()
 
-    def _release(self) -> None:
+    def state(self) -> dict[str, int]:
+        """The slots, how many are taken, and how many requests wait for one."""
+        waiting = sum(1 for turn in self._waiting if not turn.done())
+        return {"slots": self.slots, "working": self.slots - self._free, "waiting": waiting}
+
+    def release(self) -> None:
+        """A turn ends: the slot goes to the first request still waiting, or is free again."""
         while self._waiting:
             turn = self._waiting.popleft()
             if not turn.done():
@@ -464,7 +459,8 @@ class TakeTurns:
                 return
         self._free += 1
 
-    async def _take(self) -> bool:
+    async def take(self) -> bool:
+        """Wait for a turn: True once it is this request's, False when the wait ran out."""
         if self._free > 0 and not self._waiting:
             self._free -= 1
             return True
@@ -479,20 +475,37 @@ class TakeTurns:
             return False
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
-                self._release()  # given a turn it will not use
+                self.release()  # given a turn it will not use
             else:
                 turn.cancel()
             raise
         return True
 
+
+class TakeTurns:
+    """Requests of this worker take turns (`turns`: at most so many at once, first come first
+    served, a bounded wait); one whose wait runs out gets 503 with Retry-After.
+
+    Under more requests than the processor can answer, every request then waits about as long
+    as the others instead of sharing the processor with all of them: the slowest answers come
+    near the typical one. A turn starts once the request has arrived (a slow sender of a form
+    does not keep one) and ends when the response starts (nor does a slow reader of a long
+    body) or the app returns. Static files and /healthz skip the queue; no slots, no queue.
+    """
+
+    def __init__(self, app: ASGIApp, *, turns: Turns, retry_after: int = 5) -> None:
+        self.app = app
+        self.turns = turns
+        self.retry_after = retry_after
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or self.slots <= 0 or path.startswith(QUEUE_FREE):
+        if scope["type"] != "http" or self.turns.slots <= 0 or path.startswith(QUEUE_FREE):
             await self.app(scope, receive, send)
             return
         if scope["method"] in UNSAFE_METHODS:
             receive = await _arrived(receive)  # a slow sender must not hold a turn
-        if not await self._take():
+        if not await self.turns.take():
             await _busy(scope, send, self.retry_after)
             return
         held = True
@@ -501,7 +514,7 @@ class TakeTurns:
             nonlocal held
             if held and message["type"] == "http.response.start":
                 held = False
-                self._release()
+                self.turns.release()
             await send(message)
 
         try:
@@ -509,7 +522,7 @@ class TakeTurns:
         finally:
             if held:
                 held = False
-                self._release()
+                self.turns.release()
 
 
 async def _arrived(receive: Receive) -> Receive:

@@ -21,7 +21,7 @@ from starlette.types import Message, Receive, Scope, Send
 from app.config import get_settings
 from app.db import get_session
 from app.main import create_app
-from app.middleware import RequestRejected, TakeTurns
+from app.middleware import RequestRejected, TakeTurns, Turns
 from tests.conftest import joined_requests
 
 
@@ -72,12 +72,13 @@ async def settle() -> None:
 def test_requests_beyond_the_slots_are_served_in_the_order_they_came() -> None:
     async def scenario() -> None:
         inner = Held()
-        turns = TakeTurns(inner, slots=2, wait_seconds=5)
+        turns = TakeTurns(inner, turns=Turns(slots=2, wait_seconds=5))
         tasks = []
         for path in ("/a", "/b", "/c", "/d", "/e"):
             tasks.append(asyncio.create_task(call(turns, path)))
             await settle()
         assert inner.started == ["/a", "/b"]  # two slots; /c, /d, /e wait
+        assert turns.turns.state() == {"slots": 2, "working": 2, "waiting": 3}
         inner.release("/b")
         await settle()
         assert inner.started == ["/a", "/b", "/c"]
@@ -89,7 +90,7 @@ def test_requests_beyond_the_slots_are_served_in_the_order_they_came() -> None:
         results = await asyncio.gather(*tasks)
         assert inner.started == ["/a", "/b", "/c", "/d", "/e"]
         assert all(sent[0]["status"] == 200 for sent in results)
-        assert turns._free == 2 and not turns._waiting  # every slot given back
+        assert turns.turns.state() == {"slots": 2, "working": 0, "waiting": 0}  # all given back
 
     asyncio.run(scenario())
 
@@ -97,7 +98,7 @@ def test_requests_beyond_the_slots_are_served_in_the_order_they_came() -> None:
 def test_a_wait_past_the_bound_answers_503_with_retry_after() -> None:
     async def scenario() -> None:
         inner = Held()
-        turns = TakeTurns(inner, slots=1, wait_seconds=0.05, retry_after=7)
+        turns = TakeTurns(inner, turns=Turns(slots=1, wait_seconds=0.05), retry_after=7)
         first = asyncio.create_task(call(turns, "/"))
         await settle()
         page, api = await asyncio.gather(call(turns, "/matrix"), call(turns, "/api/v1/quotes"))
@@ -112,7 +113,7 @@ def test_a_wait_past_the_bound_answers_503_with_retry_after() -> None:
         assert inner.started == ["/"]  # the refused requests never reached the app
         inner.release("/")
         assert (await first)[0]["status"] == 200
-        assert turns._free == 1 and not [w for w in turns._waiting if not w.done()]
+        assert turns.turns.state() == {"slots": 1, "working": 0, "waiting": 0}
         inner.release("/after")
         await call(turns, "/after")  # the slot is free again: no wait
         assert inner.started == ["/", "/after"]
@@ -123,7 +124,7 @@ def test_a_wait_past_the_bound_answers_503_with_retry_after() -> None:
 def test_a_turn_ends_when_the_response_starts() -> None:
     async def scenario() -> None:
         inner = Held(start_first=True)  # starts its response, then holds its body back
-        turns = TakeTurns(inner, slots=1, wait_seconds=5)
+        turns = TakeTurns(inner, turns=Turns(slots=1, wait_seconds=5))
         slow = asyncio.create_task(call(turns, "/slow-body"))
         await settle()
         other = asyncio.create_task(call(turns, "/next"))
@@ -132,7 +133,7 @@ def test_a_turn_ends_when_the_response_starts() -> None:
         inner.release("/slow-body")
         inner.release("/next")
         await asyncio.gather(slow, other)
-        assert turns._free == 1
+        assert turns.turns.state()["working"] == 0
 
     asyncio.run(scenario())
 
@@ -154,7 +155,7 @@ def test_a_turn_starts_once_the_body_has_arrived_and_the_app_reads_it_unchanged(
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b""})
 
-        turns = TakeTurns(reader, slots=1, wait_seconds=5)
+        turns = TakeTurns(reader, turns=Turns(slots=1, wait_seconds=5))
         rest = asyncio.Event()
         chunks = [
             {"type": "http.request", "body": b"title=slow&", "more_body": True},
@@ -178,7 +179,7 @@ def test_a_turn_starts_once_the_body_has_arrived_and_the_app_reads_it_unchanged(
         posting = asyncio.create_task(slow_sender())
         await settle()
         assert (await call(turns, "/quick"))[0]["status"] == 200  # not stuck behind /slow
-        assert order == ["/quick"] and turns._free == 1
+        assert order == ["/quick"] and turns.turns.state()["working"] == 0
         rest.set()
         await posting
         assert order == ["/quick", "/slow"]
@@ -206,7 +207,7 @@ def test_a_body_refused_as_it_arrives_is_refused_where_the_app_reads_it() -> Non
                 return arriving.pop(0)
             raise RequestRejected(413, "too large")  # as RequestLimitMiddleware's receive does
 
-        turns = TakeTurns(reader, slots=1, wait_seconds=5)
+        turns = TakeTurns(reader, turns=Turns(slots=1, wait_seconds=5))
         scope = {"type": "http", "method": "POST", "path": "/form", "headers": []}
 
         async def send(message: Message) -> None:
@@ -215,7 +216,7 @@ def test_a_body_refused_as_it_arrives_is_refused_where_the_app_reads_it() -> Non
         with pytest.raises(RequestRejected):
             await turns(scope, too_much, send)
         assert seen == [{"type": "http.request", "body": b"a=1&", "more_body": True}, 413]
-        assert turns._free == 1
+        assert turns.turns.state()["working"] == 0
 
     asyncio.run(scenario())
 
@@ -223,7 +224,7 @@ def test_a_body_refused_as_it_arrives_is_refused_where_the_app_reads_it() -> Non
 def test_a_waiter_that_goes_away_gives_no_slot_away() -> None:
     async def scenario() -> None:
         inner = Held()
-        turns = TakeTurns(inner, slots=1, wait_seconds=5)
+        turns = TakeTurns(inner, turns=Turns(slots=1, wait_seconds=5))
         first = asyncio.create_task(call(turns, "/first"))
         await settle()
         gone = asyncio.create_task(call(turns, "/gone"))
@@ -239,7 +240,7 @@ def test_a_waiter_that_goes_away_gives_no_slot_away() -> None:
         await asyncio.gather(first, last)
         with pytest.raises(asyncio.CancelledError):
             await gone
-        assert turns._free == 1 and not [w for w in turns._waiting if not w.done()]
+        assert turns.turns.state() == {"slots": 1, "working": 0, "waiting": 0}
 
     asyncio.run(scenario())
 
@@ -247,7 +248,7 @@ def test_a_waiter_that_goes_away_gives_no_slot_away() -> None:
 def test_static_files_and_the_health_check_never_wait() -> None:
     async def scenario() -> None:
         inner = Held()
-        turns = TakeTurns(inner, slots=1, wait_seconds=5)
+        turns = TakeTurns(inner, turns=Turns(slots=1, wait_seconds=5))
         first = asyncio.create_task(call(turns, "/"))
         await settle()
         for path in ("/healthz", "/static/css/app.css"):
@@ -262,7 +263,7 @@ def test_static_files_and_the_health_check_never_wait() -> None:
 def test_no_slots_means_no_queue() -> None:
     async def scenario() -> None:
         inner = Held()
-        turns = TakeTurns(inner, slots=0, wait_seconds=0.01)
+        turns = TakeTurns(inner, turns=Turns(slots=0, wait_seconds=0.01))
         tasks = [asyncio.create_task(call(turns, f"/{n}")) for n in range(6)]
         await settle()
         assert len(inner.started) == 6
@@ -284,11 +285,14 @@ def test_the_app_takes_its_slots_from_the_settings(
     try:
         app = create_app()
         app.dependency_overrides[get_session] = joined_requests(seeded)
-        turns = [m for m in app.user_middleware if m.cls is TakeTurns]
-        assert len(turns) == 1
-        assert turns[0].kwargs == {"slots": 1, "wait_seconds": 2.5}
+        assert [m.kwargs for m in app.user_middleware if m.cls is TakeTurns] == [
+            {"turns": app.state.turns}
+        ]
+        assert (app.state.turns.slots, app.state.turns.wait_seconds) == (1, 2.5)
         with TestClient(app) as client:
-            assert client.get("/healthz").status_code == 200
+            health = client.get("/healthz")
+            assert health.status_code == 200
+            assert health.json()["worker"]["turns"] == {"slots": 1, "working": 0, "waiting": 0}
             assert client.get("/").status_code == 200
             assert client.get("/api/v1/parties").status_code == 200
     finally:

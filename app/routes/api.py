@@ -560,7 +560,7 @@ def changes_api(
 def healthz(request: Request, engine: EngineDep) -> JSONResponse:
     """200 when the database answers (status "busy" while every pooled connection is in use,
     without waiting for one), 503 when it does not; with this worker's process id, resident
-    memory, connection pool and view caches."""
+    memory, connection pool, view caches and queue of requests (slots, working, waiting)."""
     pool = pool_state(engine)
     worker = {
         "pid": os.getpid(),
@@ -568,6 +568,7 @@ def healthz(request: Request, engine: EngineDep) -> JSONResponse:
         "caches": cache_state(request.app.state.view_caches),
         "unassessed_days_bytes": request.app.state.unassessed_days.bytes,
         "held_runs": request.app.state.held_runs.rows_held,
+        "turns": request.app.state.turns.state(),
     }
     if pool.get("exhausted"):
         return JSONResponse({"status": "busy", "database": "ok", "pool": pool, "worker": worker})

@@ -200,8 +200,6 @@ def serve(
 
     With PEACETALKS_ENV=production it refuses to start on unsafe settings, naming what to set.
     """
-    import uvicorn
-
     from app.config import UnsafeProductionSettings, check_production_settings
     from app.logging_setup import log_config
 
@@ -225,12 +223,10 @@ def serve(
         "log_config": log_config(),
         "access_log": False,
     }
-    if workers > 1 and serving.spreads_connections():
-        # Each worker on its own socket, so connections are spread evenly (app.serving).
-        status = serving.serve_workers("app.main:app", host=host, port=port, workers=workers,
-                                       **options)  # fmt: skip
+    # With several workers, each on its own socket so connections are spread evenly.
+    status = serving.serve("app.main:app", host=host, port=port, workers=workers, **options)
+    if status:
         raise typer.Exit(code=status)
-    uvicorn.run("app.main:app", host=host, port=port, workers=workers, **options)
 
 
 @cli.command("import")

@@ -145,3 +145,15 @@ def serve_workers(app: str, *, host: str, port: int, workers: int, **options: An
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return status
+
+
+def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> int:
+    """Serve `app` (an import string) until stopped and return the exit status: with several
+    workers each on its own socket where the kernel spreads connections (serve_workers), else
+    with uvicorn's own serving. `options` go to uvicorn.Config."""
+    if workers > 1 and spreads_connections():
+        return serve_workers(app, host=host, port=port, workers=workers, **options)
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, workers=workers, **options)
+    return 0

@@ -29,20 +29,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     options = {"log_level": "warning", "access_log": False}
-    if args.workers > 1 and serving.spreads_connections():
-        raise SystemExit(
-            serving.serve_workers(
-                "bench.yardstick:app",
-                host=args.host,
-                port=args.port,
-                workers=args.workers,
-                **options,
-            )  # fmt: skip
-        )
-    import uvicorn
-
-    uvicorn.run("bench.yardstick:app", host=args.host, port=args.port, workers=args.workers,
-                **options)  # fmt: skip
+    raise SystemExit(
+        serving.serve(
+            "bench.yardstick:app", host=args.host, port=args.port, workers=args.workers, **options
+        )  # fmt: skip
+    )
 
 
 if __name__ == "__main__":

@@ -368,20 +368,33 @@ def _field_separators(content_type: bytes) -> tuple[tuple[bytes, ...], int]:
 
 
 async def _reject(scope: Scope, send: Send, exc: RequestRejected) -> None:
+    title = "Content too large" if exc.status_code == 413 else "Bad request"
+    # The rest of an oversized body is not read: the connection cannot be reused.
+    await _plain_error(scope, send, exc.status_code, title, exc.detail, [(b"connection", b"close")])
+
+
+async def _plain_error(
+    scope: Scope,
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    extra_headers: list[tuple[bytes, bytes]],
+) -> None:
+    """An error answered before the app: JSON {error, detail} under /api/, else the detail as
+    plain text."""
     if is_api_path(scope["path"]):
-        title = "Content too large" if exc.status_code == 413 else "Bad request"
-        body = json.dumps({"error": title, "detail": exc.detail}).encode()
+        body = json.dumps({"error": title, "detail": detail}).encode()
         content_type = b"application/json"
     else:
-        body = exc.detail.encode("utf-8")
+        body = detail.encode("utf-8")
         content_type = b"text/plain; charset=utf-8"
-    headers: list[tuple[bytes, bytes]] = [
+    headers = [
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
-        # The rest of an oversized body is not read: the connection cannot be reused.
-        (b"connection", b"close"),
+        *extra_headers,
     ]
-    await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -557,16 +570,6 @@ while the queue is full, to say so)."""
 
 async def _busy(scope: Scope, send: Send, retry_after: int) -> None:
     detail = "The server is busy; please try again in a few seconds."
-    if is_api_path(scope["path"]):
-        body = json.dumps({"error": "Busy", "detail": detail}).encode()
-        content_type = b"application/json"
-    else:
-        body = detail.encode("utf-8")
-        content_type = b"text/plain; charset=utf-8"
-    headers: list[tuple[bytes, bytes]] = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(retry_after).encode()),
-    ]
-    await send({"type": "http.response.start", "status": 503, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await _plain_error(
+        scope, send, 503, "Busy", detail, [(b"retry-after", str(retry_after).encode())]
+    )

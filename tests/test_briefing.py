@@ -138,6 +138,31 @@ def test_briefing_shows_title_dates_parties_issues_and_stance_words(world: World
         assert text.count(key) == 1, key
 
 
+def test_a_change_refers_to_its_quote_in_the_issue_section_instead_of_repeating_it(
+    world: World,
+) -> None:
+    # "There is nothing to talk about": Zelenskyy on Crimea, the evidence of Ukraine's change
+    # and a key quote of Crimea recognition's section: printed once, referred to from the change.
+    words = "There is nothing to talk about"
+    start = world.text.index("What changed between")
+    changes = world.text[start : world.text.index("Texts on the table", start)]
+    assert words not in changes
+    issues = world.text[world.text.index("Crimea recognition Proposition") :]
+    assert issues.count(words) == 1
+    evidence = "Evidence: Volodymyr Zelenskyy, President of Ukraine, 22 Apr 2025 · CONFIRMED"
+    assert f"{evidence} · quoted under Crimea recognition [" in changes
+    html = world.client.get(f"/briefing?{VIEW}").text
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    targets = re.findall(r'quoted under <a href="#([^"]+)">', html)
+    assert len(targets) >= 10 and all(t in ids for t in targets), targets
+    # In the issue sections: the quote under the changed party's stance.
+    assert all(t.startswith("q-") for t in targets)
+    # Without the issue sections, the change prints its quote.
+    alone = world.client.get(f"/briefing?{VIEW}&omit=issues").text
+    assert "quoted under" not in alone
+    assert f'<p class="quote-text" lang="en">“{words}' in alone
+
+
 def test_every_page_has_the_running_header_and_page_n_of_m(world: World) -> None:
     total = len(world.pages)
     assert total >= 5

@@ -315,6 +315,11 @@ def test_the_word_document_has_the_same_content_and_citations(small: Small) -> N
         in_word = re.search(line, text)
         in_pdf = re.search(line, pdf_text)
         assert in_word and in_pdf and in_word.group(0) == in_pdf.group(0), line
+    # The change refers to its quote, printed in its issue's section (in both, said once).
+    line = r"Evidence: .*?, 10 Jun 2025 · \w+ · quoted under Truce first \[\d+\]"
+    in_word, in_pdf = re.search(line, text), re.search(line, pdf_text)
+    assert in_word and in_pdf, (text, pdf_text)
+    assert in_word.group(0).lower() == in_pdf.group(0).lower()
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
     assert headings[:2] == ["Bottom line", "What changed since 1 Jun 2025"]
     assert {"Harbour access", "Border line", "Truce first", "Sources"} <= set(headings)

@@ -156,6 +156,9 @@ class ChangeItem:
     party: Party
     issue: Issue
     quote: Quote | None
+    quoted_below: bool = False
+    """True when the quote is among the key quotes of the issue's section: the change then
+    refers to it there instead of printing it a second time."""
 
 
 @dataclass(slots=True)
@@ -443,6 +446,7 @@ def build_briefing(
                 )
             )
         briefing.sections.append(section)
+    _refer_to_quotes_below(briefing)
     if request.shows("texts"):
         briefing.texts = texts_on_table(
             session, as_of=as_of, known_on=known_on, issue_ids=by_issue, parties=parties
@@ -450,6 +454,28 @@ def build_briefing(
     briefing.summary = build_summary(briefing)
     _number_citations(briefing)
     return briefing
+
+
+def _refer_to_quotes_below(briefing: Briefing) -> None:
+    """Mark the changes whose quote the issue sections print (say each thing once)."""
+    if not briefing.request.shows("issues"):
+        return
+    shown = {
+        (section.issue.id, stance.party.id, quote.id)
+        for section in briefing.sections
+        for stance in section.stances
+        for quote in stance.quotes
+    }
+    for item in briefing.changes:
+        item.quoted_below = (
+            item.quote is not None and (item.issue.id, item.party.id, item.quote.id) in shown
+        )
+
+
+def quote_anchor(issue: Issue, party: Party, quote: Quote) -> str:
+    """The id of a key quote under a party's stance in an issue's section (a quote may be key
+    to two issues, or to a bloc and its member)."""
+    return f"q-{issue.slug}-{party.slug}-{quote.id}"
 
 
 def _positions_with_evidence(session: Session, position_ids: list[int]) -> dict[int, Position]:
@@ -532,6 +558,7 @@ def document_context(briefing: Briefing, *, preview: bool) -> dict[str, Any]:
         "preview": preview,
         "responses_shown": responses_shown,
         "reaction_words": reaction_words,
+        "quote_anchor": quote_anchor,
     }
 
 

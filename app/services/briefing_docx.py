@@ -118,7 +118,13 @@ def _changes(doc: DocxDocument, briefing: Briefing) -> None:
         head.add_run(f": {old} → {stance_label(change.new_stance)}")
         if change.rationale:
             doc.add_paragraph(change.rationale)
-        if item.quote is not None:
+        if item.quoted_below and item.quote is not None:
+            quote = item.quote  # printed in the issue's section: said once
+            doc.add_paragraph(
+                f"Evidence: {_who(quote)}, {format_day(quote.said_on)} · {quote.status.value} · "
+                f"quoted under {item.issue.title} [{briefing.cite(quote)}]"
+            )
+        elif item.quote is not None:
             _quote(doc, briefing, item.quote)
 
 
@@ -284,15 +290,19 @@ def _stance(doc: DocxDocument, briefing: Briefing, stance: PartyStance) -> None:
         _quote(doc, briefing, quote)
 
 
+def _who(quote: Quote) -> str:
+    """Who said a quote, with the role held when it was said, as in the PDF."""
+    if quote.speaker is None:
+        return f"{quote.party.name} (no named speaker)"
+    return f"{quote.speaker.name}, {quote.role_then}" if quote.role_then else quote.speaker.name
+
+
 def _quote(doc: DocxDocument, briefing: Briefing, quote: Quote) -> Paragraph:
     text = f"“{quote.text}”" if quote.kind.value == "direct" else quote.text
     paragraph = doc.add_paragraph(style="Quote")
     paragraph.add_run(text)
-    who = quote.speaker.name if quote.speaker else f"{quote.party.name} (no named speaker)"
-    if quote.speaker and quote.role_then:  # the role held when it was said, as in the PDF
-        who += f", {quote.role_then}"
     paragraph.add_run(
-        f" — {who} · {format_day(quote.said_on)} · {quote.status.value} [{briefing.cite(quote)}]"
+        f" — {_who(quote)} · {format_day(quote.said_on)} · {quote.status.value} [{briefing.cite(quote)}]"
     )
     for response in responses_shown(quote, as_of=briefing.request.as_of):
         verb = {"denied": "Denied", "confirmed": "Confirmed"}.get(quote.status.value, "Answered")

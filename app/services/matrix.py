@@ -285,7 +285,7 @@ def _position_cells(
         stmt = current_positions_query(
             as_of=as_of, known_on=known_on, party_ids=party_ids, issue_ids=issue_ids
         )
-        rows = session.connection().execute(stmt).tuples().all()
+        rows = session.connection().execute(stmt).all()
     else:  # what is known now: the stored runs (app.services.position_runs)
         position_runs.ensure_fresh(session)
         if held is not None:
@@ -299,7 +299,7 @@ def _position_cells(
                 issue_ids=issue_ids,
                 lateral=session.get_bind().dialect.name == "postgresql",
             )
-            rows = session.connection().execute(stmt, params).tuples().all()
+            rows = session.connection().execute(stmt, params).all()
     cells: dict[tuple[int, int], Cell] = {}
     # Plain tuples, fetched at once: a named attribute of a result row, or fetching rows one by
     # one, costs more than the Cell made from it.

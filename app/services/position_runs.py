@@ -275,7 +275,7 @@ def _load_held(session: Session, version: int, max_rows: int) -> _Held | None:
             _RUNS.c.position_id,
         )
     )
-    rows = connection.execute(stmt).tuples().all()
+    rows = connection.execute(stmt).all()
     days: dict[Cell, array[int]] = {}
     by_cell: dict[Cell, list[tuple[Any, ...]]] = {}
     for row in rows:

@@ -370,10 +370,10 @@ def _field_separators(content_type: bytes) -> tuple[tuple[bytes, ...], int]:
 async def _reject(scope: Scope, send: Send, exc: RequestRejected) -> None:
     title = "Content too large" if exc.status_code == 413 else "Bad request"
     # The rest of an oversized body is not read: the connection cannot be reused.
-    await _plain_error(scope, send, exc.status_code, title, exc.detail, [(b"connection", b"close")])
+    await _early_error(scope, send, exc.status_code, title, exc.detail, [(b"connection", b"close")])
 
 
-async def _plain_error(
+async def _early_error(
     scope: Scope,
     send: Send,
     status: int,
@@ -381,14 +381,16 @@ async def _plain_error(
     detail: str,
     extra_headers: list[tuple[bytes, bytes]],
 ) -> None:
-    """An error answered before the app: JSON {error, detail} under /api/, else the detail as
-    plain text."""
+    """An error answered before the app: JSON {error, detail} under /api/, else a small page
+    of its own (no template: it is answered when the app is too busy or is not to be asked)."""
     if is_api_path(scope["path"]):
         body = json.dumps({"error": title, "detail": detail}).encode()
         content_type = b"application/json"
     else:
-        body = detail.encode("utf-8")
-        content_type = b"text/plain; charset=utf-8"
+        body = EARLY_ERROR_PAGE.format(
+            status=status, title=escape(title), detail=escape(detail)
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
     headers = [
         (b"content-type", content_type),
         (b"content-length", str(len(body)).encode()),
@@ -396,6 +398,31 @@ async def _plain_error(
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+EARLY_ERROR_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>{status} {title}</title>
+  <link rel="stylesheet" href="/static/css/app.css">
+</head>
+<body>
+<main id="content">
+<section class="error-page">
+<div class="error" role="alert">
+  <h1>{status} · {title}</h1>
+  <p>{detail}</p>
+</div>
+<p><a href="/">Back to the matrix</a></p>
+</section>
+</main>
+</body>
+</html>
+"""
+"""The page of an error answered before the app (the queue's 503, a refused body), marked up
+as templates/errors/500.html, self-contained like it."""
 
 
 def docs_policy(pages: Iterable[str]) -> str:
@@ -570,6 +597,6 @@ while the queue is full, to say so)."""
 
 async def _busy(scope: Scope, send: Send, retry_after: int) -> None:
     detail = "The server is busy; please try again in a few seconds."
-    await _plain_error(
+    await _early_error(
         scope, send, 503, "Busy", detail, [(b"retry-after", str(retry_after).encode())]
     )

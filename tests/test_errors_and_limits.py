@@ -170,6 +170,8 @@ def test_a_body_over_the_limit_gets_413_before_it_is_read(
     )
     assert page.status_code == 413
     assert "content-security-policy" in page.headers and "x-request-id" in page.headers
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>413 · Content too large</h1>" in page.text
     api = client.post("/api/v1/quotes", content=big, headers={"Content-Type": "application/json"})
     assert api.status_code == 413
     assert api.json()["error"] == "Content too large"

@@ -109,7 +109,8 @@ def test_a_wait_past_the_bound_answers_503_with_retry_after() -> None:
             "error": "Busy",
             "detail": "The server is busy; please try again in a few seconds.",
         }
-        assert b"busy" in page[1]["body"]
+        assert (b"content-type", b"text/html; charset=utf-8") in page[0]["headers"]
+        assert b"<h1>503 \xc2\xb7 Busy</h1>" in page[1]["body"] and b"busy" in page[1]["body"]
         assert inner.started == ["/"]  # the refused requests never reached the app
         inner.release("/")
         assert (await first)[0]["status"] == 200

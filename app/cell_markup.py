@@ -5,7 +5,7 @@ A matrix of 30 parties by 40 issues is 1,200 cells, and rendering each through i
 states. `CellMarkup` renders the macro once per state (what the macro shows of the cell: its
 state, stance, condition, confirmation, staleness, unassessed count, split members, whether it
 changed and since when) with stand-ins for the party's and issue's names and slugs and for the
-link's query (which carries the as-of day), and keeps the result as a format string in a
+link's query (which carries the as-of day), and keeps the result as a %-format string in a
 byte-bounded cache shared by every matrix of the worker. A cell is then its state's format
 filled with its party's and issue's values, escaped as the template escapes them (HTML escaping
 maps each character on its own, so escaping a value and splicing it in is escaping the whole),
@@ -40,9 +40,11 @@ ISSUE = _Stand(slug="\x00ig\x00", title="\x00it\x00")
 QUERY = "\x00q\x00"
 """Stands for the cell link's query (the as-of day) while the macro renders."""
 MARKERS = {
-    PARTY.name: "{pn}", PARTY.slug: "{pg}", ISSUE.title: "{it}", ISSUE.slug: "{ig}", QUERY: "{q}",
+    PARTY.name: "%(pn)s", PARTY.slug: "%(pg)s", ISSUE.title: "%(it)s", ISSUE.slug: "%(ig)s",
+    QUERY: "%(q)s",
 }  # fmt: skip
-"""Each marker and the format field it becomes."""
+"""Each marker and the %-format field it becomes (%-formatting a cell is a third quicker than
+str.format, and a matrix fills 1,200 of them)."""
 
 
 def state_key(
@@ -68,8 +70,8 @@ def state_key(
 
 
 def _as_format(markup: str) -> str:
-    """The macro's output as a str.format template: braces doubled, markers made fields."""
-    text = markup.replace("{", "{{").replace("}", "}}")
+    """The macro's output as a %-format template: percent signs doubled, markers made fields."""
+    text = markup.replace("%", "%%")
     for marker, field in MARKERS.items():
         text = text.replace(marker, field)
     if "\x00" in text:  # the macro changed a marker (a filter on a name): keep them in step
@@ -117,9 +119,10 @@ class CellMarkup:
         """The party's cells across the matrix's issues, with the names and the query put in."""
         name, slug, q = str(escape(party.name)), str(escape(party.slug)), str(escape(query))
         party_id = party.id
-        cells = "\n".join(
-            self._format(party_id, issue_id).format(pn=name, pg=slug, it=title, ig=issue_slug, q=q)
-            for issue_id, title, issue_slug in self._columns
-        )
+        values = {"pn": name, "pg": slug, "q": q, "it": "", "ig": ""}
+        cells = []
+        for issue_id, title, issue_slug in self._columns:
+            values["it"], values["ig"] = title, issue_slug
+            cells.append(self._format(party_id, issue_id) % values)
         # The macro's autoescaped output, with values escaped as the macro escapes them.
-        return Markup(cells)  # noqa: S704
+        return Markup("\n".join(cells))  # noqa: S704

@@ -55,10 +55,12 @@ def _fragment(grid: matrix.Matrix, **extra: Any) -> str:
 
 def _rare_states(session: Session) -> None:
     """A split bloc (with a changed, stale, unconfirmed member) and quotes nobody assessed."""
-    bloc = b.party(session, "cmx", name="Bloc <X> & Co", kind=PartyKind.BLOC)
+    bloc = b.party(session, "cmx", name="Bloc <X> & Co 100% {x}", kind=PartyKind.BLOC)
     one, two = b.party(session, "cm1", parent=bloc), b.party(session, "cm2", parent=bloc)
     issue = b.issue(session, "cmi", title='Issue "quoted" & <b>')
-    b.position(session, one, issue, Stance.CONDITIONAL, date(2025, 1, 5), condition="if <so>")
+    b.position(
+        session, one, issue, Stance.CONDITIONAL, date(2025, 1, 5), condition="if <so> 50% {y}"
+    )
     b.position(session, two, issue, Stance.REJECTS, date(2024, 6, 1), status=QuoteStatus.REPORTED)
     b.position(session, two, issue, Stance.ACCEPTS, date(2025, 3, 2), status=QuoteStatus.DENIED)
     b.quote(session, one, b.issue(session, "cmq"), said_on=date(2025, 1, 2))

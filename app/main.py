@@ -19,6 +19,7 @@ from app.config import PROJECT_ROOT, check_production_settings, get_settings
 from app.db import RetryWhenBusy, database_busy, database_timed_out, note_busy
 from app.middleware import (
     CONTENT_SECURITY_POLICY,
+    EvenConnections,
     HeadMiddleware,
     RequestContextMiddleware,
     RequestLimitMiddleware,
@@ -302,6 +303,9 @@ def create_app() -> FastAPI:
             else CONTENT_SECURITY_POLICY
         ),
     )
+    # Served by several workers, one with more than its share of the connections closes one
+    # after its response, so that long-lived connections end up spread evenly (app.serving).
+    app.add_middleware(EvenConnections)
     if settings.trusted_proxies:
         # Outermost: only a configured proxy's X-Forwarded-For/-Proto name the client and scheme
         # that everything inside sees (the login throttle's address, the CSRF origin check).

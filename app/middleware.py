@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import serving
 from app.logging_setup import ERROR_LOGGER, REQUEST_LOGGER
 
 CONTENT_SECURITY_POLICY = (
@@ -520,6 +521,31 @@ class Turns:
                 turn.cancel()
             raise
         return True
+
+
+class EvenConnections:
+    """Served by several workers (app.serving): a worker holding more than its share of the
+    server's connections closes one after its response (`Connection: close`), and the client's
+    next connection is placed afresh. Served otherwise, it does nothing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        shares = serving.balance
+        if scope["type"] != "http" or shares is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                closes = any(name.lower() == b"connection" for name, _ in headers)
+                if not closes and shares.shed_one():
+                    message = {**message, "headers": [*headers, (b"connection", b"close")]}
+            await send(message)
+
+        await self.app(scope, receive, send_closing)
 
 
 class TakeTurns:

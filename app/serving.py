@@ -9,6 +9,13 @@ their addresses, so each worker gets its share (Linux; elsewhere uvicorn's worke
 
 The parent process only supervises: it starts the workers, starts a worker again when one
 dies, and stops them all on SIGINT or SIGTERM (each finishes the requests it has in hand).
+
+The kernel's spread is by a hash, so a few long-lived connections (a benchmark's, or a
+proxy's pool) land unevenly: 32 of them went 21 to one worker and 11 to the other, and the
+busier worker answered a quarter slower. So the workers keep, in memory they share, how many
+connections each holds, and a worker holding more than its share (`Balance`) closes one kept-
+alive connection at a time after its response (`Connection: close`); the client connects
+again and the kernel places the new connection afresh, until the shares are even.
 """
 
 from __future__ import annotations
@@ -32,6 +39,41 @@ this server's when a worker could not start."""
 STOP_SECONDS = 30.0
 """How long stopping waits for a worker to finish its requests before killing it."""
 BACKLOG = 2048
+BALANCE_EVERY_S = 0.1
+"""How often a worker publishes its count of connections, and at most how often it closes
+one to even the shares."""
+
+
+class Balance:
+    """The connections each worker of one server holds (`counts`, shared memory, one slot per
+    worker), seen from worker `index`."""
+
+    def __init__(self, counts: Any, index: int) -> None:
+        self.counts = counts
+        self.index = index
+        self._last_shed = 0.0
+
+    def publish(self, connections: int) -> None:
+        """Record how many connections this worker holds now."""
+        self.counts[self.index] = connections
+
+    def shed_one(self, now: float | None = None) -> bool:
+        """True when this worker holds more than its share (the even share, rounded up, plus
+        one) and has not closed a connection in the last BALANCE_EVERY_S: the caller closes
+        one. The count is taken down at once, so one surplus closes one connection."""
+        counts = self.counts
+        mine, total = counts[self.index], sum(counts)
+        share = -(-total // len(counts))
+        now = time.monotonic() if now is None else now
+        if mine <= share + 1 or now - self._last_shed < BALANCE_EVERY_S:
+            return False
+        self._last_shed = now
+        counts[self.index] = mine - 1
+        return True
+
+
+balance: Balance | None = None
+"""This worker's view of its server's shares, when served by serve_workers (else None)."""
 
 
 def spreads_connections() -> bool:
@@ -52,10 +94,15 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: str, host: str, port: int, options: dict[str, Any], ready: Any) -> None:
+def _worker(
+    app: str, host: str, port: int, options: dict[str, Any], ready: Any, counts: Any, index: int
+) -> None:
     """One worker process: its own socket, one uvicorn server on it; `ready` is set once the
-    server has started."""
+    server has started; `counts[index]` is where it publishes its connections (Balance)."""
     import uvicorn
+
+    global balance
+    shares = balance = Balance(counts, index)
 
     config = uvicorn.Config(app, host=host, port=port, **options)
     server = uvicorn.Server(config)
@@ -78,7 +125,8 @@ def _worker(app: str, host: str, port: int, options: dict[str, Any], ready: Any)
             if os.getppid() != parent:
                 log.warning("The parent process is gone; stopping.")
                 server.should_exit = True
-            time.sleep(0.5)
+            shares.publish(len(server.server_state.connections))
+            time.sleep(BALANCE_EVERY_S)
 
     threading.Thread(target=tell_when_started_then_watch_the_parent, daemon=True).start()
     server.run(sockets=[sock])
@@ -98,12 +146,14 @@ def serve_workers(app: str, *, host: str, port: int, workers: int, **options: An
     context = multiprocessing.get_context("spawn")
     stop = threading.Event()
     status = 0
+    counts = context.Array("i", workers, lock=False)  # each worker's connections (Balance)
 
-    def start() -> tuple[Any, Any]:
-        """A new worker and the event it sets once it serves."""
+    def start(index: int) -> tuple[Any, Any]:
+        """A new worker in slot `index` and the event it sets once it serves."""
+        counts[index] = 0
         started = context.Event()
         process = context.Process(
-            target=_worker, args=(app, host, port, options, started), daemon=False
+            target=_worker, args=(app, host, port, options, started, counts, index), daemon=False
         )
         process.start()
         return process, started
@@ -113,7 +163,7 @@ def serve_workers(app: str, *, host: str, port: int, workers: int, **options: An
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    running = [start() for _ in range(workers)]
+    running = [start(index) for index in range(workers)]
     log.info(
         "Started parent process [%d]: %d workers, each on its own socket", os.getpid(), workers
     )
@@ -131,7 +181,7 @@ def serve_workers(app: str, *, host: str, port: int, workers: int, **options: An
                     break
                 log.warning("Worker [%d] died (exit %s); starting another.", process.pid,
                             process.exitcode)  # fmt: skip
-                running[index] = start()
+                running[index] = start(index)
     finally:
         for process, _ in running:
             if process.is_alive():

@@ -68,6 +68,12 @@ def served(
 
 def ask_health(sock: socket.socket) -> int:
     """GET /healthz on an open connection (kept open); the answering worker's pid."""
+    return ask(sock)[0]
+
+
+def ask(sock: socket.socket) -> tuple[int, bool]:
+    """GET /healthz on an open connection: the answering worker's pid, and whether the worker
+    closes the connection after it (`Connection: close`)."""
     sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     data = b""
     while b"\r\n\r\n" not in data:
@@ -80,7 +86,12 @@ def ask_health(sock: socket.socket) -> int:
     )
     while len(body) < length:
         body += sock.recv(65536)
-    return int(json.loads(body)["worker"]["pid"])
+    closing = b"\r\nconnection: close" in head.lower()
+    return int(json.loads(body)["worker"]["pid"]), closing
+
+
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
 
 
 def worker_pids(port: int, connections: int) -> Counter[int]:
@@ -147,6 +158,101 @@ def test_a_burst_of_connections_is_spread_over_the_workers_and_a_dead_one_replac
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=40) == 0
             assert not [pid for pid in workers if alive(pid)]
+
+
+def test_a_worker_over_its_share_closes_one_connection_at_a_time() -> None:
+    counts = [21, 11]
+    busy, quiet = serving.Balance(counts, 0), serving.Balance(counts, 1)
+    assert not quiet.shed_one(now=10.0)
+    assert busy.shed_one(now=10.0) and counts == [20, 11]
+    counts[1] += 1  # the client connects again, and the kernel places it on the other worker
+    assert not busy.shed_one(now=10.05)  # at most one every BALANCE_EVERY_S
+    shed = 1
+    for step in range(1, 20):
+        if busy.shed_one(now=10.0 + step * serving.BALANCE_EVERY_S):
+            shed += 1
+            counts[1] += 1
+    # Down to the even share of 32 (16) plus one, and no further.
+    assert counts == [17, 15] and shed == 4
+    counts[1] = 21  # more connections came to the other worker
+    assert not busy.shed_one(now=100.0) and quiet.shed_one(now=100.0)
+
+
+def test_the_closing_header_goes_on_a_response_of_a_worker_over_its_share() -> None:
+    import asyncio
+
+    from app.middleware import EvenConnections
+
+    async def answer(scope: dict, receive: object, send: object) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    def headers_sent() -> list[tuple[bytes, bytes]]:
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        asyncio.run(EvenConnections(answer)({"type": "http", "path": "/"}, None, send))  # type: ignore[arg-type]
+        return sent[0]["headers"]
+
+    try:
+        serving.balance = None  # served otherwise: nothing added
+        assert headers_sent() == []
+        serving.balance = serving.Balance([9, 1], 0)
+        assert headers_sent() == [(b"connection", b"close")]
+        serving.balance = serving.Balance([5, 5], 0)
+        assert headers_sent() == []
+    finally:
+        serving.balance = None
+
+
+def test_kept_connections_end_up_evenly_shared_between_the_workers(tmp_path: Path) -> None:
+    """A worker holding more than its share of kept-alive connections closes them one at a
+    time after a response, and the client's new connections are placed afresh, until each
+    worker holds about half (a proxy's pool, or wrk's 32 connections, went 21 and 11)."""
+    with scratch_database("sqlite", tmp_path) as url:
+        migrate_and_seed(url)
+        with served(url, tmp_path) as (_, port):
+            socks = [connect(port) for _ in range(24)]
+            try:
+                held = [ask(sock)[0] for sock in socks]
+                # Make the shares uneven whatever the hash gave: keep 3 connections of the
+                # worker that holds fewer, all of the other's.
+                fewer = min(set(held), key=held.count) if len(set(held)) == 2 else None
+                kept, dropped = [], 0
+                for sock, pid in zip(socks, held, strict=True):
+                    if pid == fewer and dropped < held.count(fewer) - 3:
+                        sock.close()
+                        dropped += 1
+                    else:
+                        kept.append(sock)
+                socks = kept
+                closed = 0
+
+                def shares() -> Counter[int]:
+                    nonlocal closed
+                    time.sleep(0.15)  # the workers publish their counts every 0.1 s
+                    answered = Counter()
+                    for index, sock in enumerate(socks):
+                        pid, closing = ask(sock)
+                        answered[pid] += 1
+                        if closing:  # the worker sheds it: connect again, placed afresh
+                            closed += 1
+                            sock.close()
+                            socks[index] = connect(port)
+                    return answered
+
+                share = -(-len(socks) // 2)
+                assert wait_until(
+                    lambda: len(found := shares()) == 2 and max(found.values()) <= share + 1,
+                    timeout=60,
+                ), shares()
+                if fewer is not None:
+                    assert closed > 0  # it took the busier worker's closing to even them
+            finally:
+                for sock in socks:
+                    sock.close()
 
 
 def test_workers_stop_themselves_when_the_parent_is_killed_outright(tmp_path: Path) -> None:

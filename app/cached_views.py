@@ -51,15 +51,18 @@ the fastest, as every miss pays it (a 470 kB matrix page: 1.2 ms and 25 kB, agai
 FRAGMENT_ZLIB_LEVEL = 3
 """zlib level of a stored fragment: cheap to pack, ~15 times smaller than the text."""
 VIEW_CACHE_BYTES = {
-    "matrix": 32_000_000,
-    "matrix_cells": 8_000_000,
-    "changes": 8_000_000,
-    "cell": 16_000_000,
-    "search": 16_000_000,
+    "matrix": 36_000_000,
+    "changes": 10_000_000,
+    "cell": 17_000_000,
+    "search": 17_000_000,
 }
 """Bytes kept per cached view and worker (each entry: one fragment or one anonymous page, held
-compressed; for matrix_cells, one compact matrix cell state's markup, app.cell_markup), 80 MB in
-all: the shares of the `view_cache_mb` setting."""
+compressed), 80 MB in all: the shares of the `view_cache_mb` setting."""
+CELL_STATE_BYTES = 4_000_000
+"""Bytes kept per worker of the compact matrix's cell states (`matrix_cells`: one state's markup
+each, app.cell_markup), whatever `view_cache_mb` says: not a view but a part of every matrix,
+from a small set (the benchmark's 1,200 cells over 700 days take 438 states, 0.32 MB), so a
+small view cache must not make every matrix render its cells again."""
 VARY = "HX-Request, Cookie"
 """Sent with every cached view's response, hit or miss (compression adds Accept-Encoding)."""
 ENTRY_OVERHEAD = 400
@@ -204,9 +207,12 @@ async def once(
 
 def view_caches() -> dict[str, RenderCache]:
     """A fresh cache for each cached view (create_app puts them on `app.state`), with its share
-    of the `view_cache_mb` setting (VIEW_CACHE_BYTES are the shares of the default 80 MB)."""
+    of the `view_cache_mb` setting (VIEW_CACHE_BYTES are the shares of the default 80 MB), and
+    the compact matrix's cell states (`matrix_cells`, CELL_STATE_BYTES)."""
     scale = get_settings().view_cache_mb * 1_000_000 / sum(VIEW_CACHE_BYTES.values())
-    return {name: RenderCache(int(size * scale)) for name, size in VIEW_CACHE_BYTES.items()}
+    caches = {name: RenderCache(int(size * scale)) for name, size in VIEW_CACHE_BYTES.items()}
+    caches["matrix_cells"] = RenderCache(CELL_STATE_BYTES)
+    return caches
 
 
 def cache_state(caches: dict[str, RenderCache]) -> dict[str, dict[str, int]]:

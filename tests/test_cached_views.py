@@ -194,19 +194,24 @@ def test_a_cell_revalidates_like_the_matrix(client: TestClient, seeded: Session)
 
 
 def test_view_cache_mb_sets_what_every_view_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.cached_views import VIEW_CACHE_BYTES, view_caches
+    from app.cached_views import CELL_STATE_BYTES, VIEW_CACHE_BYTES, view_caches
 
     try:
         monkeypatch.setenv("VIEW_CACHE_MB", "0")
         get_settings.cache_clear()
         caches = view_caches()
-        assert caches.keys() == VIEW_CACHE_BYTES.keys()
+        assert caches.keys() == {*VIEW_CACHE_BYTES, "matrix_cells"}
         caches["matrix"].put("day", b"rendered")
         assert caches["matrix"].get("day") is None  # nothing is kept
+        # ... but the compact matrix's cell states, which are no view, keep their own budget.
+        caches["matrix_cells"].put("state", b"<td>")
+        assert caches["matrix_cells"].get("state") == b"<td>"
+        assert caches["matrix_cells"].max_bytes == CELL_STATE_BYTES
         monkeypatch.setenv("VIEW_CACHE_MB", "160")
         get_settings.cache_clear()
         doubled = view_caches()
-        assert sum(c.max_bytes for c in doubled.values()) == 160_000_000
+        assert sum(doubled[name].max_bytes for name in VIEW_CACHE_BYTES) == 160_000_000
+        assert doubled["matrix_cells"].max_bytes == CELL_STATE_BYTES
         assert doubled["matrix"].max_bytes == 2 * VIEW_CACHE_BYTES["matrix"]
     finally:
         monkeypatch.delenv("VIEW_CACHE_MB")

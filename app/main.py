@@ -50,7 +50,7 @@ from app.security import (
     login_url,
     reader_guard,
 )
-from app.services import position_runs, unassessed, versioning
+from app.services import held_catalog, position_runs, unassessed, versioning
 from app.services.errors import (
     EditConflict,
     InUse,
@@ -238,6 +238,7 @@ def create_app() -> FastAPI:
     app.state.view_caches = view_caches()
     app.state.unassessed_days = unassessed.DayStore()  # the matrix's unassessed counts
     app.state.held_runs = position_runs.HeldRuns()  # the matrix's stored runs, in memory
+    app.state.held_catalog = held_catalog.HeldCatalog()  # parties, issues, themes per version
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "static"), name="static")
     # Innermost: a request whose transaction met a busy database runs again (app.db).
     app.add_middleware(RetryWhenBusy)

@@ -27,7 +27,6 @@ from app.services import (
     position_runs,
     rounds,
     speakers,
-    themes,
     unassessed,
 )
 from app.services.errors import InvalidParameter, NotFound
@@ -169,6 +168,7 @@ async def matrix_page(
     )  # fmt: skip
 
     def load(session: Session) -> Loaded:
+        listing = request.app.state.held_catalog.listing(session, request.state.data_version)
         grid = matrix.build_matrix(
             session,
             as_of=day,
@@ -179,11 +179,12 @@ async def matrix_page(
                 request.app.state.unassessed_days, request.state.data_version
             ),
             held=position_runs.HeldVersion(request.app.state.held_runs, request.state.data_version),
+            listing=listing,
         )
         everything = grid
         grid = matrix_view.chosen(grid, parties=parties, issues=issues)
         grid, folded = matrix_view.collapsed(grid, list(folded_typed))
-        grid, groups = matrix_view.grouped(grid, themes.list_themes(session))
+        grid, groups = matrix_view.grouped(grid, listing.themes)
         changes = (
             evidence.change_list(session, since=since_day, until=day, known_on=known, matrix=grid)
             if since_day is not None and not since_error

@@ -28,7 +28,7 @@ from app.models import (
     QuoteStatus,
     Stance,
 )
-from app.services import catalog, position_runs, unassessed
+from app.services import catalog, held_catalog, position_runs, unassessed
 
 CONFIRMED = "confirmed"
 UNCONFIRMED = "unconfirmed"
@@ -414,10 +414,15 @@ def build_matrix(
     stale_after_days: int = 60,
     tally: unassessed.DayTally | None = None,
     held: position_runs.HeldVersion | None = None,
+    listing: held_catalog.Listing | None = None,
 ) -> Matrix:
     """The whole matrix as of a date: parties, issues, the cells (positions in force, split blocs,
-    unassessed evidence), and the changes when `since` is given."""
-    parties, issues = catalog.list_parties(session), catalog.list_issues(session)
+    unassessed evidence), and the changes when `since` is given. A cached view passes the
+    worker's `listing` of the catalog for its data version (app.services.held_catalog)."""
+    if listing is not None:
+        parties, issues = listing.parties, listing.issues
+    else:
+        parties, issues = catalog.list_parties(session), catalog.list_issues(session)
     grid = Matrix(
         as_of=as_of,
         known_on=known_on,

@@ -94,3 +94,29 @@ def test_a_private_version_is_read_from_its_transaction_and_never_held(
     assert store.listing(seeded, 5) is held and store.reads == 3
     store.listing(seeded, 4)  # an older version is read, and the newer one stays held
     assert store.listing(seeded, 5) is held and store.reads == 4
+
+
+def test_cell_views_of_one_data_version_read_the_catalog_once(
+    app: FastAPI, client: TestClient, seeded: Session, count_statements: StatementCounter
+) -> None:
+    client.get("/cells/us/crimea-recognition?as_of=2025-04-23")
+    count_statements.statements.clear()
+    page = client.get("/cells/ru/nato-membership?as_of=2025-04-22")
+    assert page.status_code == 200 and "on NATO membership" in page.text
+    assert _catalog_reads(count_statements) == [], count_statements.statements
+    assert client.get("/cells/nobody/nato-membership").status_code == 404
+    assert client.get("/cells/ru/no-such-issue").status_code == 404
+    assert app.state.held_catalog.reads == 1
+
+
+def test_searches_of_one_data_version_read_the_catalog_once(
+    client: TestClient, seeded: Session, count_statements: StatementCounter
+) -> None:
+    client.get("/quotes?q=ceasefire")
+    count_statements.statements.clear()
+    page = client.get("/quotes?q=crimea")
+    assert page.status_code == 200
+    assert _catalog_reads(count_statements) == [], count_statements.statements
+    # The filter lists still offer every party and issue.
+    assert '<option value="eu-institutions"' in page.text
+    assert '<option value="us-russia-cooperation"' in page.text

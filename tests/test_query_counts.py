@@ -114,9 +114,10 @@ def test_cell_views_run_few_statements_whatever_the_evidence(
     position_runs.ensure_fresh(session)
     count_statements.statements.clear()
     assert client.get(url, headers=headers).status_code == 200
-    # The version, parties, the issue, the run in force, the positions with their evidence's
-    # ids, the newest quotes' ids, the quotes shown (with their tags and responses), the rounds
-    # marked on the timeline and the points of the party's texts on the issue.
+    # The version, the catalog (parties, issues and themes for the page; the API reads the
+    # parties and the issue), the run in force, the positions with their evidence's ids, the
+    # newest quotes' ids, the quotes shown (with their tags and responses), the rounds marked on
+    # the timeline and the points of the party's texts on the issue.
     assert count_statements.count == few <= 12, count_statements.statements
 
 

@@ -314,6 +314,7 @@ async def cell_page(
             as_of=day,
             known_on=known,
             stale_after_days=get_settings().stale_after_days,
+            listing=request.app.state.held_catalog.listing(session, request.state.data_version),
         )
         empty = (
             coverage.explain_view(

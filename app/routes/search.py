@@ -155,11 +155,12 @@ async def quote_search(
     def load(session: Session) -> Loaded:
         results = search.search_quotes(session, filters=filters, page=page_number)
         texts = found_texts(session, filters, party=results.party) if page_number == 1 else []
+        listing = request.app.state.held_catalog.listing(session, request.state.data_version)
         return Loaded(
             {"results": results, "params": params, "twins": links, "texts": texts},
             page={
-                "party_options": [(p.slug, p.name) for p in catalog.list_parties(session)],
-                "issue_options": [(i.slug, i.title) for i in catalog.list_issues(session)],
+                "party_options": [(p.slug, p.name) for p in listing.parties],
+                "issue_options": [(i.slug, i.title) for i in listing.issues],
                 "speaker_options": search.speaker_options(session),
             },
         )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Stance
-from app.services import catalog, rounds
+from app.services import catalog, held_catalog, rounds
 from app.services.errors import NotFound
 from app.services.evidence import quote_loading
 from app.services.matrix import Cell, Run, current_cells, known_before, runs_of
@@ -96,17 +96,25 @@ def cell_detail(
     as_of: date,
     known_on: date | None = None,
     stale_after_days: int = 60,
+    listing: held_catalog.Listing | None = None,
 ) -> CellDetail:
     """Everything the cell page shows, or NotFound for an unknown party or issue.
 
     A fixed number of statements whatever the cell holds, each bounded by the cell: the parties,
     the issue, the stored run in force, the positions with their evidence's ids, the newest
-    quotes' ids (an index range), and every quote shown loaded once."""
-    parties = catalog.list_parties(session)
+    quotes' ids (an index range), and every quote shown loaded once. A cached view passes the
+    worker's `listing` of the catalog (app.services.held_catalog): then neither the parties nor
+    the issue is queried."""
+    parties = listing.parties if listing is not None else catalog.list_parties(session)
     party = next((p for p in parties if p.slug == party_slug), None)
     if party is None:
         raise NotFound("party", party_slug)
-    issue = catalog.get_issue(session, slug=issue_slug)
+    if listing is not None:
+        issue = next((i for i in listing.issues if i.slug == issue_slug), None)
+        if issue is None:
+            raise NotFound("issue", issue_slug)
+    else:
+        issue = catalog.get_issue(session, slug=issue_slug)
     cells = current_cells(
         session,
         as_of=as_of,

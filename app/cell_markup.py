@@ -10,6 +10,13 @@ byte-bounded cache shared by every matrix of the worker. A cell is then its stat
 filled with its party's and issue's values, escaped as the template escapes them (HTML escaping
 maps each character on its own, so escaping a value and splicing it in is escaping the whole),
 so the assembled table is the same, byte for byte, as rendering every cell.
+
+The matrix's templates write their marks and punctuation (the dash of an empty cell, the
+denied cross, the arrow of a change, the middle dots) as character references, so a matrix of
+ASCII names is an ASCII page: Python then holds it one byte a character, and encoding the
+page and its fragment, compressing them and joining the cells are copies rather than
+transcodings (a 470 kB matrix page holding one "·" took 0.78 ms to encode, the same page in
+ASCII 0.014 ms, and a miss encodes it twice).
 """
 
 from __future__ import annotations

@@ -116,14 +116,17 @@ _HYPHENATION = pyphen.Pyphen(lang="en_US")
 
 
 @functools.lru_cache(maxsize=4096)
-def soft_hyphens(value: str) -> str:
-    """The text with invisible hyphenation points (U+00AD, from pyphen's dictionary) in its
-    longer words: a narrow column then breaks "recog-nition" with a hyphen rather than
-    "recogniti" / "on" wherever the width runs out, whether or not the browser hyphenates."""
-    return " ".join(
+def soft_hyphens(value: str) -> Markup:
+    """The text, escaped, with invisible hyphenation points (`&shy;`, from pyphen's dictionary)
+    in its longer words: a narrow column then breaks "recog-nition" with a hyphen rather than
+    "recogniti" / "on" wherever the width runs out, whether or not the browser hyphenates.
+    Written as a character reference, so a page of ASCII titles stays ASCII (app/cell_markup.py)."""
+    text = " ".join(
         _HYPHENATION.inserted(word, hyphen="\u00ad") if len(word) >= 7 else word
         for word in value.split(" ")
     )
+    # Escaping leaves U+00AD alone; each becomes its reference after the text is escaped.
+    return Markup(str(escape(text)).replace("\u00ad", "&shy;"))  # noqa: S704
 
 
 templates.env.filters["day"] = format_day

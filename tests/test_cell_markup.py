@@ -111,3 +111,17 @@ def test_the_matrix_page_caches_its_cells(client: TestClient, seeded: Session) -
     asked = cells.hits + cells.misses
     client.get("/?as_of=2025-04-23&view=detailed")  # the detailed view renders every cell itself
     assert cells.hits + cells.misses == asked
+
+
+def test_the_matrix_page_is_ascii_when_its_data_is(client: TestClient, session: Session) -> None:
+    """Marks and punctuation are written as character references, so a matrix page of ASCII
+    names stays one byte a character (encoding and compressing it is a copy, not a transcoding)."""
+    _rare_states(session)
+    marks = ("&#x2715;", "&#x25D0;", "&#x25F7;", "&mdash;", "&Delta;", "&middot;", "&rarr;")
+    pages = [
+        client.get(f"/?as_of=2025-04-23{extra}").text
+        for extra in ("", "&since=2025-02-01", "&view=detailed", "&rows=issues")
+    ]
+    for page in pages:
+        assert page.isascii(), sorted({c for c in page if not c.isascii()})
+    assert all(any(mark in page for page in pages) for mark in marks)

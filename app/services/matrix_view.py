@@ -169,11 +169,13 @@ class Tally:
 
     @property
     def words(self) -> str:
-        """ "2 accept · 1 conditional · 1 rejects" (only the stances that occur)."""
+        """ "2 accept, 1 conditional, 1 reject" (only the stances that occur; commas, which a
+        screen reader pauses at, and plain ASCII, which keeps a matrix page's text one byte a
+        character: see app/cell_markup.py)."""
         parts = [f"{n} {_TALLY_WORDS[s]}" for s, n in self.stances if n]
         if self.split:
             parts.append(f"{self.split} split")
-        return " · ".join(parts) or "no stances"
+        return ", ".join(parts) or "no stances"
 
 
 _TALLY_WORDS = {

@@ -65,7 +65,7 @@ class HeldCatalog:
         self._held: tuple[int, Listing] | None = None
         self._lock = threading.Lock()
         self.reads = 0
-        """How many times the database was read for the catalog (for /healthz and tests)."""
+        """How many times the database was read for the catalog (tests count them)."""
 
     def listing(self, session: Session, version: int | None) -> Listing:
         """The catalog for `version` (the data version a view renders for; None: unknown)."""

@@ -25,6 +25,8 @@ from app.cli import cli
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
+POSTGRES_SETTINGS = {"shared_buffers", "effective_cache_size", "work_mem", "max_connections"}
+"""PostgreSQL settings the compose file may pass its server (`-c name=size`)."""
 APP_IMAGE = "peacetalks:latest"
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
 
@@ -193,6 +195,13 @@ def test_every_services_command_exists() -> None:
             _check_command(healthcheck["test"][1:])
         if name in _app_services(compose):
             _check_command(service.get("command") or _image_command())
+        elif service["image"].startswith("postgres:"):  # the server, with settings of its own
+            command = service.get("command", ["postgres"])
+            assert command[0] == "postgres" and command[1::2] == ["-c"] * (len(command) // 2)
+            for setting in command[2::2]:
+                name, value = setting.split("=", 1)
+                assert name in POSTGRES_SETTINGS, f"{name} is not a setting looked at here"
+                assert re.fullmatch(r"\d+(kB|MB|GB)", value), setting
         elif "command" in service:  # another image: its configuration comes from a mount
             command = service["command"]
             config = command[command.index("--config") + 1]

@@ -181,3 +181,37 @@ def test_the_texts_on_the_table_read_a_fixed_number_of_statements(
         table(n)
     many, more_shown = statements()
     assert more_shown == 4 * shown and many == few
+
+
+def test_a_cells_quotes_load_by_one_statement_text_whatever_their_number(
+    client: TestClient, seeded: Session, engine: Any, backend: str
+) -> None:
+    """On PostgreSQL a cell's quotes are loaded by `id = ANY(array)` (app.db.among): the same
+    statement text for any number of quotes, which psycopg prepares and PostgreSQL plans once;
+    SQLite keeps its IN list."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
+        if "FROM quotes LEFT OUTER JOIN speakers" in statement and "WHERE quotes.id " in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for url in ("/cells/ua/ceasefire", "/cells/us/nato-membership"):
+            assert client.get(url).status_code == 200, url
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(seen) == 2, seen
+    (first, first_parameters), (second, second_parameters) = seen
+    if backend == "postgresql":
+        assert first == second and "= ANY (" in first, first
+        sizes = [
+            len(next(v for v in p.values() if isinstance(v, list)))
+            for p in (first_parameters, second_parameters)
+        ]
+    else:
+        assert " IN (" in first
+        sizes = [len(first_parameters), len(second_parameters)]
+    assert sizes[0] != sizes[1] and min(sizes) > 0, sizes

@@ -12,6 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.db import among
 from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Stance
 from app.services import catalog, held_catalog, rounds
 from app.services.errors import NotFound
@@ -137,7 +138,9 @@ def cell_detail(
         {
             q.id: q
             for q in session.scalars(
-                select(Quote).where(Quote.id.in_(sorted(wanted))).options(*quote_loading())
+                select(Quote)
+                .where(among(session, Quote.id, sorted(wanted)))
+                .options(*quote_loading())
             )
         }
         if wanted

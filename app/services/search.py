@@ -61,6 +61,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from app.db import among
 from app.models import (
     Issue,
     Party,
@@ -499,7 +500,9 @@ def _newest_first_page(
     ids = [row[0] for row in [*ranked, *found[window:]][offset : offset + limit]]
     quotes = {
         q.id: q
-        for q in session.scalars(select(Quote).where(Quote.id.in_(ids)).options(*quote_loading()))
+        for q in session.scalars(
+            select(Quote).where(among(session, Quote.id, ids)).options(*quote_loading())
+        )
     }
     ranked_all = window == 0 or (complete and len(ranked) < window)
     return [quotes[i] for i in ids], ranked_all, len(ranked)
@@ -545,11 +548,20 @@ def search_quotes(
         ranked = found[0][1] if found else 0
         ranked_all = not found or ranked < rank_window
     else:
-        stmt = scope.select(Quote)
+        # The page's ids first, then the quotes by id: the walk's statement stays one or two
+        # tables for the planner, and loading with the speakers, parties, sources, rounds and
+        # answered quotes is one statement text that PostgreSQL plans once (app.db.among).
+        stmt = scope.select(scope.id)
         if match is not None:
             stmt = match.narrow(stmt)
-        stmt = stmt.order_by(*scope.newest()).offset(offset).limit(limit)
-        rows = list(session.scalars(stmt.options(*quote_loading())))
+        ids = list(session.scalars(stmt.order_by(*scope.newest()).offset(offset).limit(limit)))
+        loaded = {
+            q.id: q
+            for q in session.scalars(
+                select(Quote).where(among(session, Quote.id, ids)).options(*quote_loading())
+            )
+        }
+        rows = [loaded[i] for i in ids]
     shown = rows[:page_size]
     next_after = None
     if len(rows) > page_size:

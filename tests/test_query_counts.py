@@ -215,3 +215,40 @@ def test_a_cells_quotes_load_by_one_statement_text_whatever_their_number(
         assert " IN (" in first
         sizes = [len(first_parameters), len(second_parameters)]
     assert sizes[0] != sizes[1] and min(sizes) > 0, sizes
+
+
+def test_quotes_load_by_id_with_tags_and_responses_in_three_statements(
+    session: Session, count_statements: StatementCounter
+) -> None:
+    """evidence.load_quotes: each quote with its speaker, party, source, tags and responses
+    (oldest first), three statements for one quote or many, nothing left to load lazily."""
+    from app.models import QuoteIssue
+    from app.services.evidence import load_quotes
+
+    party, other = b.party(session), b.party(session)
+    first_issue, second_issue = b.issue(session), b.issue(session)
+    tagged = b.quote(session, party, first_issue, said_on=date(2025, 3, 1))
+    session.add(QuoteIssue(quote=tagged, issue=second_issue, stance=Stance.REJECTS))
+    later = b.quote(session, other, None, said_on=date(2025, 3, 9), responds_to=tagged)
+    earlier = b.quote(session, other, None, said_on=date(2025, 3, 5), responds_to=tagged)
+    plain = [b.quote(session, party, None, said_on=date(2025, 2, day)) for day in range(1, 9)]
+    session.commit()
+    for few_or_many in ([tagged.id], [tagged.id, *(q.id for q in plain)]):
+        session.expunge_all()
+        count_statements.statements.clear()
+        loaded = load_quotes(session, few_or_many)
+        assert count_statements.count == 3, count_statements.statements
+        assert sorted(loaded) == sorted(few_or_many)
+        quote = loaded[tagged.id]
+        assert [(t.issue.slug, t.stance) for t in quote.issue_tags] == [
+            (first_issue.slug, Stance.ACCEPTS),
+            (second_issue.slug, Stance.REJECTS),
+        ]
+        assert [r.id for r in quote.responses] == [earlier.id, later.id]
+        assert quote.responses[0].party.slug == other.slug
+        assert (quote.party.slug, quote.source.outlet) == (party.slug, "Test Wire")
+        assert all(
+            q.issue_tags == [] and q.responses == [] for q in loaded.values() if q is not quote
+        )
+        assert count_statements.count == 3  # all of it loaded: nothing lazy ran
+    assert load_quotes(session, []) == {}

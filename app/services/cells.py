@@ -12,11 +12,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.db import among
 from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Stance
 from app.services import catalog, held_catalog, rounds
 from app.services.errors import NotFound
-from app.services.evidence import quote_loading
+from app.services.evidence import load_quotes
 from app.services.matrix import Cell, Run, current_cells, known_before, runs_of
 from app.services.timeline import Timeline, build_timeline
 
@@ -134,18 +133,7 @@ def cell_detail(
         session.scalars(cell_quotes_query(party_id=party.id, issue_id=issue.id, as_of=as_of))
     )
     wanted = set(recent).union(*cited.values())
-    loaded = (
-        {
-            q.id: q
-            for q in session.scalars(
-                select(Quote)
-                .where(among(session, Quote.id, sorted(wanted)))
-                .options(*quote_loading())
-            )
-        }
-        if wanted
-        else {}
-    )
+    loaded = load_quotes(session, sorted(wanted))
     newest = attrgetter("said_on", "id")
     for position in history:
         evidence = sorted((loaded[i] for i in cited.get(position.id, ())), key=newest, reverse=True)

@@ -61,7 +61,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.db import among
 from app.models import (
     Issue,
     Party,
@@ -76,7 +75,7 @@ from app.models import (
 )
 from app.services import catalog
 from app.services.errors import InvalidParameter
-from app.services.evidence import quote_loading
+from app.services.evidence import load_quotes, quote_loading
 from app.services.search_query import (
     TEXT_SEARCH_CONFIG,
     ParsedQuery,
@@ -498,12 +497,7 @@ def _newest_first_page(
     )
     ranked = sorted(found[:window], key=lambda r: (-r[2], -r[1].toordinal(), -r[0]))
     ids = [row[0] for row in [*ranked, *found[window:]][offset : offset + limit]]
-    quotes = {
-        q.id: q
-        for q in session.scalars(
-            select(Quote).where(among(session, Quote.id, ids)).options(*quote_loading())
-        )
-    }
+    quotes = load_quotes(session, ids)
     ranked_all = window == 0 or (complete and len(ranked) < window)
     return [quotes[i] for i in ids], ranked_all, len(ranked)
 
@@ -555,12 +549,7 @@ def search_quotes(
         if match is not None:
             stmt = match.narrow(stmt)
         ids = list(session.scalars(stmt.order_by(*scope.newest()).offset(offset).limit(limit)))
-        loaded = {
-            q.id: q
-            for q in session.scalars(
-                select(Quote).where(among(session, Quote.id, ids)).options(*quote_loading())
-            )
-        }
+        loaded = load_quotes(session, ids)
         rows = [loaded[i] for i in ids]
     shown = rows[:page_size]
     next_after = None

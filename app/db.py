@@ -81,10 +81,7 @@ def among(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[
     benchmark database planning that took 5-6 ms and running it 3 ms, and an IN list of
     another length is another statement, planned afresh every time."""
     if session.get_bind().dialect.name == "postgresql":
-        result: ColumnElement[bool] = column == any_(
-            bindparam(None, list(ids), type_=ARRAY(Integer))
-        )
-        return result
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
     return column.in_(list(ids))  # type: ignore[no-any-return]
 
 

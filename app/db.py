@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Annotated, Any
 
@@ -72,17 +72,18 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
 
-def among(session: Session, column: Any, ids: Collection[int]) -> ColumnElement[bool]:
-    """`column IN (ids)`; on PostgreSQL written `column = ANY(:ids)`, one array parameter.
-
-    The statement's text is then the same whatever the number of ids, so psycopg prepares it
-    on a connection after a few uses and PostgreSQL keeps its plan. Loading quotes with their
-    speaker, party, source, round and the quote they answer joins eight tables: on the large
-    benchmark database planning that took 5-6 ms and running it 3 ms, and an IN list of
-    another length is another statement, planned afresh every time."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))  # type: ignore[no-any-return]
-    return column.in_(list(ids))  # type: ignore[no-any-return]
+def among_named(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """`column IN (:name)` for a statement built once and run with a list of ids as `name`;
+    `dialect` is the engine's dialect name. On PostgreSQL it is written `column = ANY(:name)`,
+    one array parameter: the statement's text is then the same whatever the number of ids, so
+    psycopg prepares it on a connection after a few uses and PostgreSQL keeps its plan.
+    Loading quotes with their speaker, party, source, round and the quote they answer joins
+    eight tables: on the large benchmark database planning that took 5-6 ms and running it
+    3 ms, and an IN list of another length is another statement, planned afresh every time.
+    Elsewhere it is an expanding IN."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Integer)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

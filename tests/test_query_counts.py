@@ -186,7 +186,7 @@ def test_the_texts_on_the_table_read_a_fixed_number_of_statements(
 def test_a_cells_quotes_load_by_one_statement_text_whatever_their_number(
     client: TestClient, seeded: Session, engine: Any, backend: str
 ) -> None:
-    """On PostgreSQL a cell's quotes are loaded by `id = ANY(array)` (app.db.among): the same
+    """On PostgreSQL a cell's quotes are loaded by `id = ANY(array)` (app.db.among_named): the same
     statement text for any number of quotes, which psycopg prepares and PostgreSQL plans once;
     SQLite keeps its IN list."""
     from sqlalchemy import event
@@ -194,7 +194,7 @@ def test_a_cells_quotes_load_by_one_statement_text_whatever_their_number(
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: object, _cursor: object, statement: str, parameters: Any, *_: object) -> None:
-        if "FROM quotes LEFT OUTER JOIN speakers" in statement and "WHERE quotes.id " in statement:
+        if "FROM quotes JOIN parties" in statement and "WHERE quotes.id " in statement:
             seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", record)
@@ -220,10 +220,10 @@ def test_a_cells_quotes_load_by_one_statement_text_whatever_their_number(
 def test_quotes_load_by_id_with_tags_and_responses_in_three_statements(
     session: Session, count_statements: StatementCounter
 ) -> None:
-    """evidence.load_quotes: each quote with its speaker, party, source, tags and responses
+    """quote_views.load_quotes: each quote with its speaker, party, source, tags and responses
     (oldest first), three statements for one quote or many, nothing left to load lazily."""
     from app.models import QuoteIssue
-    from app.services.evidence import load_quotes
+    from app.services.quote_views import load_quotes
 
     party, other = b.party(session), b.party(session)
     first_issue, second_issue = b.issue(session), b.issue(session)
@@ -251,4 +251,13 @@ def test_quotes_load_by_id_with_tags_and_responses_in_three_statements(
             q.issue_tags == [] and q.responses == [] for q in loaded.values() if q is not quote
         )
         assert count_statements.count == 3  # all of it loaded: nothing lazy ran
+    answer = load_quotes(session, [later.id])[later.id]
+    assert answer.confirms_or_denies is not None
+    assert (answer.confirms_or_denies.id, answer.confirms_or_denies.text) == (
+        tagged.id,
+        tagged.text,
+    )
+    assert answer.confirms_or_denies.source.outlet == "Test Wire"
+    assert (answer.party.slug, answer.issue_tags, answer.responses) == (other.slug, [], [])
     assert load_quotes(session, []) == {}
+    assert load_quotes(session, [later.id + 1000]) == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from app.routes.pages import Issues, Parties, change_window
 from app.routes.search import QuoteQueryDep
 from app.services import catalog, evidence, matrix, matrix_view, rounds, search, speakers
 from app.services.errors import InvalidParameter
+from app.services.quote_views import QuoteView, SourceRef
 
 T = TypeVar("T")
 
@@ -311,7 +313,7 @@ def _paging(page: str | None, page_size: str | None) -> tuple[int, int]:
     return number, size
 
 
-def source_out(source: Source) -> SourceOut:
+def source_out(source: Source | SourceRef) -> SourceOut:
     """A source as the API shows it."""
     return SourceOut(
         id=source.id,
@@ -324,8 +326,9 @@ def source_out(source: Source) -> SourceOut:
     )
 
 
-def quote_out(quote: Quote) -> QuoteOut:
-    """A quote with its source and tags (loaded with evidence.quote_loading())."""
+def quote_out(quote: Quote | QuoteView) -> QuoteOut:
+    """A quote with its source and tags (an entity loaded with evidence.quote_loading(), or a
+    view from quote_views.load_quotes)."""
     return QuoteOut(
         id=quote.id,
         text=quote.text,
@@ -380,8 +383,8 @@ def speaker_out(speaker: Speaker) -> SpeakerOut:
     )
 
 
-def position_out(position: Position) -> PositionOut:
-    """A position with its evidence as quote ids."""
+def position_out(position: Position, evidence: Iterable[int] | None = None) -> PositionOut:
+    """A position with its evidence as quote ids (`evidence`, else `position.evidence`'s)."""
     return PositionOut(
         id=position.id,
         party=position.party.slug,
@@ -392,7 +395,7 @@ def position_out(position: Position) -> PositionOut:
         rationale=position.rationale,
         recorded_at=position.recorded_at,
         round=position.round.slug if position.round else None,
-        evidence=sorted(q.id for q in position.evidence),
+        evidence=sorted(evidence if evidence is not None else (q.id for q in position.evidence)),
     )
 
 
@@ -486,7 +489,7 @@ def quotes_api(
         ]
         following = f"{request.url.path}?{urlencode([*params, ('after', token)])}"
 
-    def found(quote: Quote) -> FoundQuoteOut:
+    def found(quote: QuoteView) -> FoundQuoteOut:
         of = results.points.get(quote.id)
         point = PointRefOut(document=of.document_slug, label=of.label) if of else None
         return FoundQuoteOut(**quote_out(quote).model_dump(), point=point)

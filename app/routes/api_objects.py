@@ -194,7 +194,9 @@ def cell_api(
         **state,
         as_of=detail.as_of,
         known_on=detail.known_on,
-        positions=[position_out(p) for p in detail.history],
+        positions=[
+            position_out(p, evidence=[q.id for q in detail.evidence[p.id]]) for p in detail.history
+        ],
         quotes=[quote_out(q) for q in detail.quotes],
     )
 

@@ -10,13 +10,12 @@ from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Stance
+from app.models import Issue, Party, Position, PositionEvidence, QuoteIssue, Stance
 from app.services import catalog, held_catalog, rounds
 from app.services.errors import NotFound
-from app.services.evidence import load_quotes
 from app.services.matrix import Cell, Run, current_cells, known_before, runs_of
+from app.services.quote_views import QuoteView, load_quotes
 from app.services.timeline import Timeline, build_timeline
 
 CELL_QUOTE_LIMIT = 20
@@ -33,7 +32,10 @@ class CellDetail:
     known_on: date | None
     cell: Cell | None
     history: list[Position]
-    quotes: list[Quote]
+    quotes: list[QuoteView]
+    evidence: dict[int, list[QuoteView]] = field(default_factory=dict)
+    """The quotes each position of the history cites, newest first, by position id (read as
+    views: `Position.evidence` is not loaded)."""
     timeline: Timeline | None = None
     members: list[tuple[Party, Stance]] = field(default_factory=list)
 
@@ -135,9 +137,12 @@ def cell_detail(
     wanted = set(recent).union(*cited.values())
     loaded = load_quotes(session, sorted(wanted))
     newest = attrgetter("said_on", "id")
-    for position in history:
-        evidence = sorted((loaded[i] for i in cited.get(position.id, ())), key=newest, reverse=True)
-        set_committed_value(position, "evidence", evidence)
+    evidence = {
+        position.id: sorted(
+            (loaded[i] for i in cited.get(position.id, ()) if i in loaded), key=newest, reverse=True
+        )
+        for position in history
+    }
     return CellDetail(
         members=[(by_id[pid], stance) for pid, stance in cell.members] if cell else [],
         party=party,
@@ -146,7 +151,8 @@ def cell_detail(
         known_on=known_on,
         cell=cell,
         history=history,
-        quotes=[loaded[i] for i in recent],
+        quotes=[loaded[i] for i in recent if i in loaded],
+        evidence=evidence,
         timeline=build_timeline(
             history, parties=[party], as_of=as_of, rounds=rounds.on_axis(session, until=as_of)
         ),

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.db import among
 from app.models import Issue, Party, Position, PositionEvidence, Quote, QuoteIssue, Source, Stance
 from app.services import catalog, rounds
 from app.services.errors import InvalidParameter
@@ -56,49 +53,12 @@ def _response_loading() -> list[Any]:
 def quote_loading() -> list[Any]:
     # Everything a quote's citation shows, in three statements whatever the count: the quotes
     # with their speaker, party, source and the quote they answer (joined), their tags, their
-    # responses. load_quotes() loads the same by id.
+    # responses. quote_views.load_quotes() reads the same by id, as plain objects.
     return [
         *_joined_loading(),
         selectinload(Quote.issue_tags).joinedload(QuoteIssue.issue),
         selectinload(Quote.responses).options(*_response_loading()),
     ]
-
-
-def load_quotes(session: Session, ids: Sequence[int]) -> dict[int, Quote]:
-    """The quotes of `ids` by id, loaded as quote_loading() loads them (speaker, party, source,
-    round, the quote answered, tags with their issues, responses with their speakers and
-    parties), in three statements whose text is the same for any number of ids on PostgreSQL
-    (app.db.among), so each is planned once per connection rather than per page: the
-    selectin loader's IN lists differ with every count (a fifth of a cell page's
-    samples in a profile on the large benchmark database)."""
-    if not ids:
-        return {}
-    quotes = {
-        quote.id: quote
-        for quote in session.scalars(
-            select(Quote).where(among(session, Quote.id, ids)).options(*_joined_loading())
-        )
-    }
-    tags: dict[int, list[QuoteIssue]] = {quote_id: [] for quote_id in quotes}
-    for tag in session.scalars(
-        select(QuoteIssue)
-        .where(among(session, QuoteIssue.quote_id, list(quotes)))
-        .options(joinedload(QuoteIssue.issue))
-        .order_by(QuoteIssue.quote_id, QuoteIssue.issue_id)
-    ):
-        tags[tag.quote_id].append(tag)
-    responses: dict[int, list[Quote]] = {quote_id: [] for quote_id in quotes}
-    for response in session.scalars(
-        select(Quote)
-        .where(among(session, Quote.confirms_or_denies_id, list(quotes)))
-        .options(*_response_loading())
-        .order_by(Quote.said_on, Quote.id)
-    ):
-        responses[response.confirms_or_denies_id].append(response)  # type: ignore[index]
-    for quote_id, quote in quotes.items():
-        set_committed_value(quote, "issue_tags", tags[quote_id])
-        set_committed_value(quote, "responses", responses[quote_id])
-    return quotes
 
 
 def citation_loading() -> list[Any]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from app.models import Position, Quote
 from app.services.matrix import Matrix
+from app.services.quote_views import QuoteView
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -46,7 +47,7 @@ QUOTE_HEADER = [
 ]  # fmt: skip
 
 
-def quotes_csv(quotes: Iterable[Quote]) -> str:
+def quotes_csv(quotes: Iterable[Quote | QuoteView]) -> str:
     """Quotes with their speaker, tags and source, one row each."""
     return to_csv(
         QUOTE_HEADER,

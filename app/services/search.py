@@ -75,7 +75,7 @@ from app.models import (
 )
 from app.services import catalog
 from app.services.errors import InvalidParameter
-from app.services.evidence import load_quotes, quote_loading
+from app.services.quote_views import QuoteView, load_quotes
 from app.services.search_query import (
     TEXT_SEARCH_CONFIG,
     ParsedQuery,
@@ -149,7 +149,7 @@ class Cursor:
 class QuotePage:
     """One page of results, with what is needed to link the next and previous pages."""
 
-    quotes: list[Quote]
+    quotes: list[QuoteView]
     page: int
     has_next: bool
     terms: list[str]
@@ -369,7 +369,8 @@ def _ranked_page(
     limit: int,
     window: int,
 ) -> Select[Any]:
-    """Quotes best match first among the newest `window` matches, then older ones newest first.
+    """The ids of quotes best match first among the newest `window` matches, then older ones
+    newest first.
 
     Each row also carries how many matches were ranked. Ranking every match would read every
     matching row (a common word matches a large part of a million quotes); the window keeps
@@ -399,7 +400,7 @@ def _ranked_page(
     best = order.c.score.desc() if match.higher_is_better else order.c.score.asc()
     window_size = select(func.count()).select_from(ranked).scalar_subquery()
     return (
-        select(Quote, window_size)
+        select(Quote.id, window_size)
         .join(order, order.c.id == Quote.id)
         .order_by(order.c.part, best, *newest)
         .offset(offset)
@@ -488,7 +489,7 @@ def _newest_first_page(
     offset: int,
     limit: int,
     window: int,
-) -> tuple[list[Quote], bool, int]:
+) -> tuple[list[QuoteView], bool, int]:
     """PostgreSQL: a page of matches, the newest `window` best match first (0: newest first),
     older ones after them newest first; whether every match was ranked, and how many were.
     When matches are sparse among the newest quotes, only those found there are ranked."""
@@ -534,11 +535,10 @@ def search_quotes(
         rank_window = ranked or rank_window
     elif match is not None and match.score is not None:
         found = session.execute(
-            _ranked_page(scope, match, match.score, offset, limit, rank_window).options(
-                *quote_loading()
-            )
+            _ranked_page(scope, match, match.score, offset, limit, rank_window)
         ).all()
-        rows = [quote for quote, _ in found]
+        by_id = load_quotes(session, [quote_id for quote_id, _ in found])
+        rows = [by_id[quote_id] for quote_id, _ in found]
         ranked = found[0][1] if found else 0
         ranked_all = not found or ranked < rank_window
     else:

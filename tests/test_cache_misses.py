@@ -121,6 +121,7 @@ def test_a_web_request_waits_for_a_lock_only_so_long(small_pool: str) -> None:
     with db.get_web_engine().connect() as conn:
         assert conn.execute(text("SHOW statement_timeout")).scalar_one() == "1500ms"
         assert conn.execute(text("SHOW max_parallel_workers_per_gather")).scalar_one() == "0"
+        assert conn.execute(text("SHOW jit")).scalar_one() == "off"
         with pytest.raises(Exception) as cancelled:
             conn.execute(text("SELECT pg_sleep(3)"))
         assert db.database_timed_out(cancelled.value)

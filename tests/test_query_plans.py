@@ -258,3 +258,21 @@ def test_a_phrase_reads_only_the_quotes_holding_its_word_pairs(
                 assert _rows_touched(node) <= PHRASE_ROWS_TOUCHED, (path, statement, node)
         by_pairs |= "ix_quotes_phrase_vector" in json.dumps(plan)
     assert by_pairs, path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/quotes?q=zzyzx",  # a word in no quote
+        "/api/v1/quotes?q=zzyzx+ceasefire",  # a common word with one in no quote
+        '/quotes?q="kyiv zzyzx"',
+    ],
+)
+def test_a_word_the_statistics_do_not_list_reads_no_quote_one_by_one(
+    large_database: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest quotes are not checked one by one for a word the planner's statistics do
+    not list as common: the text index lists its few matches (here none) at once."""
+    for statement, plan in _explained(large_database, path, {}, monkeypatch):
+        for node in _quote_nodes(plan):
+            assert _rows_touched(node) <= 50, (path, statement, node)

@@ -530,3 +530,60 @@ def test_a_quotes_tags_carry_its_party_and_day_whatever_writes(session: Session)
     assert [q.id for q in search.search_quotes(session, filters=moved).quotes] == [quote.id]
     before = search.QuoteFilters(issue="s-copy-1", party="s-copy-ua")
     assert search.search_quotes(session, filters=before).quotes == []
+
+
+def test_words_the_statistics_do_not_list_are_listed_by_the_text_index_at_once(
+    session: Session, backend: str
+) -> None:
+    """On PostgreSQL, once the quotes are analysed, a search whose words cannot match without one
+    the statistics do not list as common (a word in no quote, a rare one, a common word with a
+    rare one) asks the text index at once rather than checking the newest quotes one by one;
+    a search of common words checks the newest first. Either way the same quotes come back,
+    best match first, however old they are."""
+    from sqlalchemy import event
+
+    party = b.party(session, "s-rare")
+    first = _said(session, party, "The ceasefire talks went on", said_on=date(2025, 3, 1))
+    # Enough quotes for the statistics to leave out a word said twice (a large table's list
+    # only the words in a fair share of the quotes), written by the database itself.
+    session.execute(
+        sql(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 5000)"
+            " INSERT INTO quotes (text, kind, said_on, party_id, source_id, status)"
+            " SELECT text, kind, said_on, party_id, source_id, status FROM quotes, n"
+            " WHERE id = :id"
+        ),
+        {"id": first},
+    )
+    rare_old = _said(session, party, "A zyzzogeton ceasefire", said_on=date(2019, 5, 1))
+    rare_new = _said(session, party, "The zyzzogeton zyzzogeton", said_on=date(2020, 5, 1))
+    session.execute(sql("ANALYZE quotes"))
+    common = set(session.scalars(sql("SELECT id FROM quotes WHERE party_id = :p"), {"p": party.id}))
+    ran: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_: object) -> None:
+        ran.append(statement)
+
+    searches: dict[str, list[int]] = {}
+    scanned: dict[str, bool] = {}
+    bind = session.get_bind()
+    event.listen(bind, "before_cursor_execute", record)
+    try:
+        for words in ("zyzzogeton", "zyzzogeton ceasefire", "zzyzx", "ceasefire talks"):
+            ran.clear()
+            searches[words] = _found(session, q=words)
+            scanned[words] = any("first AS MATERIALIZED" in statement for statement in ran)
+    finally:
+        event.remove(bind, "before_cursor_execute", record)
+    assert searches["zyzzogeton"] == [rare_new, rare_old]  # the twice-said word ranks first
+    assert searches["zyzzogeton ceasefire"] == [rare_old]
+    assert searches["zzyzx"] == []
+    assert set(searches["ceasefire talks"]) <= common and len(searches["ceasefire talks"]) == 25
+    if backend == "sqlite":
+        return  # FTS5 lists matches by its index alone: the same results are what counts
+    assert scanned == {
+        "zyzzogeton": False,
+        "zyzzogeton ceasefire": False,
+        "zzyzx": False,
+        "ceasefire talks": True,
+    }

@@ -120,3 +120,36 @@ def test_searches_of_one_data_version_read_the_catalog_once(
     # The filter lists still offer every party and issue.
     assert '<option value="eu-institutions"' in page.text
     assert '<option value="us-russia-cooperation"' in page.text
+
+
+def test_cell_and_search_pages_of_one_version_read_rounds_and_speakers_once(
+    app: FastAPI, client: TestClient, seeded: Session, count_statements: StatementCounter
+) -> None:
+    """A cell's timeline marks the rounds and the search form lists the speakers from the held
+    listing: read once per data version, and a new round or speaker shows after its write."""
+    from datetime import date
+
+    from app.models import RoundFormat
+    from app.services import catalog, rounds
+
+    def reads_of(columns: str) -> list[str]:
+        return [s for s in count_statements.statements if s.startswith(f"SELECT {columns}")]
+
+    first = client.get("/cells/ua/ceasefire?as_of=2025-04-23")
+    assert first.status_code == 200 and "London" in first.text
+    assert client.get("/quotes?q=truce").status_code == 200
+    count_statements.statements.clear()
+    for path in ("/cells/us/ceasefire?as_of=2025-04-22", "/quotes?q=ceasefire"):
+        assert client.get(path).status_code == 200, path
+    assert reads_of("rounds.starts_on, rounds.name") == []
+    assert reads_of("speakers.id, speakers.name, parties.short_name") == []
+    ua = catalog.find_party(seeded, slug="ua")
+    assert ua is not None
+    rounds.create_round(
+        seeded, actor=None, slug="held-round", name="Held-over talks",
+        starts_on=date(2025, 4, 22), ends_on=None, format=RoundFormat.TECHNICAL,
+    )  # fmt: skip
+    catalog.create_speaker(seeded, actor=None, party=ua, name="Held Newspeaker", role="Envoy")
+    seeded.flush()
+    assert "Held-over talks" in client.get("/cells/ua/ceasefire?as_of=2025-04-23").text
+    assert "Held Newspeaker" in client.get("/quotes?q=truce").text

@@ -307,6 +307,7 @@ async def cell_page(
     known = parse_day(known_on, field="known_on")
 
     def load(session: Session) -> Loaded:
+        held = request.app.state.held_catalog
         detail = cells.cell_detail(
             session,
             party_slug=party,
@@ -314,7 +315,8 @@ async def cell_page(
             as_of=day,
             known_on=known,
             stale_after_days=get_settings().stale_after_days,
-            listing=request.app.state.held_catalog.listing(session, request.state.data_version),
+            listing=held.listing(session, request.state.data_version),
+            marks=held.rounds_until(session, request.state.data_version, day),
         )
         empty = (
             coverage.explain_view(

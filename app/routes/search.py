@@ -155,13 +155,14 @@ async def quote_search(
     def load(session: Session) -> Loaded:
         results = search.search_quotes(session, filters=filters, page=page_number)
         texts = found_texts(session, filters, party=results.party) if page_number == 1 else []
-        listing = request.app.state.held_catalog.listing(session, request.state.data_version)
+        held = request.app.state.held_catalog
+        listing = held.listing(session, request.state.data_version)
         return Loaded(
             {"results": results, "params": params, "twins": links, "texts": texts},
             page={
                 "party_options": [(p.slug, p.name) for p in listing.parties],
                 "issue_options": [(i.slug, i.title) for i in listing.issues],
-                "speaker_options": search.speaker_options(session),
+                "speaker_options": held.speakers(session, request.state.data_version),
             },
         )
 

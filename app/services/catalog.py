@@ -20,6 +20,7 @@ from app.models import (
     Position,
     Quote,
     QuoteIssue,
+    Round,
     Source,
     SourceKind,
     SourceTier,
@@ -579,3 +580,20 @@ def delete_source(session: Session, *, actor: User | None, source: Source) -> No
     )
     session.delete(source)
     session.flush()
+
+
+def speaker_options(session: Session) -> list[tuple[str, str]]:
+    """Every speaker by name as the speaker filter lists them: (id, "Name (party)"); plain rows,
+    not entities, as every search page lists them all."""
+    rows = session.execute(
+        select(Speaker.id, Speaker.name, Party.short_name)
+        .join(Party, Party.id == Speaker.party_id)
+        .order_by(Speaker.name, Speaker.id)
+    )
+    return [(str(speaker_id), f"{name} ({party})") for speaker_id, name, party in rows]
+
+
+def round_marks(session: Session) -> list[tuple[date, str]]:
+    """Every round as a timeline marks it: (first day, name), by first day."""
+    found = session.execute(select(Round.starts_on, Round.name).order_by(Round.starts_on))
+    return [(day, name) for day, name in found]

@@ -99,14 +99,16 @@ def cell_detail(
     known_on: date | None = None,
     stale_after_days: int = 60,
     listing: held_catalog.Listing | None = None,
+    marks: list[tuple[date, str]] | None = None,
 ) -> CellDetail:
     """Everything the cell page shows, or NotFound for an unknown party or issue.
 
     A fixed number of statements whatever the cell holds, each bounded by the cell: the parties,
     the issue, the stored run in force, the positions with their evidence's ids, the newest
     quotes' ids (an index range), and every quote shown loaded once. A cached view passes the
-    worker's `listing` of the catalog (app.services.held_catalog): then neither the parties nor
-    the issue is queried."""
+    worker's `listing` of the catalog and its round `marks` up to `as_of`
+    (app.services.held_catalog): then neither the parties, the issue nor the rounds are
+    queried."""
     parties = listing.parties if listing is not None else catalog.list_parties(session)
     party = next((p for p in parties if p.slug == party_slug), None)
     if party is None:
@@ -154,6 +156,9 @@ def cell_detail(
         quotes=[loaded[i] for i in recent if i in loaded],
         evidence=evidence,
         timeline=build_timeline(
-            history, parties=[party], as_of=as_of, rounds=rounds.on_axis(session, until=as_of)
+            history,
+            parties=[party],
+            as_of=as_of,
+            rounds=marks if marks is not None else rounds.on_axis(session, until=as_of),
         ),
     )

@@ -210,12 +210,7 @@ def moment(session: Session, value: str, *, end: bool = False) -> Moment | None:
 
 def on_axis(session: Session, *, until: date) -> list[tuple[date, str]]:
     """The rounds that began by `until`, as a timeline marks them: (first day, name)."""
-    found = session.execute(
-        select(Round.starts_on, Round.name)
-        .where(Round.starts_on <= until)
-        .order_by(Round.starts_on)
-    )
-    return [(day, name) for day, name in found]
+    return [(day, name) for day, name in catalog.round_marks(session) if day <= until]
 
 
 def parse_since(session: Session, value: str | None, *, field: str) -> Moment | None:

@@ -607,14 +607,3 @@ def search_quotes(
         next_after=next_after,
         points=points_of(session, quote_ids=provisions),
     )
-
-
-def speaker_options(session: Session) -> list[tuple[str, str]]:
-    """Every speaker by name as the speaker filter lists them: (id, "Name (party)"); plain rows,
-    not entities, as every search page lists them all."""
-    rows = session.execute(
-        select(Speaker.id, Speaker.name, Party.short_name)
-        .join(Party, Party.id == Speaker.party_id)
-        .order_by(Speaker.name, Speaker.id)
-    )
-    return [(str(speaker_id), f"{name} ({party})") for speaker_id, name, party in rows]

@@ -418,7 +418,7 @@ before the text index is asked for every match instead."""
 
 _LISTED_WORDS = text(
     "SELECT regexp_replace(to_tsquery(CAST(:config AS regconfig), :words)::text,"
-    " '<(-|[0-9]+)>', '&', 'g')::tsquery"
+    " ' <(-|[0-9]+)> ', ' & ', 'g')::tsquery"
     " @@ array_to_tsvector(most_common_elems::text::text[])"
     " FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'quotes'"
     " AND attname = 'search_vector'"

@@ -288,6 +288,10 @@ def edit_during_import(
             _save_new_quote(clients[index], tokens[index], index, n, report)
             done.wait(pause)
 
+    # Each editor saves once before the import starts, not counted: a worker's first save pays
+    # for loading the form's code and templates, which is no wait on the import.
+    for index, client in enumerate(clients):
+        _save_new_quote(client, tokens[index], index, 0, Report())
     threads = [threading.Thread(target=editor, args=(i,)) for i in range(len(clients))]
     env = {**os.environ, "DATABASE_URL": database_url}
     with tempfile.TemporaryFile("w+") as output:

@@ -1,7 +1,9 @@
 """Editors keep saving while `peacetalks import` loads a big file, through the web form.
 
-PostgreSQL: no writer waits for another on a shared row any more, so the editors' saves during
-the import complete with p99 under 1 s. SQLite lets one writer in at a time, and an
+PostgreSQL: no writer waits for another on a shared row any more, so no editor's save during
+the import waits for it to commit: the slowest save takes a small part of the import's run (a
+save queued behind the import's transaction would wait for most of it; the summary reports the
+p99, under 1 s on a quiet machine). SQLite lets one writer in at a time, and an
 all-or-nothing import holds that lock until it commits: there the editors' saves wait their
 turn, and the test proves that none of them fails (no 5xx) and reports how long they waited.
 (bench/concurrent.py --import-rows 100000 runs the same with the full import.)
@@ -19,7 +21,6 @@ from sqlalchemy.orm import Session
 from app.db import make_engine
 from app.models import Quote
 from bench.concurrent import (
-    _p99,
     edit_during_import,
     import_summary,
     prepare,
@@ -65,4 +66,7 @@ def test_editors_saves_during_an_import_neither_fail_nor_queue_behind_it(
         finally:
             engine.dispose()
         if backend == "postgresql":
-            assert _p99(saves.write_latencies) < 1000, import_summary(result, rows)
+            # A bound in the import's own time, not in seconds: both slow down together when the
+            # machine is busy, while a save that queued behind the import would wait for most of it.
+            slowest = max(saves.write_latencies) / 1000
+            assert slowest < result.import_seconds / 4, import_summary(result, rows)

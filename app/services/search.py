@@ -421,7 +421,7 @@ _LISTED_WORDS = text(
     " ' <(-|[0-9]+)> ', ' & ', 'g')::tsquery"
     " @@ array_to_tsvector(most_common_elems::text::text[])"
     " FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'quotes'"
-    " AND attname = 'search_vector'"
+    " AND attname = 'search_vector' AND NOT inherited"
 )
 """PostgreSQL: whether the words (phrases read as all their words) can match by the words the
 planner's statistics list as common in the quotes' search vectors alone; no row before the

@@ -109,6 +109,16 @@ def test_a_position_taken_at_a_round_shows_on_the_round_and_in_the_history(
     page = _text(editor.get(f"/rounds/{LONDON}").text)
     assert "Stances taken here" in page and "Ukraine on Ceasefire" in page
     assert "at the London talks" in _text(editor.get("/parties/ua").text)
+    # The cell's history names the round too, on its page (twice: the cached copy as well),
+    # as a fragment and in its JSON twin (these once failed: the round was not loaded).
+    for _ in range(2):
+        cell = editor.get("/cells/ua/ceasefire?as_of=2025-04-30")
+        assert cell.status_code == 200 and "at the London talks" in _text(cell.text)
+    fragment = editor.get("/cells/ua/ceasefire?as_of=2025-04-30", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and f'href="/rounds/{LONDON}"' in fragment.text
+    twin = editor.get("/api/v1/cells/ua/ceasefire?as_of=2025-04-30")
+    assert twin.status_code == 200
+    assert [p["round"] for p in twin.json()["positions"] if p["id"] == position.id] == [LONDON]
     listed = editor.get("/api/v1/positions?party=ua&issue=ceasefire").json()["items"]
     assert {p["round"] for p in listed} >= {LONDON}
     bad = editor.post("/positions/new", data={**form, "round": "nowhere"})

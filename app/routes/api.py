@@ -22,6 +22,7 @@ from app.models import Issue, Party, Position, Quote, Source, Speaker
 from app.routes.pages import Issues, Parties, change_window
 from app.routes.search import QuoteQueryDep
 from app.services import catalog, evidence, matrix, matrix_view, rounds, search, speakers
+from app.services.cells import PositionView
 from app.services.errors import InvalidParameter
 from app.services.quote_views import QuoteView, SourceRef
 
@@ -383,8 +384,14 @@ def speaker_out(speaker: Speaker) -> SpeakerOut:
     )
 
 
-def position_out(position: Position, evidence: Iterable[int] | None = None) -> PositionOut:
-    """A position with its evidence as quote ids (`evidence`, else `position.evidence`'s)."""
+def position_out(
+    position: Position | PositionView, evidence: Iterable[int] | None = None
+) -> PositionOut:
+    """A position (or a cell history's view of one) with its evidence as quote ids
+    (`evidence`, which a view must be given; else `position.evidence`'s)."""
+    if evidence is None:
+        assert isinstance(position, Position)  # noqa: S101 - a view carries no evidence
+        evidence = (q.id for q in position.evidence)
     return PositionOut(
         id=position.id,
         party=position.party.slug,
@@ -395,7 +402,7 @@ def position_out(position: Position, evidence: Iterable[int] | None = None) -> P
         rationale=position.rationale,
         recorded_at=position.recorded_at,
         round=position.round.slug if position.round else None,
-        evidence=sorted(evidence if evidence is not None else (q.id for q in position.evidence)),
+        evidence=sorted(evidence),
     )
 
 

@@ -3,23 +3,61 @@ in a fixed number of statements, each bounded by the cell."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session
 
-from app.models import Issue, Party, Position, PositionEvidence, QuoteIssue, Stance
+from app.models import Issue, Party, Position, PositionEvidence, QuoteIssue, Round, Stance, User
 from app.services import catalog, held_catalog, rounds
 from app.services.errors import NotFound
 from app.services.matrix import Cell, Run, current_cells, known_before, runs_of
-from app.services.quote_views import QuoteView, load_quotes
+from app.services.quote_views import QuoteView, RoundRef, load_quotes
 from app.services.timeline import Timeline, build_timeline
 
 CELL_QUOTE_LIMIT = 20
 """Quotes shown in a cell's detail, newest first, with a link to all of them in the search."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderRef:
+    """The editor who recorded a position, as the history names them."""
+
+    id: int
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    """A position of a cell's history read for showing: the attributes the history, its
+    timeline and the API read, under `Position`'s names, in no session (so a round or recorder
+    is never loaded lazily; both come with the row). Read as ORM entities with their recorders
+    these were 12.5% of a cell page's time on the large benchmark database."""
+
+    id: int
+    party: Party
+    issue: Issue
+    stance: Stance
+    condition: str | None
+    effective_from: date
+    rationale: str
+    recorded_at: datetime
+    recorded_by: RecorderRef | None
+    round: RoundRef | None
+
+    @property
+    def party_id(self) -> int:
+        """The party's id."""
+        return self.party.id
+
+    @property
+    def issue_id(self) -> int:
+        """The issue's id."""
+        return self.issue.id
 
 
 @dataclass(slots=True)
@@ -31,7 +69,7 @@ class CellDetail:
     as_of: date
     known_on: date | None
     cell: Cell | None
-    history: list[Position]
+    history: list[PositionView]
     quotes: list[QuoteView]
     evidence: dict[int, list[QuoteView]] = field(default_factory=dict)
     """The quotes each position of the history cites, newest first, by position id (read as
@@ -40,7 +78,7 @@ class CellDetail:
     members: list[tuple[Party, Stance]] = field(default_factory=list)
 
     @property
-    def runs(self) -> list[Run]:
+    def runs(self) -> list[Run[PositionView]]:
         """The history as runs of one stance, newest first: a change starts a run, a
         restatement adds to it."""
         return list(reversed(runs_of(self.history)))
@@ -63,30 +101,59 @@ def cell_quotes_query(
     )
 
 
-def _cell_history(
-    session: Session, *, party: Party, issue: Issue, as_of: date, known_on: date | None
-) -> tuple[list[Position], dict[int, list[int]]]:
-    """A cell's positions in force on or before `as_of` (newest first) with who recorded them,
-    and the ids of the quotes each cites: one statement (party and issue are already loaded)."""
-    stmt = (
-        select(Position, PositionEvidence.quote_id)
+@functools.cache
+def _history_statement() -> Select[Any]:
+    """A cell's positions with who recorded them, the round they were taken at and the ids of
+    the quotes they cite (one row per quote): built once, as `:party`, `:issue` and `:as_of`
+    are parameters."""
+    columns: list[Any] = [
+        Position.id, Position.stance, Position.condition, Position.effective_from,
+        Position.rationale, Position.recorded_at, User.id, User.display_name,
+        Round.id, Round.slug, Round.name, PositionEvidence.quote_id,
+    ]  # fmt: skip
+    return (
+        select(*columns)
+        .select_from(Position)
+        .outerjoin(User, User.id == Position.recorded_by_id)
+        .outerjoin(Round, Round.id == Position.round_id)
         .outerjoin(PositionEvidence, PositionEvidence.position_id == Position.id)
         .where(
-            Position.party_id == party.id,
-            Position.issue_id == issue.id,
-            Position.effective_from <= as_of,
+            Position.party_id == bindparam("party"),
+            Position.issue_id == bindparam("issue"),
+            Position.effective_from <= bindparam("as_of"),
         )
         .order_by(Position.effective_from.desc(), Position.recorded_at.desc(), Position.id.desc())
-        .options(joinedload(Position.recorded_by))
     )
+
+
+def _cell_history(
+    session: Session, *, party: Party, issue: Issue, as_of: date, known_on: date | None
+) -> tuple[list[PositionView], dict[int, list[int]]]:
+    """A cell's positions in force on or before `as_of` (newest first) with who recorded them
+    and where, and the ids of the quotes each cites: one statement (party and issue are
+    already loaded)."""
+    stmt = _history_statement()
     if known_on is not None:
         stmt = stmt.where(Position.recorded_at < known_before(known_on))
-    history: dict[int, Position] = {}
+    history: dict[int, PositionView] = {}
     cited: dict[int, list[int]] = {}
-    for position, quote_id in session.execute(stmt):
-        history.setdefault(position.id, position)
+    rows = session.execute(stmt, {"party": party.id, "issue": issue.id, "as_of": as_of})
+    for pid, stance, condition, since, why, at, uid, uname, rid, rslug, rname, quote_id in rows:
+        if pid not in history:
+            history[pid] = PositionView(
+                id=pid,
+                party=party,
+                issue=issue,
+                stance=stance,
+                condition=condition,
+                effective_from=since,
+                rationale=why,
+                recorded_at=at,
+                recorded_by=RecorderRef(uid, uname) if uid is not None else None,
+                round=RoundRef(rid, rslug, rname) if rid is not None else None,
+            )
         if quote_id is not None:
-            cited.setdefault(position.id, []).append(quote_id)
+            cited.setdefault(pid, []).append(quote_id)
     return list(history.values()), cited
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Select, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
@@ -516,11 +516,34 @@ def net_changed_cells(changes: list[Change]) -> set[tuple[int, int]]:
     return {key for key, held in last_new.items() if first_old[key] != held}
 
 
+class Held(Protocol):
+    """What grouping a cell's positions into runs reads: a `Position`, or a plain view of one
+    (app.services.cells.PositionView)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def party_id(self) -> int: ...
+    @property
+    def issue_id(self) -> int: ...
+    @property
+    def stance(self) -> Stance: ...
+    @property
+    def condition(self) -> str | None: ...
+    @property
+    def effective_from(self) -> date: ...
+    @property
+    def recorded_at(self) -> datetime: ...
+
+
+H = TypeVar("H", bound=Held)
+
+
 @dataclass(slots=True)
-class Run:
+class Run(Generic[H]):
     """An unbroken stretch of one stance with one condition: its positions, oldest first."""
 
-    positions: list[Position]
+    positions: list[H]
 
     @property
     def start(self) -> date:
@@ -528,7 +551,7 @@ class Run:
         return self.positions[0].effective_from
 
     @property
-    def latest(self) -> Position:
+    def latest(self) -> H:
         """The newest position of the run (the one in force)."""
         return self.positions[-1]
 
@@ -543,14 +566,14 @@ class Run:
         return self.positions[0].condition
 
     @property
-    def restatements(self) -> list[Position]:
+    def restatements(self) -> list[H]:
         """The positions after the first: the same stance restated with new evidence."""
         return self.positions[1:]
 
 
-def runs_of(positions: Iterable[Position]) -> list[Run]:
+def runs_of(positions: Iterable[H]) -> list[Run[H]]:
     """One cell's positions grouped into runs, oldest first (the rule the matrix query applies)."""
-    runs: list[Run] = []
+    runs: list[Run[H]] = []
     for position in sorted(positions, key=lambda p: (p.effective_from, p.recorded_at, p.id)):
         if runs and _same_holding(runs[-1].latest, position):
             runs[-1].positions.append(position)
@@ -559,13 +582,13 @@ def runs_of(positions: Iterable[Position]) -> list[Run]:
     return runs
 
 
-def restatement_ids(positions: Iterable[Position]) -> set[int]:
+def restatement_ids(positions: Iterable[Held]) -> set[int]:
     """The ids of positions that restate the stance and condition before them in their cell."""
-    by_cell: dict[tuple[int, int], list[Position]] = {}
+    by_cell: dict[tuple[int, int], list[Held]] = {}
     for position in positions:
         by_cell.setdefault((position.party_id, position.issue_id), []).append(position)
     return {p.id for cell in by_cell.values() for run in runs_of(cell) for p in run.restatements}
 
 
-def _same_holding(a: Position, b: Position) -> bool:
+def _same_holding(a: Held, b: Held) -> bool:
     return a.stance == b.stance and (a.condition or "") == (b.condition or "")

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from app.models import Party, Position, Stance
-from app.services.matrix import runs_of
+from app.models import Party, Stance
+from app.services.matrix import Held, runs_of
 
 WIDTH = 760.0
 LABEL_WIDTH = 130.0
@@ -94,7 +94,7 @@ def _x(day: date, start: date, span_days: int, plot_width: float) -> float:
 
 
 def build_timeline(
-    positions: Iterable[Position],
+    positions: Iterable[Held],
     *,
     parties: list[Party],
     as_of: date,
@@ -102,7 +102,7 @@ def build_timeline(
 ) -> Timeline | None:
     """Lay out positions (of one issue, effective on or before `as_of`) per party, with the
     rounds of talks (first day, name) that fall on the chart's span; None if empty."""
-    by_party: dict[int, list[Position]] = {}
+    by_party: dict[int, list[Held]] = {}
     for position in positions:
         if position.effective_from <= as_of:
             by_party.setdefault(position.party_id, []).append(position)
@@ -121,7 +121,7 @@ def build_timeline(
             continue
         # Per day keep the last recorded position (the one in force that day), then one bar per
         # run: a restatement of the same stance and condition does not start a new bar.
-        latest_per_day: dict[date, Position] = {}
+        latest_per_day: dict[date, Held] = {}
         for position in sorted(held, key=lambda p: (p.effective_from, p.recorded_at, p.id)):
             latest_per_day[position.effective_from] = position
         runs = runs_of(latest_per_day.values())

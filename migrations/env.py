@@ -20,6 +20,7 @@ FTS_NAMES = {
     "ix_quotes_search_vector",
     "phrase_vector",
     "ix_quotes_phrase_vector",
+    "ix_quotes_newest_with_vector",
 }
 
 

@@ -9,6 +9,7 @@ than a small share of its rows.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -176,9 +177,15 @@ def _rows_touched(node: dict[str, Any]) -> float:
 
 
 def _explained(
-    url: str, path: str, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    url: str,
+    path: str,
+    headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    generic: str | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Each statement on quotes or their tags that the request ran, with its analysed plan."""
+    """Each statement on quotes or their tags that the request ran, with its analysed plan (or,
+    given `generic`, each statement holding that text, with the plan PostgreSQL makes once for
+    any parameters, as it may for a statement prepared and run five times: unanalysed)."""
     monkeypatch.setenv("DATABASE_URL", url)
     caches = (get_settings, db.get_web_engine, db.get_web_reading_engine)
     for cached in caches:
@@ -196,10 +203,17 @@ def _explained(
             assert client.get(path, headers=headers).status_code == 200
         assert statements, path
         with engine.connect() as conn:
+            if generic is not None:
+                conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
             for statement, parameters in statements:
-                explained = conn.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
-                ).scalar_one()
+                if generic is not None:
+                    if generic not in statement:
+                        continue
+                    explained = _generic_plan(conn, statement, parameters)
+                else:
+                    explained = conn.exec_driver_sql(
+                        "EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters
+                    ).scalar_one()
                 plan = (explained if isinstance(explained, list) else json.loads(explained))[0]
                 yield statement, plan["Plan"]
     finally:
@@ -207,6 +221,31 @@ def _explained(
         engine.dispose()
         for cached in caches:
             cached.cache_clear()
+
+
+def _generic_plan(conn: Any, statement: str, parameters: dict[str, Any]) -> Any:
+    """The generic plan of `statement` (its parameters named as the psycopg dialect writes
+    them): prepared in SQL with numbered parameters, explained as executed."""
+    names: list[str] = []
+
+    def numbered(found: re.Match[str]) -> str:
+        if found.group(1) not in names:
+            names.append(found.group(1))
+        return f"${names.index(found.group(1)) + 1}"
+
+    conn.exec_driver_sql("DEALLOCATE ALL")
+    conn.exec_driver_sql("PREPARE planned AS " + re.sub(r"%\((\w+)\)s", numbered, statement))
+    arguments = ", ".join(_literal(parameters[name]) for name in names)
+    return conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) EXECUTE planned({arguments})").scalar_one()
+
+
+def _literal(value: Any) -> str:
+    """A parameter as an SQL literal of no stated type (PREPARE gave each parameter its type)."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "NULL"}[value]
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 @pytest.mark.parametrize("path", REQUESTS)
@@ -276,3 +315,37 @@ def test_a_word_the_statistics_do_not_list_reads_no_quote_one_by_one(
     for statement, plan in _explained(large_database, path, {}, monkeypatch):
         for node in _quote_nodes(plan):
             assert _rows_touched(node) <= 50, (path, statement, node)
+
+
+NEWEST_WITH_VECTOR = "ix_quotes_newest_with_vector"
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.parametrize(
+    "path", ["/quotes?q=ceasefire+crimea", '/quotes?q="envoy summit"', "/quotes?q=-ceasefire"]
+)
+def test_the_walk_over_the_newest_quotes_reads_the_index_alone_and_the_query_once(
+    large_database: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search of common words checks the newest quotes' vectors where the date index carries
+    them (no row of the table fetched, as the table is vacuumed); and it works the query out
+    once per statement, also when PostgreSQL plans the prepared statement generically (as it
+    does after five runs of one statement text): a `to_tsquery` of a parameter in the walk's
+    filter is parsed and stemmed again for every quote checked."""
+    walks = 0
+    for statement, plan in _explained(large_database, path, {}, monkeypatch):
+        if "first AS MATERIALIZED" in statement:
+            walks += 1
+            scans = [n for n in _nodes(plan) if n.get("Index Name") == NEWEST_WITH_VECTOR]
+            assert [n["Node Type"] for n in scans] == ["Index Only Scan"], (path, plan)
+            assert scans[0]["Heap Fetches"] == 0, (path, scans[0])
+    assert walks == 1, path
+    walk = "first AS MATERIALIZED"
+    for _, plan in _explained(large_database, path, {}, monkeypatch, generic=walk):
+        filters = [n["Filter"] for n in _nodes(plan) if n.get("Alias") == "recent"]
+        assert filters and not any("to_tsquery" in f for f in filters), (path, filters)

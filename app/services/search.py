@@ -459,13 +459,18 @@ def _newest_matches(
     list as common (`_words_unlisted`), the text index is asked at once.
     """
     tsq = match.tsq if match.tsq is not None else literal("")
+    # The walk over the newest quotes reads the query as a value worked out once (a scalar
+    # subquery, which PostgreSQL runs once per statement): written in place, `to_tsquery(...)`
+    # of a parameter was parsed and stemmed again for every quote checked once PostgreSQL
+    # planned the prepared statement generically, 9 of a word pair's 11 ms (3,400 quotes).
+    once = select(tsq).scalar_subquery()
 
-    def matching(vector: ColumnElement[Any]) -> ColumnElement[bool]:
-        hit = vector.op("@@", is_comparison=True)(tsq)
+    def matching(vector: ColumnElement[Any], query: Any = tsq) -> ColumnElement[bool]:
+        hit = vector.op("@@", is_comparison=True)(query)
         return ~hit if match.negated else hit
 
-    def score(vector: ColumnElement[Any]) -> ColumnElement[Any]:
-        return func.ts_rank_cd(vector, tsq, 1) if match.score is not None else null()
+    def score(vector: ColumnElement[Any], query: Any = tsq) -> ColumnElement[Any]:
+        return func.ts_rank_cd(vector, query, 1) if match.score is not None else null()
 
     def by_text_index(*when: ColumnElement[bool]) -> Select[Any]:
         """Part 1: the newest `needed` of every match, listed by the text index."""
@@ -495,8 +500,8 @@ def _newest_matches(
         return [row[1:] for row in rows], True
     recent = scope.newest_vectors(SCAN_FIRST)
     first = (
-        select(recent.c.id, recent.c.said_on, score(recent.c.vector).label("score"))
-        .where(matching(recent.c.vector))
+        select(recent.c.id, recent.c.said_on, score(recent.c.vector, once).label("score"))
+        .where(matching(recent.c.vector, once))
         .order_by(recent.c.said_on.desc(), recent.c.id.desc())
         .limit(needed)
         .cte("first")

@@ -318,6 +318,8 @@ def test_a_word_the_statistics_do_not_list_reads_no_quote_one_by_one(
 
 
 NEWEST_WITH_VECTOR = "ix_quotes_newest_with_vector"
+SCAN_ROWS_TOUCHED = search.SCAN_FIRST
+"""What a node of the walk over the newest quotes may read: at most the walk's own length."""
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -349,3 +351,29 @@ def test_the_walk_over_the_newest_quotes_reads_the_index_alone_and_the_query_onc
     for _, plan in _explained(large_database, path, {}, monkeypatch, generic=walk):
         filters = [n["Filter"] for n in _nodes(plan) if n.get("Alias") == "recent"]
         assert filters and not any("to_tsquery" in f for f in filters), (path, filters)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/quotes?q=ceasefire&party=party-3&stance=accepts&page_size=50&page=3",
+        "/quotes?q=kyiv+talks&stance=rejects",
+    ],
+)
+def test_a_stance_without_an_issue_is_checked_on_the_walked_quotes_not_by_listing_every_tag(
+    large_database: str, path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stance with no issue is checked tag by tag on the quotes the walk reaches: with the
+    check inside the walk, PostgreSQL listed every tag of that stance (a quarter of them) and
+    every quote of the party to sort them all."""
+    walks = 0
+    for statement, plan in _explained(large_database, path, {}, monkeypatch):
+        if "first AS MATERIALIZED" not in statement:
+            continue
+        walks += 1
+        for node in _quote_nodes(plan, ("quotes", "quote_issues")):
+            if node.get("Actual Loops", 0) == 0:
+                continue  # the text index's part, not run: the walk found enough
+            assert node["Node Type"] != "Seq Scan", (path, node)
+            assert _rows_touched(node) <= SCAN_ROWS_TOUCHED, (path, node)
+    assert walks == 1, path

@@ -261,3 +261,25 @@ def test_quotes_load_by_id_with_tags_and_responses_in_three_statements(
     assert (answer.party.slug, answer.issue_tags, answer.responses) == (other.slug, [], [])
     assert load_quotes(session, []) == {}
     assert load_quotes(session, [later.id + 1000]) == {}
+
+
+def test_a_search_finds_its_party_and_issue_in_the_held_catalog(
+    client: TestClient, session: Session, count_statements: StatementCounter
+) -> None:
+    """The quotes API and the search page look the party and issue filters up in the worker's
+    held catalog: no query by slug once it is read. A party made after it was read is still
+    found (by the database, or the catalog of the new data version)."""
+    party, issue = b.party(session, "hq"), b.issue(session, "hqi")
+    b.quote(session, party, issue, Stance.ACCEPTS, said_on=START)
+    paths = ["/api/v1/quotes?party=hq&issue=hqi", "/quotes?party=hq&issue=hqi&q=statement"]
+    for path in paths:
+        assert client.get(path).status_code == 200  # the catalog of this version is read
+    for path in paths:
+        count_statements.statements.clear()
+        assert client.get(path + "&page=1").status_code == 200
+        by_slug = [s for s in count_statements.statements if ".slug = " in s]
+        assert not by_slug, (path, by_slug)
+    b.party(session, "hq2")
+    later = client.get("/api/v1/quotes?party=hq2")
+    assert later.status_code == 200 and later.json()["items"] == []
+    assert client.get("/api/v1/quotes?party=nobody").status_code == 400

@@ -21,7 +21,16 @@ from app.forms import parse_day, parse_whole_number
 from app.models import Issue, Party, Position, Quote, Source, Speaker
 from app.routes.pages import Issues, Parties, change_window
 from app.routes.search import QuoteQueryDep
-from app.services import catalog, evidence, matrix, matrix_view, rounds, search, speakers
+from app.services import (
+    catalog,
+    evidence,
+    matrix,
+    matrix_view,
+    rounds,
+    search,
+    speakers,
+    versioning,
+)
 from app.services.cells import PositionView
 from app.services.errors import InvalidParameter
 from app.services.quote_views import QuoteView, SourceRef
@@ -490,8 +499,10 @@ def quotes_api(
         raise InvalidParameter("after", "give after or page, not both.")
     number, size = _paging(page, page_size)
     cursor = search.Cursor.decode(after) if after is not None else None
+    version = versioning.for_request(session, logged_in=False)
+    listing = request.app.state.held_catalog.listing(session, version)
     results = search.search_quotes(
-        session, filters=query.filters, page=number, page_size=size, after=cursor
+        session, filters=query.filters, page=number, page_size=size, after=cursor, listing=listing
     )
     token = results.next_after.encode() if results.next_after is not None else None
     following = None

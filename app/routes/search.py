@@ -153,10 +153,10 @@ async def quote_search(
     links = twins.for_search(params)
 
     def load(session: Session) -> Loaded:
-        results = search.search_quotes(session, filters=filters, page=page_number)
-        texts = found_texts(session, filters, party=results.party) if page_number == 1 else []
         held = request.app.state.held_catalog
         listing = held.listing(session, request.state.data_version)
+        results = search.search_quotes(session, filters=filters, page=page_number, listing=listing)
+        texts = found_texts(session, filters, party=results.party) if page_number == 1 else []
         return Loaded(
             {"results": results, "params": params, "twins": links, "texts": texts},
             page={

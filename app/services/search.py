@@ -75,6 +75,7 @@ from app.models import (
 )
 from app.services import catalog
 from app.services.errors import InvalidParameter
+from app.services.held_catalog import Listing
 from app.services.quote_views import QuoteView, load_quotes
 from app.services.search_query import (
     TEXT_SEARCH_CONFIG,
@@ -341,18 +342,24 @@ class _Scope:
 
 
 def _filter_conditions(
-    session: Session, filters: QuoteFilters
+    session: Session, filters: QuoteFilters, listing: Listing | None = None
 ) -> tuple[_Scope, Party | None, Issue | None]:
-    """The scope of every filter but the text; unknown party, issue or speaker is a 400."""
+    """The scope of every filter but the text; unknown party, issue or speaker is a 400. The
+    party and issue are looked up in `listing` (the worker's held catalog) when given, and in
+    the database when it does not list them (one made since the listing was read)."""
     conditions: list[ColumnElement[bool]] = []
     tag_check: ColumnElement[bool] | None = None
     party = issue = None
     if filters.party:
-        party = catalog.find_party(session, slug=filters.party)
+        if listing is not None:
+            party = next((p for p in listing.parties if p.slug == filters.party), None)
+        party = party or catalog.find_party(session, slug=filters.party)
         if party is None:
             raise InvalidParameter("party", f"there is no party '{filters.party[:60]}'.")
     if filters.issue:
-        issue = catalog.find_issue(session, slug=filters.issue)
+        if listing is not None:
+            issue = next((i for i in listing.issues if i.slug == filters.issue), None)
+        issue = issue or catalog.find_issue(session, slug=filters.issue)
         if issue is None:
             raise InvalidParameter("issue", f"there is no issue '{filters.issue[:60]}'.")
     tagged = issue is not None
@@ -579,13 +586,16 @@ def search_quotes(
     page_size: int = PAGE_SIZE,
     rank_window: int = RANK_WINDOW,
     after: Cursor | None = None,
+    listing: Listing | None = None,
 ) -> QuotePage:
     """Quotes matching the filters, best match (or newest) first, from a page number or from a
-    cursor (`after`, the page's `next_after`); an unknown filter value is a 400."""
+    cursor (`after`, the page's `next_after`); an unknown filter value is a 400. `listing`:
+    the worker's held catalog, where the party and issue filters are looked up first (each
+    was a query per request: a tenth of a quotes API request's processor time)."""
     if page < 1 or page > MAX_PAGE:
         raise InvalidParameter("page", f"must be between 1 and {MAX_PAGE}.")
     parsed = parse(filters.q)
-    scope, party, issue = _filter_conditions(session, filters)
+    scope, party, issue = _filter_conditions(session, filters, listing)
     offset = (page - 1) * page_size
     keyed = after is not None and after.ranked is None
     if after is not None and after.ranked is not None:

@@ -283,3 +283,28 @@ def test_a_search_finds_its_party_and_issue_in_the_held_catalog(
     later = client.get("/api/v1/quotes?party=hq2")
     assert later.status_code == 200 and later.json()["items"] == []
     assert client.get("/api/v1/quotes?party=nobody").status_code == 400
+
+
+def test_a_search_asks_the_statistics_about_its_words_once_per_data_version(
+    client: TestClient, session: Session, count_statements: StatementCounter, backend: str
+) -> None:
+    """Whether the words are among the ones PostgreSQL's statistics list as common is asked
+    once per data version and words, not on every search (SQLite never asks: FTS5 lists the
+    matches by its index)."""
+    party, issue = b.party(session, "hs"), b.issue(session, "hsi")
+    b.quote(session, party, issue, Stance.ACCEPTS, said_on=START)
+
+    def asked(path: str) -> int:
+        count_statements.statements.clear()
+        assert client.get(path).status_code == 200
+        return sum("pg_stats" in s for s in count_statements.statements)
+
+    first = asked("/api/v1/quotes?q=statement+hs")
+    again = asked("/api/v1/quotes?q=statement+hs&page_size=10")
+    other = asked("/api/v1/quotes?q=hs+statement+more")
+    if backend == "sqlite":
+        assert first == again == other == 0
+        return
+    assert (first, again, other) == (1, 0, 1)
+    b.quote(session, party, issue, Stance.REJECTS, said_on=START)  # a new data version
+    assert asked("/api/v1/quotes?q=statement+hs") == 1

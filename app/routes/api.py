@@ -502,7 +502,13 @@ def quotes_api(
     version = versioning.for_request(session, logged_in=False)
     listing = request.app.state.held_catalog.listing(session, version)
     results = search.search_quotes(
-        session, filters=query.filters, page=number, page_size=size, after=cursor, listing=listing
+        session,
+        filters=query.filters,
+        page=number,
+        page_size=size,
+        after=cursor,
+        listing=listing,
+        version=version,
     )
     token = results.next_after.encode() if results.next_after is not None else None
     following = None

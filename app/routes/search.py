@@ -155,7 +155,10 @@ async def quote_search(
     def load(session: Session) -> Loaded:
         held = request.app.state.held_catalog
         listing = held.listing(session, request.state.data_version)
-        results = search.search_quotes(session, filters=filters, page=page_number, listing=listing)
+        version = request.state.data_version
+        results = search.search_quotes(
+            session, filters=filters, page=page_number, listing=listing, version=version
+        )
         texts = found_texts(session, filters, party=results.party) if page_number == 1 else []
         return Loaded(
             {"results": results, "params": params, "twins": links, "texts": texts},

@@ -39,6 +39,9 @@ import binascii
 import enum
 import functools
 import itertools
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -73,7 +76,7 @@ from app.models import (
     Speaker,
     Stance,
 )
-from app.services import catalog
+from app.services import catalog, versioning
 from app.services.errors import InvalidParameter
 from app.services.held_catalog import Listing
 from app.services.quote_views import QuoteView, load_quotes
@@ -462,7 +465,37 @@ planner's statistics list as common in the quotes' search vectors alone; no row 
 quotes are first analysed."""
 
 
-def _words_unlisted(session: Session, words: str) -> bool:
+UNLISTED_KEPT = 4096
+"""Answers of `_words_unlisted` kept per worker (the newest asked)."""
+UNLISTED_SECONDS = 600.0
+"""How long an answer is kept: the statistics change only when the quotes are analysed."""
+_unlisted: OrderedDict[tuple[str, int], tuple[bool, float]] = OrderedDict()
+_unlisted_lock = threading.Lock()
+
+
+def _words_unlisted(session: Session, words: str, version: int | None = None) -> bool:
+    """`_words_unlisted_now`, kept per data version (`version`; None or a transaction's own:
+    not kept) for UNLISTED_SECONDS: a statement of its own on every search was 8% of a search
+    page's processor time. A kept answer may lag an ANALYZE by that long; it only chooses
+    between two plans that find the same quotes."""
+    if version is None or version >= versioning.PRIVATE_BASE:
+        return _words_unlisted_now(session, words)
+    key, now = (words, version), time.monotonic()
+    with _unlisted_lock:
+        kept = _unlisted.get(key)
+        if kept is not None and now - kept[1] < UNLISTED_SECONDS:
+            _unlisted.move_to_end(key)
+            return kept[0]
+    answer = _words_unlisted_now(session, words)
+    with _unlisted_lock:
+        _unlisted[key] = (answer, now)
+        _unlisted.move_to_end(key)
+        while len(_unlisted) > UNLISTED_KEPT:
+            _unlisted.popitem(last=False)
+    return answer
+
+
+def _words_unlisted_now(session: Session, words: str) -> bool:
     """PostgreSQL: whether the words (a tsquery's text, without exclusions) cannot match
     without a word that the statistics of the quotes' search vectors do not list among their
     common ones (up to 1,000 words, each in a fair share of the quotes): then the matches are
@@ -480,6 +513,7 @@ def _newest_matches(
     match: _TextMatch,
     needed: int,
     enough: int,
+    version: int | None = None,
 ) -> tuple[list[Any], bool]:
     """PostgreSQL: up to the newest `needed` matches as (id, said_on, score), newest first, of
     which at least `enough` (or every match, when there are fewer); and True when they are the
@@ -526,7 +560,7 @@ def _newest_matches(
             Quote, Quote.id == top.c.id
         )
 
-    if match.words is not None and _words_unlisted(session, match.words):
+    if match.words is not None and _words_unlisted(session, match.words, version):
         ordered = by_text_index().subquery("ordered")
         rows = session.execute(
             select(ordered).order_by(ordered.c.said_on.desc(), ordered.c.id.desc())
@@ -564,12 +598,13 @@ def _newest_first_page(
     offset: int,
     limit: int,
     window: int,
+    version: int | None = None,
 ) -> tuple[list[QuoteView], bool, int]:
     """PostgreSQL: a page of matches, the newest `window` best match first (0: newest first),
     older ones after them newest first; whether every match was ranked, and how many were.
     When matches are sparse among the newest quotes, only those found there are ranked."""
     found, complete = _newest_matches(
-        session, scope, match, max(window, offset + limit), enough=offset + limit
+        session, scope, match, max(window, offset + limit), enough=offset + limit, version=version
     )
     ranked = sorted(found[:window], key=lambda r: (-r[2], -r[1].toordinal(), -r[0]))
     ids = [row[0] for row in [*ranked, *found[window:]][offset : offset + limit]]
@@ -587,11 +622,13 @@ def search_quotes(
     rank_window: int = RANK_WINDOW,
     after: Cursor | None = None,
     listing: Listing | None = None,
+    version: int | None = None,
 ) -> QuotePage:
     """Quotes matching the filters, best match (or newest) first, from a page number or from a
     cursor (`after`, the page's `next_after`); an unknown filter value is a 400. `listing`:
     the worker's held catalog, where the party and issue filters are looked up first (each
-    was a query per request: a tenth of a quotes API request's processor time)."""
+    was a query per request: a tenth of a quotes API request's processor time); `version`:
+    the data version it is of (what `_words_unlisted` keeps its answers by)."""
     if page < 1 or page > MAX_PAGE:
         raise InvalidParameter("page", f"must be between 1 and {MAX_PAGE}.")
     parsed = parse(filters.q)
@@ -609,7 +646,9 @@ def search_quotes(
     ranked_all, ranked = True, 0
     if match is not None and match.tsq is not None:
         window = rank_window if by_relevance and not keyed else 0
-        rows, ranked_all, ranked = _newest_first_page(session, scope, match, offset, limit, window)
+        rows, ranked_all, ranked = _newest_first_page(
+            session, scope, match, offset, limit, window, version
+        )
         rank_window = ranked or rank_window
     elif match is not None and match.score is not None:
         found = session.execute(

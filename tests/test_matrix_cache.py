@@ -7,7 +7,16 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.models import Stance
+from app.models import (
+    Document,
+    DocumentKind,
+    DocumentStatus,
+    QuoteStatus,
+    Round,
+    RoundFormat,
+    Stance,
+    Theme,
+)
 from app.services import versioning
 from tests import builders as b
 from tests.auth_helpers import login, make_user
@@ -28,6 +37,35 @@ def test_every_write_of_evidence_bumps_the_data_version(session: Session) -> Non
     make_user(session, "v@example.org")  # users are not evidence
     session.flush()
     assert versioning.current(session) == before_login
+
+
+def test_writes_of_themes_documents_and_rounds_bump_the_data_version(session: Session) -> None:
+    """Views show them and workers hold them per version (the matrix's themes, a timeline's
+    rounds, the documents and rounds a search lists by name): a write must move it on."""
+    theme = Theme(slug="vt", title="Version test")
+    session.add(theme)
+    session.flush()
+    after_theme = versioning.current(session)
+    source = b.source(session)
+    meeting = Round(
+        slug="vr", name="Version round", starts_on=D, ends_on=D, format=RoundFormat.BILATERAL,
+        source_id=source.id,
+    )  # fmt: skip
+    session.add(meeting)
+    session.flush()
+    after_round = versioning.current(session)
+    assert after_round > after_theme
+    document = Document(
+        slug="vd", title="Version plan", kind=DocumentKind.PLAN, status=DocumentStatus.PUBLISHED,
+        confirmation=QuoteStatus.CONFIRMED, tabled_on=D, source_id=source.id,
+    )  # fmt: skip
+    session.add(document)
+    session.flush()
+    after_document = versioning.current(session)
+    assert after_document > after_round
+    document.title = "Version plan, renamed"
+    session.flush()
+    assert versioning.current(session) > after_document
 
 
 def test_repeat_view_neither_queries_nor_renders_the_matrix_again(

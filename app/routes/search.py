@@ -19,7 +19,7 @@ from app.forms import parse_day, parse_whole_number
 from app.models import Party, QuoteStatus, SourceTier, Stance
 from app.routes import twins
 from app.security import AuthDep
-from app.services import catalog, search, search_texts
+from app.services import catalog, search, search_texts, versioning
 from app.services.errors import InvalidParameter
 
 router = APIRouter()
@@ -116,15 +116,21 @@ QuoteQueryDep = Annotated[QuoteQuery, Depends(quote_query)]
 
 
 def found_texts(
-    session: Session, filters: search.QuoteFilters, *, party: Party | None
+    session: Session,
+    filters: search.QuoteFilters,
+    *,
+    party: Party | None,
+    rows: list[search_texts.TextRow],
 ) -> list[search_texts.TextHit]:
-    """The documents and rounds the words name, unless a filter only quotes have is set."""
+    """The documents and rounds the words name, unless a filter only quotes have is set; from
+    `rows`, the documents and rounds the worker holds for the request's data version."""
     quote_only = (filters.issue, filters.speaker, filters.stance, filters.status, filters.tier)
     if any(value is not None for value in quote_only):
         return []
     return search_texts.find_texts(
-        session, q=filters.q, party=party, date_from=filters.date_from, date_to=filters.date_to
-    )
+        session, q=filters.q, party=party, date_from=filters.date_from, date_to=filters.date_to,
+        rows=rows,
+    )  # fmt: skip
 
 
 @router.get("/quotes", response_class=HTMLResponse, summary="Search quotes")
@@ -159,7 +165,10 @@ async def quote_search(
         results = search.search_quotes(
             session, filters=filters, page=page_number, listing=listing, version=version
         )
-        texts = found_texts(session, filters, party=results.party) if page_number == 1 else []
+        texts = []
+        if page_number == 1:
+            rows = held.texts(session, version)
+            texts = found_texts(session, filters, party=results.party, rows=rows)
         return Loaded(
             {"results": results, "params": params, "twins": links, "texts": texts},
             page={
@@ -199,14 +208,16 @@ class TextHitOut(BaseModel):
 @api_router.get(
     "/search/texts", response_model=list[TextHitOut], summary="Find documents and rounds"
 )
-def texts_api(session: SessionDep, query: QuoteQueryDep) -> list[TextHitOut]:
+def texts_api(request: Request, session: SessionDep, query: QuoteQueryDep) -> list[TextHitOut]:
     """Documents by title and rounds by name or venue, newest first (at most 20), with the
     words of /quotes (`q`) and its `party`, `from` and `to`; none when a filter only quotes
     have (issue, speaker, stance, status, tier) is given. Points are found as quotes."""
     party = catalog.find_party(session, slug=query.filters.party) if query.filters.party else None
     if query.filters.party and party is None:
         raise InvalidParameter("party", f"there is no party '{query.filters.party[:60]}'.")
+    version = versioning.for_request(session, logged_in=False)
+    rows = request.app.state.held_catalog.texts(session, version)
     return [
         TextHitOut(kind=h.kind, slug=h.slug, title=h.title, on=h.day, detail=h.detail, url=h.href)
-        for h in found_texts(session, query.filters, party=party)
+        for h in found_texts(session, query.filters, party=party, rows=rows)
     ]

@@ -5,8 +5,8 @@ columns): three small queries, yet on a matrix miss under load they were a sixth
 samples, waiting on the database and building the same 70 objects again. The catalog changes
 only with a write, and every write moves the data version on (app.services.versioning), so a
 worker reads it once per version and hands every later view of that version the same lists.
-The rounds (their first days and names, which a cell's timeline marks) and the speakers (the
-search form's choices) are held the same way, each read when a view first asks for it in a
+The rounds (their first days and names, which a cell's timeline marks), the speakers (the
+search form's choices) and the documents and rounds a search matches by name are held the same way, each read when a view first asks for it in a
 version: a query each that every cell page and every search page ran again.
 
 What is held are plain copies (transient instances made from each row's columns), attached to
@@ -28,7 +28,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from app.models import Issue, Party, Theme
-from app.services import catalog, themes, versioning
+from app.services import catalog, search_texts, themes, versioning
 
 T = TypeVar("T")
 
@@ -93,6 +93,7 @@ class HeldCatalog:
         self._listing = _PerVersion(self._read_copies)
         self._rounds = _PerVersion(catalog.round_marks)
         self._speakers = _PerVersion(catalog.speaker_options)
+        self._texts = _PerVersion(search_texts.text_rows)
         self.reads = 0
         """How many times the database was read for the catalog (tests count them)."""
 
@@ -122,3 +123,8 @@ class HeldCatalog:
     def speakers(self, session: Session, version: int | None) -> list[tuple[str, str]]:
         """Every speaker of `version` as the search form lists them (catalog.speaker_options)."""
         return self._speakers.get(session, version)
+
+    def texts(self, session: Session, version: int | None) -> list[search_texts.TextRow]:
+        """Every document and round of `version` as the search matches them by name
+        (search_texts.text_rows)."""
+        return self._texts.get(session, version)

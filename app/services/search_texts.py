@@ -1,8 +1,8 @@
 """The search's other finds besides quotes: documents by title and rounds of talks by name (or
 venue), and, for quotes that are a document's points, which document and point they are.
 
-Documents and rounds are few (tens, hundreds), so their titles and names are read in one
-statement and matched here, by the quote search's own reading of the words (search_query.parse):
+Documents and rounds are few (tens, hundreds), so their titles and names are read once per
+data version (each worker holds them) and matched here, by the quote search's own reading of the words (search_query.parse):
 every word (any of its spellings), or one of its OR alternatives, must occur, no excluded one
 may; case and accents do not matter and a word matches the start of a longer one ("talk" finds
 "talks"). No quote is read: the quote search's bounded plans are untouched.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import String, literal, select, type_coerce, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import Document, DocumentParty, DocumentPoint, Party, Round, RoundParty
@@ -89,6 +89,56 @@ def matches(query: str, text: str) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TextRow:
+    """A document or a round as the search reads it: what it is, its name, its days (a
+    document's are the day it was tabled), its kind or format, its venue and its parties."""
+
+    kind: str
+    slug: str
+    title: str
+    first_day: date
+    last_day: date
+    detail: str
+    venue: str
+    parties: frozenset[int]
+
+
+def text_rows(session: Session) -> list[TextRow]:
+    """Every document and round, newest first (four statements): what `find_texts` matches.
+    The worker holds them per data version (app.services.held_catalog)."""
+    document_parties: dict[int, set[int]] = {}
+    for document_id, party_id in session.execute(
+        select(DocumentParty.document_id, DocumentParty.party_id)
+    ):
+        document_parties.setdefault(document_id, set()).add(party_id)
+    round_parties: dict[int, set[int]] = {}
+    for round_id, party_id in session.execute(select(RoundParty.round_id, RoundParty.party_id)):
+        round_parties.setdefault(round_id, set()).add(party_id)
+    rows = [
+        TextRow(
+            "document", slug, title, day, day, kind.value, "",
+            frozenset(document_parties.get(document_id, ())),
+        )
+        for document_id, slug, title, day, kind in session.execute(
+            select(Document.id, Document.slug, Document.title, Document.tabled_on, Document.kind)
+        )
+    ]  # fmt: skip
+    rows += [
+        TextRow(
+            "round", slug, name, starts, ends, form.value, venue or "",
+            frozenset(round_parties.get(round_id, ())),
+        )
+        for round_id, slug, name, starts, ends, form, venue in session.execute(
+            select(Round.id, Round.slug, Round.name, Round.starts_on, Round.ends_on,
+                   Round.format, Round.venue)
+        )
+    ]  # fmt: skip
+    rows.sort(key=lambda row: row.slug)
+    rows.sort(key=lambda row: row.first_day, reverse=True)
+    return rows
+
+
 def find_texts(
     session: Session,
     *,
@@ -96,44 +146,32 @@ def find_texts(
     party: Party | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    rows: list[TextRow] | None = None,
 ) -> list[TextHit]:
-    """Documents whose title and rounds whose name or venue match the words, newest first (one
-    statement; none without words), narrowed to a party's texts and rounds and to the dates."""
+    """Documents whose title and rounds whose name or venue match the words, newest first
+    (none without words), narrowed to a party's texts and rounds and to the dates: a round
+    counts when any of its days falls between them. From `rows` (the worker's held
+    `text_rows`) when given, else read now."""
     if not parse(q).clauses:
         return []
-    documents = select(
-        literal("document").label("kind"), Document.slug, Document.title.label("title"),
-        Document.tabled_on.label("day"), type_coerce(Document.kind, String).label("detail"),
-        literal("").label("venue"),
-    )  # fmt: skip
-    meetings = select(
-        literal("round"), Round.slug, Round.name, Round.starts_on,
-        type_coerce(Round.format, String), Round.venue,
-    )  # fmt: skip
-    if party is not None:
-        documents = documents.where(
-            Document.id.in_(
-                select(DocumentParty.document_id).where(DocumentParty.party_id == party.id)
-            )
-        )
-        meetings = meetings.where(
-            Round.id.in_(select(RoundParty.round_id).where(RoundParty.party_id == party.id))
-        )
-    if date_from is not None:
-        documents = documents.where(Document.tabled_on >= date_from)
-        meetings = meetings.where(Round.ends_on >= date_from)
-    if date_to is not None:
-        documents = documents.where(Document.tabled_on <= date_to)
-        meetings = meetings.where(Round.starts_on <= date_to)
-    both = union_all(documents, meetings).subquery("texts")
-    hits = [
-        TextHit(kind, slug, title, day, _detail(kind, detail, day, venue))
-        for kind, slug, title, day, detail, venue in session.execute(
-            select(both).order_by(both.c.day.desc(), both.c.slug)
-        )
-        if matches(q, f"{title} {venue}")
-    ]
-    return hits[:MAX_TEXT_HITS]
+    hits: list[TextHit] = []
+    for row in text_rows(session) if rows is None else rows:
+        if party is not None and party.id not in row.parties:
+            continue
+        if date_from is not None and row.last_day < date_from:
+            continue
+        if date_to is not None and row.first_day > date_to:
+            continue
+        if matches(q, f"{row.title} {row.venue}"):
+            hits.append(
+                TextHit(
+                    row.kind, row.slug, row.title, row.first_day,
+                    _detail(row.kind, row.detail, row.first_day, row.venue),
+                )
+            )  # fmt: skip
+            if len(hits) == MAX_TEXT_HITS:
+                break
+    return hits
 
 
 def _detail(kind: str, detail: str, day: date, venue: str) -> str:

@@ -40,20 +40,40 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from app.config import get_settings
 from app.models import (
     DataVersion,
+    Document,
+    DocumentParty,
+    DocumentPoint,
+    DocumentReaction,
     Issue,
     Party,
+    PointMapping,
     Position,
     PositionEvidence,
     Quote,
     QuoteIssue,
+    Round,
+    RoundDelegate,
+    RoundDocument,
+    RoundParty,
     Source,
     Speaker,
+    SpeakerAlias,
+    SpeakerRole,
+    Theme,
     User,
 )
 from app.services import position_runs
 
-TRACKED = (Party, Issue, Speaker, Source, Quote, QuoteIssue, Position, PositionEvidence)
-"""Every row of these is shown by some cached view."""
+TRACKED = (
+    Party, Theme, Issue, Speaker, SpeakerAlias, SpeakerRole, Source, Quote, QuoteIssue,
+    Position, PositionEvidence, Document, DocumentParty, DocumentPoint, PointMapping,
+    DocumentReaction, Round, RoundParty, RoundDelegate, RoundDocument,
+)  # fmt: skip
+"""Every row of these is shown by some cached view or held per version (app.services.
+held_catalog: the themes heading the matrix, the rounds a timeline marks, the documents and
+rounds a search matches by name). Documents, rounds and themes were once left out, so a view
+cached or held before a new round or a renamed document kept showing the old one until the
+next write of evidence."""
 SHOWN_USER_FIELDS = ("display_name",)
 """What cached views show of a user: the name a position was recorded by."""
 TRACKED_TABLES = frozenset(model.__table__ for model in (*TRACKED, User))
